@@ -1,0 +1,190 @@
+#include "catalogue.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <stdexcept>
+#include <strings.h>
+
+namespace tw::kernel {
+namespace {
+
+EnumTable make_builtin(EnumKind kind) {
+  EnumTable t;
+  t.kind = kind;
+#define TW_ENUM(k, name, value) \
+  if (EnumKind::k == kind) t.entries.push_back({#name, value});
+#define TW_ENUM_MAX(k, value) \
+  if (EnumKind::k == kind) t.max = value;
+#include "catalogue.def"
+#undef TW_ENUM
+#undef TW_ENUM_MAX
+  return t;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+// Removes '_' and folds case, so that "BPFMapCreate" and "BPF_MAP_CREATE" compare equal.
+std::string squash(std::string_view s) {
+  std::string out;
+  for (char c : s)
+    if (c != '_') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string to_upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::optional<uint32_t> EnumTable::find(std::string_view name) const {
+  for (const auto& e : entries)
+    if (iequals(e.name, name)) return e.value;
+  return std::nullopt;
+}
+
+std::optional<std::string> EnumTable::name_of(uint32_t value) const {
+  for (const auto& e : entries)
+    if (e.value == value) return to_lower(e.name);
+  return std::nullopt;
+}
+
+const EnumTable& builtin_table(EnumKind kind) {
+  static const std::array<EnumTable, 4> tables = {
+      make_builtin(EnumKind::cmd), make_builtin(EnumKind::map), make_builtin(EnumKind::prog),
+      make_builtin(EnumKind::attach)};
+  return tables[static_cast<size_t>(kind)];
+}
+
+std::string_view option_suffix(EnumKind kind) {
+  switch (kind) {
+    case EnumKind::cmd: return "cmds";
+    case EnumKind::map: return "maps";
+    case EnumKind::prog: return "progs";
+    case EnumKind::attach: return "attachs";
+  }
+  throw std::logic_error("bad EnumKind");
+}
+
+std::string_view kind_noun(EnumKind kind) {
+  switch (kind) {
+    case EnumKind::cmd: return "command";
+    case EnumKind::map: return "map type";
+    case EnumKind::prog: return "program type";
+    case EnumKind::attach: return "attach type";
+  }
+  throw std::logic_error("bad EnumKind");
+}
+
+std::string_view kernel_prefix(EnumKind kind) {
+  switch (kind) {
+    case EnumKind::cmd: return "BPF_";
+    case EnumKind::map: return "BPF_MAP_TYPE_";
+    case EnumKind::prog: return "BPF_PROG_TYPE_";
+    case EnumKind::attach: return "BPF_";
+  }
+  throw std::logic_error("bad EnumKind");
+}
+
+std::string_view btf_enum_name(EnumKind kind) {
+  switch (kind) {
+    case EnumKind::cmd: return "bpf_cmd";
+    case EnumKind::map: return "bpf_map_type";
+    case EnumKind::prog: return "bpf_prog_type";
+    case EnumKind::attach: return "bpf_attach_type";
+  }
+  throw std::logic_error("bad EnumKind");
+}
+
+std::string systemd_name(EnumKind kind, std::string_view name) {
+  // systemd capitalises each '_'-separated word of the full enum name after "BPF_".
+  std::string full = std::string(kernel_prefix(kind)).substr(4) + std::string(name);
+  std::string out = "BPF";
+  bool start = true;
+  for (char c : full) {
+    if (c == '_') {
+      start = true;
+      continue;
+    }
+    out += static_cast<char>(start ? std::toupper(static_cast<unsigned char>(c))
+                                   : std::tolower(static_cast<unsigned char>(c)));
+    start = false;
+  }
+  return out;
+}
+
+std::optional<uint32_t> lookup_any_spelling(const EnumTable& table, std::string_view word) {
+  if (auto v = table.find(word)) return v;
+  std::string_view prefix = kernel_prefix(table.kind);
+  if (istarts_with(word, prefix))
+    if (auto v = table.find(word.substr(prefix.size()))) return v;
+  // systemd spelling, compared without underscores.
+  std::string w = squash(word);
+  for (const auto& e : table.entries)
+    if (squash(systemd_name(table.kind, e.name)) == w) return e.value;
+  return std::nullopt;
+}
+
+std::vector<std::string> suggest(const EnumTable& table, std::string_view word) {
+  std::string w = to_lower(word);
+  std::string_view prefix = kernel_prefix(table.kind);
+  if (istarts_with(w, prefix)) w = w.substr(prefix.size());
+  std::vector<std::pair<size_t, std::string>> scored;
+  for (const auto& e : table.entries) {
+    std::string n = to_lower(e.name);
+    size_t d = edit_distance(w, n);
+    bool contains = w.size() >= 3 && n.find(w) != std::string::npos;
+    if (d <= std::max<size_t>(2, n.size() / 3) || contains) scored.emplace_back(contains ? 0 : d, n);
+  }
+  std::stable_sort(scored.begin(), scored.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (auto& [d, n] : scored) {
+    if (out.size() == 3) break;
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+const std::vector<Capability>& token_capabilities() {
+  static const std::vector<Capability> caps = {
+      {"CAP_NET_ADMIN", 12}, {"CAP_SYS_ADMIN", 21}, {"CAP_PERFMON", 38}, {"CAP_BPF", 39}};
+  return caps;
+}
+
+std::optional<int> capability_by_name(std::string_view name) {
+  for (const auto& c : token_capabilities())
+    if (iequals(c.name, name) || iequals(c.name.substr(4), name)) return c.value;
+  return std::nullopt;
+}
+
+}  // namespace tw::kernel

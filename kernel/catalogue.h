@@ -1,0 +1,68 @@
+// The catalogue of BPF commands, map types, program types, attach types and the capabilities a
+// token can stand in for. One table (catalogue.def) feeds the delegation option parser and
+// printer, CLI help, the compiler and the tests. A table can also be read from a running
+// kernel's BTF (btf.h), which is what the kernel itself parses mount options against.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tw::kernel {
+
+enum class EnumKind { cmd, map, prog, attach };
+inline constexpr EnumKind kAllKinds[] = {EnumKind::cmd, EnumKind::map, EnumKind::prog,
+                                         EnumKind::attach};
+
+struct EnumEntry {
+  std::string name;  // upper case, without the kernel prefix: "MAP_CREATE", "HASH", "XDP"
+  uint32_t value = 0;
+};
+
+// One kernel enum in declaration order, aliases included, with its __MAX_ value.
+struct EnumTable {
+  EnumKind kind = EnumKind::cmd;
+  std::vector<EnumEntry> entries;
+  uint32_t max = 0;  // __MAX_BPF_CMD etc.: bits [0, max) are "any"
+
+  // Kernel lookup: case-insensitive, name without prefix (find_btf_enum_const).
+  std::optional<uint32_t> find(std::string_view name) const;
+  // First name a value has in declaration order, lower case (what /proc/mounts prints).
+  std::optional<std::string> name_of(uint32_t value) const;
+  uint64_t any_mask() const { return max >= 64 ? ~0ULL : (1ULL << max) - 1; }
+};
+
+// The table compiled into tokenwarden (Linux 6.18).
+const EnumTable& builtin_table(EnumKind kind);
+
+// "cmds", "maps", "progs", "attachs": the suffix of the delegate_* mount option.
+std::string_view option_suffix(EnumKind kind);
+// "command", "map type", "program type", "attach type".
+std::string_view kind_noun(EnumKind kind);
+// The kernel's prefix for this enum: "BPF_", "BPF_MAP_TYPE_", "BPF_PROG_TYPE_", "BPF_".
+std::string_view kernel_prefix(EnumKind kind);
+// BTF enum name: "bpf_cmd", "bpf_map_type", ...
+std::string_view btf_enum_name(EnumKind kind);
+// systemd's spelling: "BPFMapCreate", "BPFMapTypeHash", "BPFProgTypeXdp", "BPFCgroupInetIngress".
+std::string systemd_name(EnumKind kind, std::string_view name);
+
+// Accepts every spelling users write: kernel short name ("map_create"), full enum name
+// ("BPF_MAP_CREATE"), systemd name ("BPFMapCreate"); case-insensitive.
+std::optional<uint32_t> lookup_any_spelling(const EnumTable& table, std::string_view word);
+// Up to three known names close to `word`, for "did you mean".
+std::vector<std::string> suggest(const EnumTable& table, std::string_view word);
+
+struct Capability {
+  std::string_view name;  // "CAP_BPF"
+  int value;
+};
+// The capabilities bpf_token_capable() is asked about.
+const std::vector<Capability>& token_capabilities();
+std::optional<int> capability_by_name(std::string_view name);  // "CAP_BPF", "bpf", "cap_bpf"
+
+std::string to_lower(std::string_view s);
+std::string to_upper(std::string_view s);
+
+}  // namespace tw::kernel

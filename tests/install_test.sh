@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# cmake --install into a staging prefix puts files in FHS places and the binary runs from there.
+set -euo pipefail
+build=$1
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+DESTDIR=$stage cmake --install "$build" --prefix /usr >/dev/null
+for f in usr/bin/tokenwarden usr/share/doc/tokenwarden/README.md usr/share/doc/tokenwarden/architecture.md; do
+  [[ -e $stage/$f ]] || { echo "missing after install: $f"; exit 1; }
+done
+"$stage/usr/bin/tokenwarden" --version | grep -q '^tokenwarden '
+echo "installed into $stage: $(cd "$stage" && find . -type f | sort | tr '\n' ' ')"

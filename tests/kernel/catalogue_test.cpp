@@ -1,0 +1,68 @@
+#include <doctest/doctest.h>
+
+#include "kernel/catalogue.h"
+
+using namespace tw::kernel;
+
+TEST_CASE("catalogue: values and limits match the kernel's uapi") {
+  CHECK(builtin_table(EnumKind::cmd).find("map_create") == 0u);
+  CHECK(builtin_table(EnumKind::cmd).find("TOKEN_CREATE") == 36u);
+  CHECK(builtin_table(EnumKind::cmd).max == 38u);
+  CHECK(builtin_table(EnumKind::map).find("arena") == 33u);
+  CHECK(builtin_table(EnumKind::map).max == 34u);
+  CHECK(builtin_table(EnumKind::prog).find("netfilter") == 32u);
+  CHECK(builtin_table(EnumKind::prog).max == 33u);
+  CHECK(builtin_table(EnumKind::attach).find("cgroup_inet_ingress") == 0u);
+  CHECK(builtin_table(EnumKind::attach).max == 58u);
+  CHECK(builtin_table(EnumKind::attach).any_mask() == (1ULL << 58) - 1);
+}
+
+TEST_CASE("catalogue: aliases keep declaration order, the first name wins") {
+  const EnumTable& cmds = builtin_table(EnumKind::cmd);
+  CHECK(cmds.find("prog_run") == 10u);
+  CHECK(cmds.name_of(10) == "prog_test_run");
+  const EnumTable& maps = builtin_table(EnumKind::map);
+  CHECK(maps.find("cgroup_storage") == 19u);
+  CHECK(maps.name_of(19) == "cgroup_storage_deprecated");
+}
+
+TEST_CASE("catalogue: systemd spellings") {
+  CHECK(systemd_name(EnumKind::cmd, "MAP_CREATE") == "BPFMapCreate");
+  CHECK(systemd_name(EnumKind::map, "ARRAY") == "BPFMapTypeArray");
+  CHECK(systemd_name(EnumKind::prog, "XDP") == "BPFProgTypeXdp");
+  CHECK(systemd_name(EnumKind::attach, "CGROUP_INET_INGRESS") == "BPFCgroupInetIngress");
+  CHECK(systemd_name(EnumKind::cmd, "BTF_LOAD") == "BPFBtfLoad");
+}
+
+TEST_CASE("catalogue: every spelling users write resolves") {
+  const EnumTable& cmds = builtin_table(EnumKind::cmd);
+  CHECK(lookup_any_spelling(cmds, "map_create") == 0u);
+  CHECK(lookup_any_spelling(cmds, "BPF_MAP_CREATE") == 0u);
+  CHECK(lookup_any_spelling(cmds, "BPFMapCreate") == 0u);
+  CHECK(lookup_any_spelling(cmds, "bpfmapcreate") == 0u);
+  CHECK(lookup_any_spelling(cmds, "BPFObjPin") == 6u);
+  CHECK(lookup_any_spelling(builtin_table(EnumKind::map), "BPFMapTypeRingbuf") == 27u);
+  CHECK(lookup_any_spelling(builtin_table(EnumKind::prog), "BPFProgTypeTracepoint") == 5u);
+  CHECK(lookup_any_spelling(builtin_table(EnumKind::prog), "BPF_PROG_TYPE_XDP") == 6u);
+  CHECK(lookup_any_spelling(builtin_table(EnumKind::attach), "BPFFlowDissector") == 17u);
+  CHECK_FALSE(lookup_any_spelling(cmds, "map_crate").has_value());
+  CHECK_FALSE(lookup_any_spelling(cmds, "").has_value());
+}
+
+TEST_CASE("catalogue: suggestions for misspelt names") {
+  auto s = suggest(builtin_table(EnumKind::map), "hsah");
+  REQUIRE_FALSE(s.empty());
+  CHECK(s.front() == "hash");
+  auto c = suggest(builtin_table(EnumKind::cmd), "map_crate");
+  REQUIRE_FALSE(c.empty());
+  CHECK(c.front() == "map_create");
+  CHECK(suggest(builtin_table(EnumKind::prog), "zzzzzzzzzzzz").empty());
+}
+
+TEST_CASE("catalogue: token capabilities") {
+  CHECK(capability_by_name("CAP_BPF") == 39);
+  CHECK(capability_by_name("perfmon") == 38);
+  CHECK(capability_by_name("cap_net_admin") == 12);
+  CHECK(capability_by_name("CAP_SYS_ADMIN") == 21);
+  CHECK_FALSE(capability_by_name("CAP_CHOWN").has_value());
+}

@@ -1,0 +1,147 @@
+// The tokenwarden binary as users run it: doctor's verdicts and exit codes, delegate end to end.
+#include <doctest/doctest.h>
+
+#include <bpf/bpf.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "kernel/btf.h"
+#include "support.h"
+
+using tw::test::run_command;
+
+namespace {
+
+const std::string kTw = TW_BINARY;
+const std::string kDemo = TW_TOKEN_DEMO;
+
+nlohmann::json doctor_json(const std::string& env, int& status) {
+  auto [st, out] = run_command(env + " " + kTw + " doctor --json");
+  status = st;
+  return nlohmann::json::parse(out);
+}
+
+const nlohmann::json& probe(const nlohmann::json& j, const std::string& id) {
+  for (const auto& p : j["probes"])
+    if (p["id"] == id) return p;
+  FAIL("no probe " << id);
+  return j;
+}
+
+// An independent attempt to load a minimal LSM program, straight through libbpf.
+int independent_lsm_load_errno() {
+  auto b = tw::kernel::KernelBtf::load();
+  if (!b) return ENOENT;
+  auto id = b->func_id("bpf_lsm_bpf_token_cmd");
+  if (!id) return ENOENT;
+  struct bpf_insn insns[] = {{BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+  LIBBPF_OPTS(bpf_prog_load_opts, opts);
+  opts.expected_attach_type = BPF_LSM_MAC;
+  opts.attach_btf_id = *id;
+  int fd = bpf_prog_load(BPF_PROG_TYPE_LSM, "indep", "GPL", insns, 2, &opts);
+  if (fd >= 0) {
+    close(fd);
+    return 0;
+  }
+  return -fd;
+}
+
+}  // namespace
+
+TEST_CASE("cli: --version and --help with examples") {
+  auto [st, out] = run_command(kTw + " --version");
+  CHECK(st == 0);
+  CHECK(out.find("tokenwarden ") == 0);
+  for (const char* verb : {"doctor", "delegate"}) {
+    auto [hs, help] = run_command(kTw + " " + verb + " --help");
+    CHECK(hs == 0);
+    CHECK(help.find("Example:") != std::string::npos);
+  }
+}
+
+TEST_CASE("cli: doctor tells the truth about LSM program loading on this kernel") {
+  tw::test::require_root();
+  int status = -1;
+  auto j = doctor_json("", status);
+  int indep = independent_lsm_load_errno();
+  const auto& p = probe(j, "lsm_prog_load");
+  INFO("doctor says: " << p.dump());
+  if (indep == 0) {
+    CHECK(p["verdict"] == "ok");
+  } else {
+    CHECK(p["verdict"] == "fail");
+    CHECK(p["errno"] == indep);
+    if (indep == EPERM)
+      CHECK(p["hint"].get<std::string>().find("refuses BPF LSM programs (EPERM)") != std::string::npos);
+  }
+  // Exit code and the blockers list agree with the probes.
+  bool blocked = !j["blockers"].empty();
+  CHECK(j["enforcement_possible"] == !blocked);
+  CHECK(status == (blocked ? 3 : 0));
+  if (indep != 0) CHECK(blocked);
+}
+
+TEST_CASE("cli: doctor with forced probes: exit code follows enforcement") {
+  int status = -1;
+  auto off = doctor_json("TOKENWARDEN_PROBE_FORCE=bpf_lsm_active=fail", status);
+  CHECK(status == 3);
+  CHECK(off["enforcement_possible"] == false);
+  CHECK(probe(off, "bpf_lsm_active")["forced"] == true);
+  bool listed = false;
+  for (const auto& b : off["blockers"]) listed |= b == "bpf_lsm_active";
+  CHECK(listed);
+
+  std::string all_ok = "TOKENWARDEN_PROBE_FORCE=kernel_version=ok,btf=ok,bpf_lsm_active=ok,lsm_prog_load=ok,"
+                       "hook.bpf_token_create=ok,hook.bpf_token_cmd=ok,hook.bpf_token_capable=ok";
+  auto on = doctor_json(all_ok, status);
+  CHECK(status == 0);
+  CHECK(on["enforcement_possible"] == true);
+
+  auto [st, text] = run_command("TOKENWARDEN_PROBE_FORCE=bpf_lsm_active=fail " + kTw + " doctor");
+  CHECK(st == 3);
+  CHECK(text.find("enforcement: UNAVAILABLE") != std::string::npos);
+}
+
+TEST_CASE("cli: delegate gives a command a token-backed map, and only what was delegated") {
+  tw::test::require_root();
+  auto [st, out] = run_command(kTw + " delegate -q --cmds map_create --maps array -- " + kDemo +
+                               " map:array map:hash");
+  INFO(out);
+  CHECK(out.find("token: created from /sys/fs/bpf") != std::string::npos);
+  CHECK(out.find("map array: created with token") != std::string::npos);
+  CHECK(out.find("map hash: BPF_MAP_CREATE: Operation not permitted (EPERM)") != std::string::npos);
+  CHECK(st == 1);  // the demo exits 1 because one operation failed
+}
+
+TEST_CASE("cli: delegate with systemd names and libbpf picking the token up implicitly") {
+  tw::test::require_root();
+  auto [st, out] = run_command(
+      kTw + " delegate -q --cmds BPFMapCreate,BPFProgLoad,BPFBtfLoad --maps BPFMapTypeArray "
+            "--progs BPFProgTypeSocketFilter --attachs BPFCgroupInetIngress -- " + kDemo + " --libbpf");
+  INFO(out);
+  CHECK(out.find("libbpf: skeleton loaded") != std::string::npos);
+  CHECK(st == 0);
+  // Without delegation the same skeleton cannot load in the user namespace.
+  auto [st2, out2] = run_command(kTw + " delegate -q -- " + kDemo + " --libbpf");
+  INFO(out2);
+  CHECK(out2.find("libbpf: skeleton load failed") != std::string::npos);
+  CHECK(st2 == 1);
+}
+
+TEST_CASE("cli: delegate at a custom mount point exports LIBBPF_BPF_TOKEN_PATH") {
+  tw::test::require_root();
+  auto [st, out] = run_command(kTw + " delegate -q --mount-at /mnt --cmds map_create --maps array -- " +
+                               kDemo + " map:array");
+  INFO(out);
+  CHECK(out.find("token: created from /mnt") != std::string::npos);
+  CHECK(st == 0);
+}
+
+TEST_CASE("cli: delegate rejects unknown names with a suggestion, before touching the kernel") {
+  auto [st, out] = run_command(kTw + " delegate --maps hsah --progs xdp -- true 2>&1");
+  CHECK(st == 1);
+  CHECK(out.find("--maps: unknown map type 'hsah'; did you mean 'hash'") != std::string::npos);
+  auto [dst, dry] = run_command(kTw + " delegate --dry-run --cmds BPFMapCreate --progs xdp,0x10000000000 2>&1");
+  CHECK(dst == 0);
+  CHECK(dry.find("delegate_cmds=map_create,delegate_progs=0x10000000000:xdp") != std::string::npos);
+}

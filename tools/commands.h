@@ -1,0 +1,21 @@
+// Each subcommand lives in its own cmd_<verb>.cpp and registers itself on the CLI11 app with
+// its options, help text (with an example) and handler. Handlers store their exit code in
+// `exit_code`; main() only registers and returns it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace tw::tools {
+
+// Exit codes shared by every verb.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitPolicyError = 1,    // the user's policy or input is wrong (diagnostics printed)
+  kExitSystemError = 2,    // a kernel or system operation failed (operation + errno + hint)
+  kExitCannotEnforce = 3,  // doctor: this kernel cannot enforce tokenwarden policies
+};
+
+void register_doctor(CLI::App& app, int& exit_code);
+void register_delegate(CLI::App& app, int& exit_code);
+
+}  // namespace tw::tools

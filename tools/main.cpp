@@ -1,0 +1,22 @@
+// tokenwarden: one binary, one file per verb (cmd_<verb>.cpp). main only registers the verbs
+// and returns the exit code a handler chose.
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+#include "version.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tokenwarden: fine-grained, restrictive control over Linux BPF tokens"};
+  app.set_version_flag("--version", std::string("tokenwarden ") + TW_VERSION);
+  app.require_subcommand(1);
+  app.footer("Run `tokenwarden VERB --help` for a verb's options and an example.");
+  int exit_code = tw::tools::kExitOk;
+  tw::tools::register_doctor(app, exit_code);
+  tw::tools::register_delegate(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}
