@@ -21,3 +21,8 @@ struct bpf_token {
 	__u64 allowed_attachs;
 	void *security;
 } __attribute__((preserve_access_index));
+
+struct task_struct {
+	int tgid;
+	struct task_struct *real_parent;
+} __attribute__((preserve_access_index));

@@ -1,0 +1,219 @@
+// tw-vmtest: runs VM test cases inside the guest and prints one machine-readable line per case:
+//   TWVM-KERNEL <uname -r>
+//   TWVM-RESULT <case> PASS|FAIL|SKIP <detail on one line>
+// The host (tests/vm/vmrun.py) turns each line into its own ctest result. Cases run in the
+// order given; SELinux cases load a policy and switch to enforcing, so they come last.
+#include <fcntl.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "harness_deny_cmd.skel.h"
+#include "kernel/bpf.h"
+#include "kernel/bpffs.h"
+#include "kernel/probes.h"
+
+using namespace tw::kernel;
+
+namespace {
+
+struct Outcome {
+  std::string status;  // PASS, FAIL, SKIP
+  std::string detail;
+};
+Outcome pass(std::string d) { return {"PASS", std::move(d)}; }
+Outcome fail(std::string d) { return {"FAIL", std::move(d)}; }
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\0')) s.pop_back();
+  return s;
+}
+
+std::string outcome_of(const Result<UniqueFd>& r) { return r ? "ok" : errno_name(r.error().err); }
+
+// Creates a token in a delegated user namespace (map_create, array) and tries a token-backed
+// array map; returns "ok" or the errno name, or "setup:<error>".
+std::string token_map_create() {
+  DelegateSpec spec;
+  spec.masks.cmds = 1ULL << BPF_MAP_CREATE;
+  spec.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
+  int p[2];
+  if (pipe(p) != 0) return "setup:pipe";
+  auto status = run_in_delegated_userns(spec, [&](DelegatedMount& m) {
+    close(p[0]);
+    auto token = token_create(m.root_fd.get());
+    std::string r = token ? outcome_of(map_create({}, token->get())) : "token:" + errno_name(token.error().err);
+    return write(p[1], r.data(), r.size()) == static_cast<ssize_t>(r.size()) ? 0 : 1;
+  });
+  close(p[1]);
+  char buf[128] = {};
+  ssize_t n = read(p[0], buf, sizeof buf - 1);
+  close(p[0]);
+  if (!status) return "setup:" + status.error().message();
+  return std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+}
+
+Outcome bpf_lsm_active() {
+  std::string lsm = read_text("/sys/kernel/security/lsm");
+  return lsm.find("bpf") != std::string::npos ? pass("lsm=" + lsm) : fail("lsm=" + lsm);
+}
+
+Outcome doctor_can_enforce() {
+  Probes probes;
+  std::string blockers;
+  for (const auto& b : probes.enforcement_blockers()) blockers += b.id + "(" + b.value + ") ";
+  const auto& arity = probes.hook("bpf_map_create");
+  return blockers.empty() ? pass("enforcement possible; bpf_map_create hook " + arity.value)
+                          : fail("blockers: " + blockers);
+}
+
+Outcome token_cmd_deny() {
+  std::string before = token_map_create();
+  if (before != "ok") return fail("without the program, token map create gave " + before);
+
+  harness_deny_cmd* skel = harness_deny_cmd::open();
+  if (!skel) return fail("open skeleton: " + errno_name(errno));
+  skel->rodata->target_tgid = static_cast<__u32>(getpid());
+  skel->rodata->denied_cmd = BPF_MAP_CREATE;
+  if (int err = harness_deny_cmd::load(skel)) {
+    harness_deny_cmd::destroy(skel);
+    return fail("load: " + errno_name(-err));
+  }
+  if (int err = harness_deny_cmd::attach(skel)) {
+    harness_deny_cmd::destroy(skel);
+    return fail("attach: " + errno_name(-err));
+  }
+  std::string during = token_map_create();
+  __u64 denials = skel->bss->denials;
+  // A map created without a token by this (root) process is not the hook's business.
+  std::string plain = outcome_of(map_create({}));
+  harness_deny_cmd::destroy(skel);
+  std::string after = token_map_create();
+
+  std::string detail = fmt::format("before={} attached={} denials={} plain={} detached={}", before,
+                                   during, denials, plain, after);
+  bool ok = during == "EPERM" && denials >= 1 && plain == "ok" && after == "ok";
+  return ok ? pass(detail) : fail(detail);
+}
+
+// Loads /policy/active.bin, switches to enforcing.
+std::string load_selinux_policy() {
+  static std::string loaded;
+  if (!loaded.empty()) return loaded;
+  std::ifstream in("/policy/active.bin", std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (data.empty()) return "no /policy/active.bin";
+  int fd = open("/sys/fs/selinux/load", O_WRONLY);
+  if (fd < 0) return "open /sys/fs/selinux/load: " + errno_name(errno);
+  ssize_t n = write(fd, data.data(), data.size());
+  int err = errno;
+  close(fd);
+  if (n != static_cast<ssize_t>(data.size())) return "load policy: " + errno_name(err);
+  std::ofstream("/sys/fs/selinux/enforce") << "1";
+  if (read_text("/sys/fs/selinux/enforce") != "1") return "enforce did not switch on";
+  loaded = "ok";
+  return loaded;
+}
+
+// Runs fn in a child that first switches to SELinux context `context`.
+std::string in_context(const std::string& context, const std::function<std::string()>& fn) {
+  int p[2];
+  if (pipe(p) != 0) return "pipe";
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(p[0]);
+    std::string r;
+    int fd = open("/proc/self/attr/current", O_WRONLY);
+    if (fd < 0 || write(fd, context.data(), context.size()) < 0) r = "setcon:" + errno_name(errno);
+    else r = fn();
+    if (write(p[1], r.data(), r.size()) < 0) _exit(2);
+    _exit(0);
+  }
+  close(p[1]);
+  char buf[256] = {};
+  ssize_t n = read(p[0], buf, sizeof buf - 1);
+  close(p[0]);
+  waitpid(pid, nullptr, 0);
+  return std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+}
+
+Outcome selinux_map_create() {
+  if (std::string s = load_selinux_policy(); s != "ok") return fail(s);
+  std::string self = read_text("/proc/self/attr/current");
+  std::string allowed = outcome_of(map_create({}));
+  std::string confined = in_context("u:r:confined_t", [] { return outcome_of(map_create({})); });
+  std::string detail = fmt::format("enforcing; {}: map_create={}; u:r:confined_t: map_create={}",
+                                   self, allowed, confined);
+  return allowed == "ok" && confined == "EACCES" ? pass(detail) : fail(detail);
+}
+
+Outcome selinux_token_perms() {
+  if (std::string s = load_selinux_policy(); s != "ok") return fail(s);
+  bool map_as = access("/sys/fs/selinux/class/bpf/perms/map_create_as", F_OK) == 0;
+  bool prog_as = access("/sys/fs/selinux/class/bpf/perms/prog_load_as", F_OK) == 0;
+  std::string cap = read_text("/sys/fs/selinux/policy_capabilities/bpf_token_perms");
+  std::string detail = fmt::format("map_create_as={} prog_load_as={} policycap bpf_token_perms={}",
+                                   map_as, prog_as, cap.empty() ? "absent" : cap);
+  return map_as && prog_as && cap == "1" ? pass(detail) : fail(detail);
+}
+
+// A case with a deliberately wrong expectation, to show how a failure looks.
+Outcome broken_expectation() {
+  std::string r = outcome_of(map_create({.type = BPF_MAP_TYPE_HASH, .max_entries = 0}));
+  return r == "ok" ? pass(r) : fail("expected a hash map with max_entries=0 to be created, got " + r);
+}
+
+const std::map<std::string, std::function<Outcome()>>& cases() {
+  static const std::map<std::string, std::function<Outcome()>> all = {
+      {"bpf_lsm_active", bpf_lsm_active},
+      {"doctor_can_enforce", doctor_can_enforce},
+      {"token_cmd_deny", token_cmd_deny},
+      {"selinux_map_create", selinux_map_create},
+      {"selinux_token_perms", selinux_token_perms},
+      {"broken_expectation", broken_expectation},
+  };
+  return all;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  utsname u{};
+  uname(&u);
+  std::printf("TWVM-KERNEL %s\n", u.release);
+  std::fflush(stdout);
+  int failed = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string name = argv[i];
+    Outcome o;
+    auto it = cases().find(name);
+    if (it == cases().end()) {
+      o = fail("no such case");
+    } else {
+      try {
+        o = it->second();
+      } catch (const std::exception& e) {
+        o = fail(std::string("exception: ") + e.what());
+      }
+    }
+    for (char& c : o.detail)
+      if (c == '\n') c = ' ';
+    std::printf("TWVM-RESULT %s %s %s\n", name.c_str(), o.status.c_str(), o.detail.c_str());
+    std::fflush(stdout);
+    failed += o.status == "FAIL";
+  }
+  return failed ? 1 : 0;
+}
