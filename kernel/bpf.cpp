@@ -4,6 +4,8 @@
 #include <bpf/btf.h>
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <fstream>
 #include <memory>
 
@@ -99,6 +101,11 @@ Result<UniqueFd> obj_get(const std::string& path) {
   int fd = bpf_obj_get(path.c_str());
   if (fd < 0) return libbpf_error("BPF_OBJ_GET", fd, path);
   return UniqueFd(fd);
+}
+
+Status unpin(const std::string& path) {
+  if (::unlink(path.c_str()) != 0) return errno_error("unpin", path);
+  return ok_status();
 }
 
 Result<TokenInfo> token_info(int token_fd) {

@@ -48,6 +48,8 @@ std::vector<uint8_t> minimal_btf();
 
 Status obj_pin(int fd, const std::string& path);
 Result<UniqueFd> obj_get(const std::string& path);
+// Removes a pin (unlink on bpffs); the object lives on while fds or links hold it.
+Status unpin(const std::string& path);
 
 // struct bpf_token_info (Linux 6.17+): the token's four masks as the kernel stores them.
 struct TokenInfo {

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <fmt/format.h>
+#include <bpf/bpf.h>
 #include <linux/bpf.h>
 
 #include <fcntl.h>
@@ -217,6 +218,36 @@ TEST_CASE("host: our option parser agrees with the kernel's on every quirk") {
       CHECK(option_value(kernel_opts, "delegate_cmds") ==
             format_proc_option(kernel_table(EnumKind::cmd), expect_mask));
   }
+}
+
+TEST_CASE("host: pin, get and unpin a token-backed map in the delegated bpffs") {
+  tw::test::require_root();
+  auto o = in_delegated_userns(spec_of("map_create", "array"), [](DelegatedMount& m, const Record& rec) {
+    auto token = token_create(m.root_fd.get());
+    if (!token) return;
+    auto map = map_create({.type = BPF_MAP_TYPE_ARRAY, .name = "tw_pin"}, token->get());
+    if (!map) return;
+    std::string path = m.mounted_at + "/tw_pin";
+    rec("pin", outcome(obj_pin(map->get(), path)));
+    auto again = obj_get(path);
+    rec("get", outcome(again));
+    if (again) {
+      bpf_map_info a{}, b{};
+      __u32 la = sizeof a, lb = sizeof b;
+      bpf_obj_get_info_by_fd(map->get(), &a, &la);
+      bpf_obj_get_info_by_fd(again->get(), &b, &lb);
+      rec("same_map", a.id == b.id && a.id != 0 ? "yes" : "no");
+    }
+    rec("unpin", outcome(unpin(path)));
+    rec("get_after_unpin", outcome(obj_get(path)));
+    rec("unpin_twice", outcome(unpin(path)));
+  });
+  CHECK(o.get("pin") == "ok");
+  CHECK(o.get("get") == "ok");
+  CHECK(o.get("same_map") == "yes");
+  CHECK(o.get("unpin") == "ok");
+  CHECK(o.get("get_after_unpin") == "ENOENT");
+  CHECK(o.get("unpin_twice") == "ENOENT");
 }
 
 TEST_CASE("host: the built-in catalogue matches the running kernel's BTF") {

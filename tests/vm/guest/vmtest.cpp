@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -71,13 +72,17 @@ Outcome bpf_lsm_active() {
   return lsm.find("bpf") != std::string::npos ? pass("lsm=" + lsm) : fail("lsm=" + lsm);
 }
 
+// The static tokenwarden binary in the guest: `doctor` must exit 0 here (the host says 3).
 Outcome doctor_can_enforce() {
+  int status = std::system("/bin/tokenwarden doctor --json > /tmp/doctor.json 2>&1");
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   Probes probes;
   std::string blockers;
   for (const auto& b : probes.enforcement_blockers()) blockers += b.id + "(" + b.value + ") ";
-  const auto& arity = probes.hook("bpf_map_create");
-  return blockers.empty() ? pass("enforcement possible; bpf_map_create hook " + arity.value)
-                          : fail("blockers: " + blockers);
+  std::string detail = fmt::format("tokenwarden doctor exit {}; bpf_map_create hook {}", code,
+                                   probes.hook("bpf_map_create").value);
+  if (!blockers.empty()) detail += "; blockers: " + blockers;
+  return code == 0 && blockers.empty() ? pass(detail) : fail(detail + "; " + read_text("/tmp/doctor.json"));
 }
 
 Outcome token_cmd_deny() {
