@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <stdexcept>
 #include <strings.h>
 
 namespace tw::kernel {
@@ -85,45 +84,24 @@ const EnumTable& builtin_table(EnumKind kind) {
   return tables[static_cast<size_t>(kind)];
 }
 
-std::string_view option_suffix(EnumKind kind) {
-  switch (kind) {
-    case EnumKind::cmd: return "cmds";
-    case EnumKind::map: return "maps";
-    case EnumKind::prog: return "progs";
-    case EnumKind::attach: return "attachs";
-  }
-  throw std::logic_error("bad EnumKind");
-}
+namespace {
+// Per-kind facts, indexed by EnumKind.
+struct KindInfo {
+  std::string_view option_suffix, noun, prefix, btf_enum;
+};
+constexpr KindInfo kKinds[] = {
+    {"cmds", "command", "BPF_", "bpf_cmd"},
+    {"maps", "map type", "BPF_MAP_TYPE_", "bpf_map_type"},
+    {"progs", "program type", "BPF_PROG_TYPE_", "bpf_prog_type"},
+    {"attachs", "attach type", "BPF_", "bpf_attach_type"},
+};
+const KindInfo& info(EnumKind kind) { return kKinds[static_cast<size_t>(kind)]; }
+}  // namespace
 
-std::string_view kind_noun(EnumKind kind) {
-  switch (kind) {
-    case EnumKind::cmd: return "command";
-    case EnumKind::map: return "map type";
-    case EnumKind::prog: return "program type";
-    case EnumKind::attach: return "attach type";
-  }
-  throw std::logic_error("bad EnumKind");
-}
-
-std::string_view kernel_prefix(EnumKind kind) {
-  switch (kind) {
-    case EnumKind::cmd: return "BPF_";
-    case EnumKind::map: return "BPF_MAP_TYPE_";
-    case EnumKind::prog: return "BPF_PROG_TYPE_";
-    case EnumKind::attach: return "BPF_";
-  }
-  throw std::logic_error("bad EnumKind");
-}
-
-std::string_view btf_enum_name(EnumKind kind) {
-  switch (kind) {
-    case EnumKind::cmd: return "bpf_cmd";
-    case EnumKind::map: return "bpf_map_type";
-    case EnumKind::prog: return "bpf_prog_type";
-    case EnumKind::attach: return "bpf_attach_type";
-  }
-  throw std::logic_error("bad EnumKind");
-}
+std::string_view option_suffix(EnumKind kind) { return info(kind).option_suffix; }
+std::string_view kind_noun(EnumKind kind) { return info(kind).noun; }
+std::string_view kernel_prefix(EnumKind kind) { return info(kind).prefix; }
+std::string_view btf_enum_name(EnumKind kind) { return info(kind).btf_enum; }
 
 std::string systemd_name(EnumKind kind, std::string_view name) {
   // systemd capitalises each '_'-separated word of the full enum name after "BPF_".
