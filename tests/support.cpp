@@ -23,10 +23,11 @@ void require(bool needed, const std::string& reason) {
 
 void require_root() { require(geteuid() == 0, "needs root (delegation options need CAP_SYS_ADMIN)"); }
 
-Observations in_delegated_userns(const kernel::DelegateSpec& spec,
-                                 const std::function<void(kernel::DelegatedMount&, const Record&)>& body) {
+kernel::Result<Observations> try_in_delegated_userns(
+    const kernel::DelegateSpec& spec,
+    const std::function<void(kernel::DelegatedMount&, const Record&)>& body) {
   int p[2];
-  REQUIRE(pipe(p) == 0);
+  if (pipe(p) != 0) return kernel::errno_error("pipe");
   auto status = kernel::run_in_delegated_userns(spec, [&](kernel::DelegatedMount& m) {
     close(p[0]);
     FILE* out = fdopen(p[1], "w");
@@ -42,7 +43,7 @@ Observations in_delegated_userns(const kernel::DelegateSpec& spec,
   ssize_t n;
   while ((n = read(p[0], buf.data(), buf.size())) > 0) text.append(buf.data(), static_cast<size_t>(n));
   close(p[0]);
-  if (!status) FAIL("delegation setup failed: " << status.error().message());
+  if (!status) return status.error();
   Observations o;
   o.status = *status;
   std::istringstream in(text);
@@ -52,6 +53,13 @@ Observations in_delegated_userns(const kernel::DelegateSpec& spec,
     if (eq != std::string::npos) o.values[line.substr(0, eq)] = line.substr(eq + 1);
   }
   return o;
+}
+
+Observations in_delegated_userns(const kernel::DelegateSpec& spec,
+                                 const std::function<void(kernel::DelegatedMount&, const Record&)>& body) {
+  auto o = try_in_delegated_userns(spec, body);
+  if (!o) FAIL("delegation setup failed: " << o.error().message());
+  return std::move(o).value();
 }
 
 std::pair<int, std::string> run_command(const std::string& cmd) {

@@ -30,7 +30,12 @@ struct Observations {
 
 using Record = std::function<void(const std::string& key, const std::string& value)>;
 
-// Runs body in a delegated user namespace; a setup error fails the test with its message.
+// Runs body in a delegated user namespace, or returns the setup Error (e.g. fsconfig's EINVAL).
+kernel::Result<Observations> try_in_delegated_userns(
+    const kernel::DelegateSpec& spec,
+    const std::function<void(kernel::DelegatedMount&, const Record&)>& body);
+
+// Same, but a setup error fails the test with its message.
 Observations in_delegated_userns(const kernel::DelegateSpec& spec,
                                  const std::function<void(kernel::DelegatedMount&, const Record&)>& body);
 

@@ -56,18 +56,11 @@ std::string option_value(const std::string& opts, const std::string& key) {
 
 // Sets up a delegated bpffs from spec; returns {errno of the setup, the mount's options}.
 std::pair<int, std::string> kernel_outcome(const DelegateSpec& spec) {
-  int p[2];
-  if (pipe(p) != 0) return {errno, ""};
-  auto status = run_in_delegated_userns(spec, [&](DelegatedMount& m) -> int {
-    std::string opts = mount_options_at(m.mounted_at);
-    return write(p[1], opts.data(), opts.size()) == static_cast<ssize_t>(opts.size()) ? 0 : 1;
+  auto o = tw::test::try_in_delegated_userns(spec, [](DelegatedMount& m, const Record& rec) {
+    rec("opts", mount_options_at(m.mounted_at));
   });
-  close(p[1]);
-  char buf[4096];
-  ssize_t n = read(p[0], buf, sizeof buf);
-  close(p[0]);
-  if (!status) return {status.error().err, ""};
-  return {0, std::string(buf, n > 0 ? static_cast<size_t>(n) : 0)};
+  if (!o) return {o.error().err, ""};
+  return {0, o->get("opts")};
 }
 
 DelegateSpec spec_of(const std::string& cmds, const std::string& maps = "",

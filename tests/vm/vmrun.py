@@ -139,7 +139,7 @@ def boot(args):
               f"({'no /init within the boot deadline' if timed_out else f'qemu exit {rc}'}); console: {kept}")
     elapsed = time.monotonic() - started
     shutil.rmtree(work, ignore_errors=True)
-    text = console.read_bytes().replace(b"\0", b"").decode("utf-8", "replace")
+    text = console_text(console)
     release = next(iter(re.findall(r"^TWVM-KERNEL (\S+)", text, re.M)), None)
     results = {}
     for name, status, detail in re.findall(r"^TWVM-RESULT (\S+) (PASS|FAIL|SKIP) ?(.*?)\r?$", text, re.M):
@@ -188,6 +188,11 @@ def run_qemu(cmd, console, timeout):
         return proc.returncode, False, reached
 
 
+def console_text(path):
+    """The guest console as text; qemu's serial output may contain NUL bytes."""
+    return Path(path).read_bytes().replace(b"\0", b"").decode("utf-8", "replace")
+
+
 def tail(text, lines=60):
     return "\n".join(text.splitlines()[-lines:])
 
@@ -205,12 +210,11 @@ def check(args):
     print(f"kernel {args.kernel}: guest uname -r = {summary['release']}")
     if r is None:
         print(f"FAIL {args.case}: no result ({summary.get('problem') or 'case did not report'})")
-        print(tail((out_dir / "console.log").read_bytes().replace(b'\0', b'').decode('utf-8', 'replace')))
-        return 1
-    print(f"{r['status']} {args.case}: {r['detail']}")
-    if r["status"] == "FAIL":
+    else:
+        print(f"{r['status']} {args.case}: {r['detail']}")
+    if r is None or r["status"] == "FAIL":
         print(f"--- guest console log ({out_dir / 'console.log'}) ---")
-        print(tail((out_dir / "console.log").read_bytes().replace(b'\0', b'').decode('utf-8', 'replace')))
+        print(tail(console_text(out_dir / "console.log")))
         return 1
     return SKIP if r["status"] == "SKIP" else 0
 

@@ -43,6 +43,14 @@ std::string read_text(const std::string& path) {
   return s;
 }
 
+// Reads what a child wrote to the pipe's read end (closing it).
+std::string read_answer(int fd) {
+  char buf[256] = {};
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  return std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+}
+
 std::string outcome_of(const Result<UniqueFd>& r) { return r ? "ok" : errno_name(r.error().err); }
 
 // Creates a token in a delegated user namespace (map_create, array) and tries a token-backed
@@ -60,11 +68,9 @@ std::string token_map_create() {
     return write(p[1], r.data(), r.size()) == static_cast<ssize_t>(r.size()) ? 0 : 1;
   });
   close(p[1]);
-  char buf[128] = {};
-  ssize_t n = read(p[0], buf, sizeof buf - 1);
-  close(p[0]);
+  std::string answer = read_answer(p[0]);
   if (!status) return "setup:" + status.error().message();
-  return std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  return answer;
 }
 
 Outcome bpf_lsm_active() {
@@ -148,11 +154,9 @@ std::string in_context(const std::string& context, const std::function<std::stri
     _exit(0);
   }
   close(p[1]);
-  char buf[256] = {};
-  ssize_t n = read(p[0], buf, sizeof buf - 1);
-  close(p[0]);
+  std::string answer = read_answer(p[0]);
   waitpid(pid, nullptr, 0);
-  return std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  return answer;
 }
 
 Outcome selinux_map_create() {
