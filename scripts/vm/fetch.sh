@@ -16,6 +16,11 @@ cache=${TOKENWARDEN_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tokenwarden/vm}
 apt_dir=$cache/apt
 mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$cache/kernels" "$cache/debs"
 
+# Both VM boot fixtures start this script at once (ctest -j): one fetches, the other waits for
+# it and then finds everything present. Two apt-get runs on one private lists directory race.
+exec 9>"$cache/.fetch.lock"
+flock 9
+
 all_present() {
   [[ -s $cache/kernels/6.12/vmlinuz && -s $cache/kernels/7.x/vmlinuz && -x $cache/secilc-sid/secilc ]]
 }
