@@ -15,9 +15,13 @@ EnumTable make_builtin(EnumKind kind) {
   if (EnumKind::k == kind) t.entries.push_back({#name, value});
 #define TW_ENUM_MAX(k, value) \
   if (EnumKind::k == kind) t.max = value;
+#define TW_ENUM_SINCE(k, name, major, minor)
+#define TW_MAP_FLAG(name, bit)
 #include "catalogue.def"
+#undef TW_MAP_FLAG
 #undef TW_ENUM
 #undef TW_ENUM_MAX
+#undef TW_ENUM_SINCE
   return t;
 }
 
@@ -84,6 +88,49 @@ const EnumTable& builtin_table(EnumKind kind) {
   return tables[static_cast<size_t>(kind)];
 }
 
+KernelVersion introduced_in(EnumKind kind, std::string_view name) {
+#define TW_ENUM(k, n, value)
+#define TW_ENUM_MAX(k, value)
+#define TW_ENUM_SINCE(k, n, major, minor) \
+  if (EnumKind::k == kind && iequals(#n, name)) return {major, minor};
+#define TW_MAP_FLAG(n, bit)
+#include "catalogue.def"
+#undef TW_MAP_FLAG
+#undef TW_ENUM
+#undef TW_ENUM_MAX
+#undef TW_ENUM_SINCE
+  return kTokenKernel;
+}
+
+EnumTable table_for_kernel(EnumKind kind, KernelVersion version) {
+  EnumTable t = builtin_table(kind);
+  std::erase_if(t.entries, [&](const EnumEntry& e) { return version < introduced_in(kind, e.name); });
+  t.max = 0;
+  for (const auto& e : t.entries) t.max = std::max(t.max, e.value + 1);
+  return t;
+}
+
+std::optional<KernelVersion> parse_kernel_version(std::string_view text) {
+  KernelVersion v;
+  auto dot = text.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  auto num = [](std::string_view s, int& out) {
+    if (s.empty() || s.size() > 4) return false;
+    out = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      out = out * 10 + (c - '0');
+    }
+    return true;
+  };
+  std::string_view minor = text.substr(dot + 1);
+  if (auto end = minor.find_first_not_of("0123456789"); end != std::string_view::npos) minor = minor.substr(0, end);
+  if (!num(text.substr(0, dot), v.major) || !num(minor, v.minor)) return std::nullopt;
+  return v;
+}
+
+std::string KernelVersion::str() const { return std::to_string(major) + "." + std::to_string(minor); }
+
 namespace {
 // Per-kind facts, indexed by EnumKind.
 struct KindInfo {
@@ -132,13 +179,11 @@ std::optional<uint32_t> lookup_any_spelling(const EnumTable& table, std::string_
   return std::nullopt;
 }
 
-std::vector<std::string> suggest(const EnumTable& table, std::string_view word) {
+std::vector<std::string> closest_names(std::string_view word, const std::vector<std::string>& candidates) {
   std::string w = to_lower(word);
-  std::string_view prefix = kernel_prefix(table.kind);
-  if (istarts_with(w, prefix)) w = w.substr(prefix.size());
   std::vector<std::pair<size_t, std::string>> scored;
-  for (const auto& e : table.entries) {
-    std::string n = to_lower(e.name);
+  for (const auto& c : candidates) {
+    std::string n = to_lower(c);
     size_t d = edit_distance(w, n);
     bool contains = w.size() >= 3 && n.find(w) != std::string::npos;
     if (d <= std::max<size_t>(2, n.size() / 3) || contains) scored.emplace_back(contains ? 0 : d, n);
@@ -148,9 +193,40 @@ std::vector<std::string> suggest(const EnumTable& table, std::string_view word) 
   std::vector<std::string> out;
   for (auto& [d, n] : scored) {
     if (out.size() == 3) break;
-    out.push_back(std::move(n));
+    if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(std::move(n));
   }
   return out;
+}
+
+std::vector<std::string> suggest(const EnumTable& table, std::string_view word) {
+  std::string w = to_lower(word);
+  std::string_view prefix = kernel_prefix(table.kind);
+  if (istarts_with(w, prefix)) w = w.substr(prefix.size());
+  std::vector<std::string> names;
+  for (const auto& e : table.entries) names.push_back(e.name);
+  return closest_names(w, names);
+}
+
+const std::vector<MapFlag>& map_flags() {
+  static const std::vector<MapFlag> flags = {
+#define TW_ENUM(k, n, value)
+#define TW_ENUM_MAX(k, value)
+#define TW_ENUM_SINCE(k, n, major, minor)
+#define TW_MAP_FLAG(n, bit) {#n, bit},
+#include "catalogue.def"
+#undef TW_ENUM
+#undef TW_ENUM_MAX
+#undef TW_ENUM_SINCE
+#undef TW_MAP_FLAG
+  };
+  return flags;
+}
+
+std::optional<uint32_t> map_flag_by_name(std::string_view name) {
+  std::string_view n = istarts_with(name, "BPF_F_") ? name.substr(6) : name;
+  for (const auto& f : map_flags())
+    if (iequals(f.name, n)) return f.bit;
+  return std::nullopt;
 }
 
 const std::vector<Capability>& token_capabilities() {

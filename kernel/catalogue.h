@@ -37,6 +37,20 @@ struct EnumTable {
 // The table compiled into tokenwarden (Linux 6.18).
 const EnumTable& builtin_table(EnumKind kind);
 
+struct KernelVersion {
+  int major = 0, minor = 0;
+  auto operator<=>(const KernelVersion&) const = default;
+  std::string str() const;
+};
+inline constexpr KernelVersion kTokenKernel{6, 9};     // first kernel with BPF tokens
+inline constexpr KernelVersion kCatalogueKernel{6, 18};  // what catalogue.def was generated from
+// "6.12", "7.3.4", "6.12.95-cloud-amd64" -> {6, 12}.
+std::optional<KernelVersion> parse_kernel_version(std::string_view text);
+// The kernel that added a value (kTokenKernel for everything at least as old as tokens).
+KernelVersion introduced_in(EnumKind kind, std::string_view name);
+// The builtin table without the values `version` lacks ("__MAX_" adjusted accordingly).
+EnumTable table_for_kernel(EnumKind kind, KernelVersion version);
+
 // "cmds", "maps", "progs", "attachs": the suffix of the delegate_* mount option.
 std::string_view option_suffix(EnumKind kind);
 // "command", "map type", "program type", "attach type".
@@ -53,6 +67,8 @@ std::string systemd_name(EnumKind kind, std::string_view name);
 std::optional<uint32_t> lookup_any_spelling(const EnumTable& table, std::string_view word);
 // Up to three known names close to `word`, for "did you mean".
 std::vector<std::string> suggest(const EnumTable& table, std::string_view word);
+// Up to three of `candidates` close to `word` (edit distance or containment), lower case.
+std::vector<std::string> closest_names(std::string_view word, const std::vector<std::string>& candidates);
 
 struct Capability {
   std::string_view name;  // "CAP_BPF"
@@ -61,6 +77,13 @@ struct Capability {
 // The capabilities bpf_token_capable() is asked about.
 const std::vector<Capability>& token_capabilities();
 std::optional<int> capability_by_name(std::string_view name);  // "CAP_BPF", "bpf", "cap_bpf"
+
+struct MapFlag {
+  std::string_view name;  // "MMAPABLE" (without BPF_F_)
+  uint32_t bit;
+};
+const std::vector<MapFlag>& map_flags();
+std::optional<uint32_t> map_flag_by_name(std::string_view name);  // "mmapable", "BPF_F_MMAPABLE" -> bit
 
 std::string to_lower(std::string_view s);
 std::string to_upper(std::string_view s);

@@ -17,5 +17,10 @@ enum ExitCode : int {
 
 void register_doctor(CLI::App& app, int& exit_code);
 void register_delegate(CLI::App& app, int& exit_code);
+void register_check(CLI::App& app, int& exit_code);
+void register_compile(CLI::App& app, int& exit_code);
+void register_explain(CLI::App& app, int& exit_code);
+void register_simulate(CLI::App& app, int& exit_code);
+void register_test(CLI::App& app, int& exit_code);
 
 }  // namespace tw::tools

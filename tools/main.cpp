@@ -13,6 +13,11 @@ int main(int argc, char** argv) {
   int exit_code = tw::tools::kExitOk;
   tw::tools::register_doctor(app, exit_code);
   tw::tools::register_delegate(app, exit_code);
+  tw::tools::register_check(app, exit_code);
+  tw::tools::register_compile(app, exit_code);
+  tw::tools::register_explain(app, exit_code);
+  tw::tools::register_simulate(app, exit_code);
+  tw::tools::register_test(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

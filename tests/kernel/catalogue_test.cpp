@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <linux/bpf.h>
+
 #include "kernel/catalogue.h"
 
 using namespace tw::kernel;
@@ -65,4 +67,27 @@ TEST_CASE("catalogue: token capabilities") {
   CHECK(capability_by_name("cap_net_admin") == 12);
   CHECK(capability_by_name("CAP_SYS_ADMIN") == 21);
   CHECK_FALSE(capability_by_name("CAP_CHOWN").has_value());
+}
+
+TEST_CASE("catalogue: per-kernel tables match the 6.12 uapi header") {
+  // linux-libc-dev from bookworm-backports carries the 6.12 uapi: its __MAX_ values are what a
+  // 6.12 kernel knows.
+  KernelVersion v612{6, 12};
+  CHECK(table_for_kernel(EnumKind::cmd, v612).max == __MAX_BPF_CMD);
+  CHECK(table_for_kernel(EnumKind::map, v612).max == __MAX_BPF_MAP_TYPE);
+  CHECK(table_for_kernel(EnumKind::prog, v612).max == __MAX_BPF_PROG_TYPE);
+  CHECK(table_for_kernel(EnumKind::attach, v612).max == __MAX_BPF_ATTACH_TYPE);
+  CHECK_FALSE(table_for_kernel(EnumKind::attach, v612).find("trace_uprobe_session").has_value());
+  CHECK(table_for_kernel(EnumKind::attach, {6, 13}).find("trace_uprobe_session") == 57u);
+  CHECK(introduced_in(EnumKind::cmd, "prog_stream_read_by_fd") == KernelVersion{6, 17});
+  CHECK(introduced_in(EnumKind::map, "hash") == kTokenKernel);
+}
+
+TEST_CASE("catalogue: kernel versions") {
+  CHECK(parse_kernel_version("6.12") == KernelVersion{6, 12});
+  CHECK(parse_kernel_version("7.3.4") == KernelVersion{7, 3});
+  CHECK(parse_kernel_version("6.12.95-cloud-amd64") == KernelVersion{6, 12});
+  CHECK_FALSE(parse_kernel_version("six").has_value());
+  CHECK_FALSE(parse_kernel_version("6").has_value());
+  CHECK(KernelVersion{6, 9} < KernelVersion{6, 12});
 }

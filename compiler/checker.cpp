@@ -1,0 +1,761 @@
+#include "checker.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+namespace tw::compiler {
+
+using kernel::EnumKind;
+
+std::optional<int> errno_from_name(std::string_view name) {
+  static const std::map<std::string, int> names = {
+      {"EPERM", 1}, {"ENOENT", 2}, {"EACCES", 13}, {"EBUSY", 16},      {"EINVAL", 22},
+      {"ENOSPC", 28}, {"EOPNOTSUPP", 95}, {"ENOTSUP", 95}, {"EDQUOT", 122}};
+  auto it = names.find(kernel::to_upper(name));
+  if (it == names.end()) return std::nullopt;
+  return it->second;
+}
+
+namespace {
+
+constexpr int kCmdMapCreate = 0, kCmdProgLoad = 5, kCmdBtfLoad = 18, kCmdBtfGetFdById = 19;
+constexpr uint64_t kTokenCmds = (1ULL << kCmdMapCreate) | (1ULL << kCmdProgLoad) | (1ULL << kCmdBtfLoad) |
+                                (1ULL << kCmdBtfGetFdById);
+constexpr int kCapPerfmon = 38, kCapSysAdmin = 21;
+
+std::optional<GrantKind> grant_kind(std::string_view word) {
+  static const std::map<std::string, GrantKind> words = {
+      {"cmd", GrantKind::cmd},         {"cmds", GrantKind::cmd},
+      {"command", GrantKind::cmd},     {"commands", GrantKind::cmd},
+      {"map", GrantKind::map},         {"maps", GrantKind::map},
+      {"prog", GrantKind::prog},       {"progs", GrantKind::prog},
+      {"program", GrantKind::prog},    {"programs", GrantKind::prog},
+      {"attach", GrantKind::attach},   {"attachs", GrantKind::attach},
+      {"attach_type", GrantKind::attach}, {"attach_types", GrantKind::attach},
+      {"cap", GrantKind::cap},         {"caps", GrantKind::cap},
+      {"capability", GrantKind::cap},  {"capabilities", GrantKind::cap}};
+  auto it = words.find(kernel::to_lower(word));
+  if (it == words.end()) return std::nullopt;
+  return it->second;
+}
+
+EnumKind enum_kind(GrantKind k) { return static_cast<EnumKind>(static_cast<int>(k)); }
+
+// A body's grants, limits and the spans they came from (for notes on contradictions).
+struct GrantSet {
+  Grants grants;
+  std::vector<GrantRule> rules;
+  Limits limits;
+  Span limit_span[kLimitKinds];
+  Span map_flags_span, sleepable_span;
+};
+
+struct GrantsBlock {
+  const Stmt* stmt = nullptr;
+  GrantSet set;
+  enum class State { unresolved, resolving, done } state = State::unresolved;
+  bool used = false;
+};
+
+class Checker {
+ public:
+  Checker(const SourceSet& sources, const TargetKernel& target, Diagnostics& diags)
+      : sources_(sources), target_(target), diags_(diags) {}
+
+  CheckedPolicy run(const std::vector<Stmt>& stmts, const std::string& root_path) {
+    policy_.source = root_path;
+    policy_.target_kernel = target_.label;
+    policy_.name = std::filesystem::path(root_path).stem().string();
+    // Grants blocks first, so that `use` may name a block declared later.
+    for (const auto& s : stmts)
+      if (s.kind == Stmt::Kind::grants) declare_grants(s);
+    for (const auto& s : stmts) top_level(s);
+    finish();
+    return std::move(policy_);
+  }
+
+ private:
+  std::string where(Span s) const { return sources_.where(s); }
+
+  // -- top level -------------------------------------------------------------------------------
+
+  void top_level(const Stmt& s) {
+    switch (s.kind) {
+      case Stmt::Kind::policy:
+        if (set_once("policy", s)) policy_.name = s.target.text;
+        break;
+      case Stmt::Kind::default_: {
+        if (!set_once("default", s)) break;
+        std::string v = kernel::to_lower(s.target.text);
+        if (v == "allow" || v == "deny") policy_.default_allow = v == "allow";
+        else bad_value(s.target, "`default`", {"allow", "deny"});
+        break;
+      }
+      case Stmt::Kind::preexisting: {
+        if (!set_once("preexisting", s)) break;
+        std::string v = kernel::to_lower(s.target.text);
+        if (v == "allow") policy_.preexisting = Preexisting::allow;
+        else if (v == "deny") policy_.preexisting = Preexisting::deny;
+        else if (v == "profile" && !s.names.empty()) {
+          policy_.preexisting = Preexisting::profile;
+          policy_.preexisting_profile = s.names[0].text;
+          preexisting_span_ = s.names[0].span;
+        } else bad_value(s.target, "`preexisting`", {"allow", "deny", "profile"});
+        break;
+      }
+      case Stmt::Kind::mode:
+        if (set_once("mode", s))
+          if (auto m = parse_mode(s)) policy_.mode = *m;
+        break;
+      case Stmt::Kind::errno_:
+        if (set_once("errno", s))
+          if (auto e = parse_errno(s)) policy_.deny_errno = *e;
+        break;
+      case Stmt::Kind::profile:
+        profile(s);
+        break;
+      case Stmt::Kind::grants:
+        resolve_grants(s.target.text);  // checks the block even when nothing uses it
+        break;
+      case Stmt::Kind::include:  // the loader replaced top-level includes
+      default:
+        misplaced(s, "at the top level of a policy", "inside a `profile` or `grants` block");
+        break;
+    }
+  }
+
+  bool set_once(const std::string& setting, const Stmt& s) {
+    auto [it, fresh] = settings_.emplace(setting, s.span);
+    if (fresh) return true;
+    diags_.report(Code::E018, s.span, fmt::format("`{}` is set more than once", setting))
+        .note(it->second, "first set here")
+        .hint("keep one of them");
+    return false;
+  }
+
+  void misplaced(const Stmt& s, std::string_view here, std::string_view belongs) {
+    diags_.report(Code::E029, s.keyword.span, fmt::format("`{}` is not allowed {}", s.keyword.text, here))
+        .hint(fmt::format("`{}` belongs {}", s.keyword.text, belongs));
+  }
+
+  void bad_value(const Name& n, std::string_view what, std::vector<std::string> options) {
+    std::string list;
+    for (const auto& o : options) list += (list.empty() ? "`" : ", `") + o + "`";
+    diags_.report(Code::E030, n.span, fmt::format("`{}` is not a value of {}", n.text, what))
+        .hint("one of " + list);
+  }
+
+  std::optional<Mode> parse_mode(const Stmt& s) {
+    auto m = mode_from_name(s.target.text);
+    if (!m) bad_value(s.target, "`mode`", {"enforce", "audit", "off"});
+    return m;
+  }
+
+  std::optional<int> parse_errno(const Stmt& s) {
+    auto e = errno_from_name(s.target.text);
+    if (!e)
+      diags_.report(Code::E022, s.target.span, fmt::format("unknown errno `{}`", s.target.text))
+          .hint("one of EPERM, EACCES, ENOSPC, EDQUOT, EINVAL, EBUSY, ENOENT, EOPNOTSUPP");
+    return e;
+  }
+
+  // -- grants blocks ---------------------------------------------------------------------------
+
+  void declare_grants(const Stmt& s) {
+    auto [it, fresh] = grants_.emplace(s.target.text, GrantsBlock{&s});
+    if (!fresh)
+      diags_.report(Code::E014, s.target.span, fmt::format("grants block `{}` is declared twice", s.target.text))
+          .note(it->second.stmt->target.span, "first declared here")
+          .hint("rename one of them, or merge them");
+  }
+
+  const GrantSet* resolve_grants(const std::string& name) {
+    auto it = grants_.find(name);
+    if (it == grants_.end()) return nullptr;
+    GrantsBlock& b = it->second;
+    if (b.state == GrantsBlock::State::done) return &b.set;
+    if (b.state == GrantsBlock::State::resolving) return nullptr;  // reported by the user
+    b.state = GrantsBlock::State::resolving;
+    GrantSet set;
+    for (const auto& st : b.stmt->body) body_stmt(st, set, nullptr);
+    b.set = std::move(set);
+    b.state = GrantsBlock::State::done;
+    return &b.set;
+  }
+
+  void use(const Stmt& s, GrantSet& into) {
+    for (const auto& n : s.names) {
+      auto it = grants_.find(n.text);
+      if (it == grants_.end()) {
+        std::vector<std::string> names;
+        for (const auto& [k, v] : grants_) names.push_back(k);
+        auto& d = diags_.report(Code::E012, n.span, fmt::format("no grants block is called `{}`", n.text));
+        if (auto dym = did_you_mean(kernel::closest_names(n.text, names)); !dym.empty()) d.hint(dym);
+        else d.hint("declare it with `grants NAME { ... }`");
+        continue;
+      }
+      it->second.used = true;
+      if (it->second.state == GrantsBlock::State::resolving) {
+        diags_.report(Code::E025, n.span, fmt::format("grants block `{}` uses itself", n.text))
+            .note(it->second.stmt->target.span, "declared here")
+            .hint("a grants block may not use itself, directly or through others");
+        continue;
+      }
+      if (const GrantSet* g = resolve_grants(n.text)) merge(*g, into);
+    }
+  }
+
+  void merge(const GrantSet& from, GrantSet& into) {
+    for (size_t k = 0; k < kGrantKinds; ++k) into.grants.mask[k] |= from.grants.mask[k];
+    into.rules.insert(into.rules.end(), from.rules.begin(), from.rules.end());
+    for (size_t k = 0; k < kLimitKinds; ++k)
+      if (from.limits.value[k] != kUnlimited)
+        set_limit(into, static_cast<LimitKind>(k), from.limits.value[k], from.limit_span[k]);
+    if (from.limits.forbidden_map_flags) {
+      into.limits.forbidden_map_flags |= from.limits.forbidden_map_flags;
+      if (into.limits.map_flags_where.empty()) {
+        into.limits.map_flags_where = from.limits.map_flags_where;
+        into.map_flags_span = from.map_flags_span;
+      }
+    }
+    if (!from.limits.sleepable && into.limits.sleepable) {
+      into.limits.sleepable = false;
+      into.limits.sleepable_where = from.limits.sleepable_where;
+      into.sleepable_span = from.sleepable_span;
+    }
+  }
+
+  void set_limit(GrantSet& set, LimitKind k, uint32_t value, Span span) {
+    size_t i = static_cast<size_t>(k);
+    if (set.limits.value[i] != kUnlimited && set.limits.value[i] != value) {
+      diags_.report(Code::E019, span,
+                    fmt::format("`limit {}` is {} here but {} elsewhere in the same profile", limit_name(k),
+                                value, set.limits.value[i]))
+          .note(set.limit_span[i], "the other limit")
+          .hint("a profile has one value per limit: keep the one you mean");
+      return;
+    }
+    set.limits.value[i] = value;
+    set.limits.where[i] = where(span);
+    set.limit_span[i] = span;
+  }
+
+  // -- bodies ----------------------------------------------------------------------------------
+
+  // One statement of a profile (`profile` non-null) or grants block body.
+  void body_stmt(const Stmt& s, GrantSet& set, CheckedProfile* profile) {
+    std::string_view in = profile ? "inside a profile" : "inside a grants block";
+    switch (s.kind) {
+      case Stmt::Kind::allow: allow(s, set); return;
+      case Stmt::Kind::limit: limit(s, set); return;
+      case Stmt::Kind::forbid: forbid(s, set); return;
+      case Stmt::Kind::use: use(s, set); return;
+      default: break;
+    }
+    if (!profile) {
+      misplaced(s, in, s.kind == Stmt::Kind::include || s.kind == Stmt::Kind::profile ||
+                               s.kind == Stmt::Kind::grants || s.kind == Stmt::Kind::policy ||
+                               s.kind == Stmt::Kind::default_ || s.kind == Stmt::Kind::preexisting
+                           ? "at the top level of a policy"
+                           : "inside a `profile` block");
+      return;
+    }
+    auto once = [&](const char* what) {
+      auto [it, fresh] = profile_settings_.emplace(what, s.span);
+      if (!fresh)
+        diags_.report(Code::E018, s.span, fmt::format("`{}` appears more than once in profile `{}`", what, profile->name))
+            .note(it->second, "first here")
+            .hint("keep one of them");
+      return fresh;
+    };
+    switch (s.kind) {
+      case Stmt::Kind::match:
+        if (once("match") && s.match) profile->match = expr(*s.match);
+        break;
+      case Stmt::Kind::mode:
+        if (once("mode")) profile->mode = parse_mode(s);
+        break;
+      case Stmt::Kind::errno_:
+        if (once("errno")) profile->deny_errno = parse_errno(s);
+        break;
+      case Stmt::Kind::refuse:
+        if (once("refuse")) profile->refuse = true;
+        break;
+      case Stmt::Kind::strict:
+        if (once("strict")) profile->strict = true;
+        break;
+      default:
+        misplaced(s, in, "at the top level of a policy");
+        break;
+    }
+  }
+
+  // Resolves one name of an enum kind: builtin catalogue first, then the target's BTF tables.
+  std::optional<uint32_t> resolve_enum(EnumKind kind, const Name& n) {
+    const auto& builtin = kernel::builtin_table(kind);
+    auto v = kernel::lookup_any_spelling(builtin, n.text);
+    const kernel::EnumTable* target = target_.tables ? &(*target_.tables)[static_cast<size_t>(kind)] : nullptr;
+    if (!v && target) {
+      if (auto t = kernel::lookup_any_spelling(*target, n.text)) return t;
+    }
+    if (!v) {
+      auto& d = diags_.report(Code::E010, n.span,
+                              fmt::format("unknown {} `{}`", kernel::kind_noun(kind), n.text));
+      if (auto dym = did_you_mean(kernel::suggest(builtin, n.text)); !dym.empty()) d.hint(dym);
+      else d.hint(fmt::format("run `tokenwarden delegate --help` for the {} names", kernel::kind_noun(kind)));
+      return std::nullopt;
+    }
+    std::string canonical = builtin.name_of(*v).value_or(n.text);
+    if (target) {
+      if (!target->name_of(*v))
+        diags_.report(Code::W101, n.span,
+                      fmt::format("{} `{}` does not exist on the target kernel ({})", kernel::kind_noun(kind),
+                                  canonical, target_.label))
+            .hint("rules naming it never apply there");
+    } else if (target_.version) {
+      auto since = kernel::introduced_in(kind, canonical);
+      if (*target_.version < since)
+        diags_.report(Code::W101, n.span,
+                      fmt::format("{} `{}` first appeared in Linux {}; the target kernel is {}",
+                                  kernel::kind_noun(kind), canonical, since.str(), target_.version->str()))
+            .hint("rules naming it never apply there");
+    }
+    return v;
+  }
+
+  std::optional<int> resolve_cap(const Name& n) {
+    auto c = kernel::capability_by_name(n.text);
+    if (!c) {
+      std::vector<std::string> names;
+      for (const auto& cap : kernel::token_capabilities()) names.emplace_back(cap.name);
+      auto& d = diags_.report(Code::E010, n.span, fmt::format("`{}` is not a capability a token can stand in for", n.text));
+      if (auto dym = did_you_mean(kernel::closest_names(n.text, names)); !dym.empty()) d.hint(dym);
+      d.hint("tokens are only asked about CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN and CAP_SYS_ADMIN");
+    }
+    return c;
+  }
+
+  void allow(const Stmt& s, GrantSet& set) {
+    auto kind = grant_kind(s.target.text);
+    if (!kind) {
+      auto& d = diags_.report(Code::E010, s.target.span, fmt::format("cannot allow `{}`", s.target.text));
+      auto dym = did_you_mean(kernel::closest_names(s.target.text, {"cmd", "map", "prog", "attach", "cap"}));
+      d.hint(dym.empty() ? "write `allow cmd|map|prog|attach|cap NAME, ...;`" : dym);
+      return;
+    }
+    GrantRule rule;
+    rule.kind = *kind;
+    rule.where = where(s.span);
+    rule.text = std::string(sources_.text(s.span));
+    if (!rule.text.empty() && rule.text.back() == ';') rule.text.pop_back();
+    for (const auto& n : s.names) {
+      if (kernel::to_lower(n.text) == "any") {
+        uint64_t all = 0;
+        if (*kind == GrantKind::cap) {
+          for (const auto& c : kernel::token_capabilities()) all |= 1ULL << c.value;
+        } else {
+          all = kernel::builtin_table(enum_kind(*kind)).any_mask();
+        }
+        rule.mask |= all;
+        diags_.report(Code::W108, n.span, fmt::format("`allow {} any` grants every {}", grant_kind_name(*kind),
+                                                       *kind == GrantKind::cap ? "token capability" : std::string(kernel::kind_noun(enum_kind(*kind)))))
+            .hint("list what the workload needs; `any` also covers what future kernels add");
+        continue;
+      }
+      if (*kind == GrantKind::cap) {
+        if (auto c = resolve_cap(n)) rule.mask |= 1ULL << *c;
+        continue;
+      }
+      auto v = resolve_enum(enum_kind(*kind), n);
+      if (!v) continue;
+      if (*v >= 64) {
+        diags_.report(Code::E004, n.span, fmt::format("`{}` has value {}, beyond the kernel's 64-bit masks", n.text, *v));
+        continue;
+      }
+      rule.mask |= 1ULL << *v;
+      if (*kind == GrantKind::cmd && !((1ULL << *v) & kTokenCmds))
+        diags_.report(Code::W104, n.span,
+                      fmt::format("the kernel never consults a token for `{}`: granting it changes nothing",
+                                  kernel::builtin_table(EnumKind::cmd).name_of(*v).value_or(n.text)))
+            .hint("tokens are consulted for map_create, prog_load, btf_load and btf_get_fd_by_id only");
+    }
+    set.grants[*kind] |= rule.mask;
+    set.rules.push_back(std::move(rule));
+  }
+
+  void limit(const Stmt& s, GrantSet& set) {
+    auto k = limit_from_name(s.target.text);
+    if (!k) {
+      std::vector<std::string> names;
+      for (size_t i = 0; i < kLimitKinds; ++i) names.emplace_back(limit_name(static_cast<LimitKind>(i)));
+      auto& d = diags_.report(Code::E010, s.target.span, fmt::format("unknown limit `{}`", s.target.text));
+      auto dym = did_you_mean(kernel::closest_names(s.target.text, names));
+      d.hint(dym.empty() ? "limits: max_entries, key_size, value_size, insns, maps, progs" : dym);
+      return;
+    }
+    if (!s.number) return;
+    if (s.number->value >= kUnlimited) {
+      diags_.report(Code::E004, s.number->span, fmt::format("limit {} is too large (at most {})", s.number->value, kUnlimited - 1));
+      return;
+    }
+    set_limit(set, *k, static_cast<uint32_t>(s.number->value), s.span);
+  }
+
+  void forbid(const Stmt& s, GrantSet& set) {
+    std::string what = kernel::to_lower(s.target.text);
+    if (what == "sleepable") {
+      if (!s.names.empty()) {
+        diags_.report(Code::E003, s.names.front().span, "`forbid sleepable` takes no names");
+        return;
+      }
+      set.limits.sleepable = false;
+      set.limits.sleepable_where = where(s.span);
+      set.sleepable_span = s.span;
+      return;
+    }
+    if (what != "map_flags" && what != "map_flag") {
+      auto& d = diags_.report(Code::E010, s.target.span, fmt::format("cannot forbid `{}`", s.target.text));
+      auto dym = did_you_mean(kernel::closest_names(what, {"sleepable", "map_flags"}));
+      d.hint(dym.empty() ? "write `forbid sleepable;` or `forbid map_flags NAME, ...;`" : dym);
+      return;
+    }
+    if (s.names.empty()) {
+      diags_.report(Code::E003, s.span, "`forbid map_flags` needs at least one flag name")
+          .hint("forbid map_flags mmapable, numa_node;");
+      return;
+    }
+    for (const auto& n : s.names) {
+      auto bit = kernel::map_flag_by_name(n.text);
+      if (!bit) {
+        std::vector<std::string> names;
+        for (const auto& f : kernel::map_flags()) names.emplace_back(f.name);
+        auto& d = diags_.report(Code::E010, n.span, fmt::format("unknown map flag `{}`", n.text));
+        if (auto dym = did_you_mean(kernel::closest_names(n.text, names)); !dym.empty()) d.hint(dym);
+        continue;
+      }
+      set.limits.forbidden_map_flags |= 1u << *bit;
+    }
+    if (set.limits.map_flags_where.empty()) {
+      set.limits.map_flags_where = where(s.span);
+      set.map_flags_span = s.span;
+    }
+  }
+
+  // -- match clauses ---------------------------------------------------------------------------
+
+  CheckedExpr expr(const Expr& e) {
+    CheckedExpr out;
+    out.span = e.span;
+    switch (e.kind) {
+      case Expr::Kind::any: out.kind = CheckedExpr::Kind::any; break;
+      case Expr::Kind::all_of: out.kind = CheckedExpr::Kind::all_of; break;
+      case Expr::Kind::any_of: out.kind = CheckedExpr::Kind::any_of; break;
+      case Expr::Kind::negation: out.kind = CheckedExpr::Kind::negation; break;
+      case Expr::Kind::predicate:
+        out.kind = CheckedExpr::Kind::predicate;
+        out.atom = predicate(e.pred);
+        out.atom.span = e.span;
+        out.atom.where = where(e.span);
+        return out;
+    }
+    for (const auto& c : e.children) out.children.push_back(expr(c));
+    return out;
+  }
+
+  Atom predicate(const Predicate& p) {
+    Atom a;
+    std::string attr = kernel::to_lower(p.attr.text);
+    std::string op = kernel::to_lower(p.op.text);
+    if (attr == "token" && op == "delegates") return delegates(p);
+    static const std::map<std::string, Attr> attrs = {
+        {"creator.uid", Attr::uid},          {"creator.gid", Attr::gid},
+        {"creator.comm", Attr::comm},        {"creator.exe", Attr::exe},
+        {"creator.cgroup", Attr::cgroup_under}, {"creator.selinux_type", Attr::selinux_type},
+        {"token.userns.owner", Attr::userns_owner}, {"token.userns.depth", Attr::userns_depth},
+        {"token.bpffs", Attr::bpffs}};
+    auto it = attrs.find(attr);
+    if (it == attrs.end()) {
+      std::vector<std::string> names;
+      for (const auto& [k, v] : attrs) names.push_back(k);
+      names.emplace_back("token delegates");
+      auto& d = diags_.report(Code::E011, p.attr.span, fmt::format("unknown attribute `{}`", p.attr.text));
+      auto dym = did_you_mean(kernel::closest_names(attr, names));
+      d.hint(dym.empty() ? "see `docs/policy-language.md` for the attributes a match clause can test" : dym);
+      a.ints = IntervalSet::range(0, UINT32_MAX);  // keep going with a harmless atom
+      return a;
+    }
+    a.attr = it->second;
+    if (attr_is_numeric(a.attr)) return numeric(p, a, op);
+    return string_atom(p, a, op);
+  }
+
+  void bad_operator(const Predicate& p, std::string_view valid) {
+    diags_.report(Code::E030, p.op.span, fmt::format("`{}` cannot be compared with `{}`", p.attr.text, p.op.text))
+        .hint(fmt::format("`{}` takes {}", p.attr.text, valid));
+  }
+
+  Atom numeric(const Predicate& p, Atom a, const std::string& op) {
+    uint32_t max = attr_max(a.attr);
+    a.ints = IntervalSet::range(0, max);
+    if (!p.strings.empty()) {
+      diags_.report(Code::E030, p.strings.front().span, fmt::format("`{}` is compared with numbers, not strings", p.attr.text));
+      return a;
+    }
+    std::vector<std::pair<uint32_t, uint32_t>> ranges;
+    for (const auto& [lo, hi] : p.ranges) {
+      bool ok = true;
+      for (const Number* n : {&lo, &hi})
+        if (n->value > max) {
+          diags_.report(Code::E004, n->span, fmt::format("{} is out of range for `{}` (0..{})", n->value, p.attr.text, max));
+          ok = false;
+        }
+      if (ok && lo.value > hi.value) {
+        diags_.report(Code::E017, join(lo.span, hi.span), fmt::format("the range {}..{} is empty", lo.value, hi.value))
+            .hint(fmt::format("write it low to high: {}..{}", hi.value, lo.value));
+        ok = false;
+      }
+      if (ok) ranges.emplace_back(static_cast<uint32_t>(lo.value), static_cast<uint32_t>(hi.value));
+    }
+    if (ranges.size() != p.ranges.size()) return a;
+    bool single = ranges.size() == 1 && ranges[0].first == ranges[0].second;
+    uint32_t v = ranges.empty() ? 0 : ranges[0].first;
+    if (op != "in" && !single) {
+      diags_.report(Code::E030, p.op.span, fmt::format("`{}` takes one number; use `in` for ranges and lists", p.op.text));
+      return a;
+    }
+    if (op == "in") a.ints = IntervalSet(ranges);
+    else if (op == "==") a.ints = IntervalSet::range(v, v);
+    else if (op == "!=") a.ints = IntervalSet::range(v, v).complement(max);
+    else if (op == "<") a.ints = v == 0 ? IntervalSet() : IntervalSet::range(0, v - 1);
+    else if (op == "<=") a.ints = IntervalSet::range(0, v);
+    else if (op == ">") a.ints = v >= max ? IntervalSet() : IntervalSet::range(v + 1, max);
+    else if (op == ">=") a.ints = IntervalSet::range(v, max);
+    else bad_operator(p, "`==`, `!=`, `<`, `<=`, `>`, `>=` or `in`");
+    return a;
+  }
+
+  Atom string_atom(const Predicate& p, Atom a, const std::string& op) {
+    if (!p.ranges.empty()) {
+      diags_.report(Code::E030, p.ranges.front().first.span,
+                    fmt::format("`{}` is compared with strings, not numbers", p.attr.text))
+          .hint("put the value in quotes");
+      return a;
+    }
+    bool cgroup = a.attr == Attr::cgroup_under;
+    if (cgroup) {
+      if (op == "==" || op == "!=" || op == "in") a.attr = Attr::cgroup_is;
+      else if (op != "under") {
+        bad_operator(p, "`under PATH` (the cgroup or a descendant), `==`, `!=` or `in`");
+        return a;
+      }
+    } else if (op != "==" && op != "!=" && op != "in") {
+      bad_operator(p, "`==`, `!=` or `in`");
+      return a;
+    }
+    if (op == "under" && p.strings.size() > 1) {
+      diags_.report(Code::E030, p.strings[1].span, "`under` takes one cgroup path")
+          .hint("combine several with `or`");
+    }
+    if (op != "in" && op != "under" && p.strings.size() > 1)
+      diags_.report(Code::E030, p.strings[1].span, fmt::format("`{}` takes one value; use `in` for a list", p.op.text));
+    a.negated = op == "!=";
+    for (const auto& s : p.strings) {
+      if (!valid_string(a.attr, s)) continue;
+      std::string v = s.value;
+      if ((a.attr == Attr::cgroup_under || a.attr == Attr::cgroup_is || a.attr == Attr::exe || a.attr == Attr::bpffs) &&
+          v.size() > 1 && v.back() == '/')
+        v.pop_back();
+      a.strings.push_back(std::move(v));
+    }
+    std::sort(a.strings.begin(), a.strings.end());
+    a.strings.erase(std::unique(a.strings.begin(), a.strings.end()), a.strings.end());
+    return a;
+  }
+
+  bool valid_string(Attr attr, const StringLit& s) {
+    if (s.value.empty() || s.value.find('\0') != std::string::npos) {
+      diags_.report(Code::E030, s.span, "empty value");
+      return false;
+    }
+    switch (attr) {
+      case Attr::exe:
+      case Attr::bpffs:
+      case Attr::cgroup_under:
+      case Attr::cgroup_is:
+        if (s.value[0] != '/') {
+          auto& d = diags_.report(Code::E024, s.span, fmt::format("`{}` is not an absolute path", s.value));
+          d.hint(attr == Attr::cgroup_under || attr == Attr::cgroup_is
+                     ? "cgroup paths start at the cgroup2 root: \"/system.slice/ci.service\""
+                     : "the loader resolves it to a device and inode, so it must start with `/`");
+          return false;
+        }
+        return true;
+      case Attr::comm:
+        if (s.value.size() > 15) {
+          diags_.report(Code::E027, s.span, fmt::format("`{}` has {} characters; a task's comm has at most 15", s.value, s.value.size()))
+              .hint(fmt::format("the kernel truncates comm: match `{}`, or match creator.exe instead", s.value.substr(0, 15)));
+          return false;
+        }
+        return true;
+      case Attr::selinux_type:
+        if (!std::all_of(s.value.begin(), s.value.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; })) {
+          diags_.report(Code::E030, s.span, fmt::format("`{}` is not an SELinux type name", s.value))
+              .hint("a type, not a full context: `container_t`, not `system_u:system_r:container_t:s0`");
+          return false;
+        }
+        return true;
+      default:
+        return true;
+    }
+  }
+
+  Atom delegates(const Predicate& p) {
+    Atom a;
+    a.attr = Attr::delegates;
+    std::string q = kernel::to_lower(p.quantifier.text);
+    a.all = q != "any";
+    auto kind = grant_kind(p.kind.text);
+    if (!kind || *kind == GrantKind::cap) {
+      diags_.report(Code::E010, p.kind.span, fmt::format("a bpffs does not delegate `{}`", p.kind.text))
+          .hint("`token delegates cmd|map|prog|attach NAME, ...`");
+      return a;
+    }
+    a.kind = enum_kind(*kind);
+    for (const auto& n : p.names) {
+      if (kernel::to_lower(n.text) == "any") {
+        a.mask |= kernel::builtin_table(a.kind).any_mask();
+        continue;
+      }
+      if (auto v = resolve_enum(a.kind, n); v && *v < 64) a.mask |= 1ULL << *v;
+    }
+    return a;
+  }
+
+  // -- profiles --------------------------------------------------------------------------------
+
+  void profile(const Stmt& s) {
+    CheckedProfile p;
+    p.name = s.target.text;
+    p.span = s.span;
+    p.name_span = s.target.span;
+    auto [it, fresh] = profile_spans_.emplace(p.name, s.target.span);
+    if (!fresh)
+      diags_.report(Code::E013, s.target.span, fmt::format("profile `{}` is declared twice", p.name))
+          .note(it->second, "first declared here")
+          .hint("profile names are identities that survive policy replacement: make them unique");
+    profile_settings_.clear();
+    GrantSet set;
+    for (const auto& st : s.body) body_stmt(st, set, &p);
+    if (!p.match)
+      diags_.report(Code::E021, s.target.span, fmt::format("profile `{}` has no match clause", p.name))
+          .hint("say which tokens it labels, e.g. `match creator.uid == 1000;`, or `match any;`");
+    lint_profile(p, set);
+    p.grants = set.grants;
+    p.rules = std::move(set.rules);
+    p.limits = set.limits;
+    policy_.profiles.push_back(std::move(p));
+  }
+
+  void lint_profile(const CheckedProfile& p, const GrantSet& set) {
+    const Grants& g = set.grants;
+    bool map_create = g[GrantKind::cmd] & (1ULL << kCmdMapCreate);
+    bool prog_load = g[GrantKind::cmd] & (1ULL << kCmdProgLoad);
+    Span at = p.name_span;
+    if (g[GrantKind::map] && !map_create)
+      diags_.report(Code::W105, at, fmt::format("profile `{}` allows map types but not the map_create command", p.name))
+          .hint("add `allow cmd map_create;` or drop the map types");
+    if ((g[GrantKind::prog] || g[GrantKind::attach]) && !prog_load)
+      diags_.report(Code::W105, at, fmt::format("profile `{}` allows program or attach types but not the prog_load command", p.name))
+          .hint("add `allow cmd prog_load;` or drop the program types");
+    if (prog_load && g[GrantKind::prog] && !g[GrantKind::attach])
+      diags_.report(Code::W110, at, fmt::format("profile `{}` allows program loads but no attach type: every load is refused", p.name))
+          .hint("the kernel checks expected_attach_type on every load; it defaults to cgroup_inet_ingress (0)");
+
+    static const char* tracing[] = {"kprobe", "tracepoint", "perf_event", "raw_tracepoint",
+                                    "raw_tracepoint_writable", "tracing", "lsm"};
+    std::string found;
+    for (const char* t : tracing)
+      if (auto v = kernel::builtin_table(EnumKind::prog).find(t); v && (g[GrantKind::prog] & (1ULL << *v)))
+        found += (found.empty() ? "" : ", ") + std::string(t);
+    if (!found.empty() && (g[GrantKind::cap] & (1ULL << kCapPerfmon)))
+      diags_.report(Code::W106, at,
+                    fmt::format("profile `{}` grants {} with CAP_PERFMON: such programs read all kernel memory, "
+                                "whatever namespace the token lives in",
+                                p.name, found))
+          .hint("a token confines who loads, not what a tracing program can see");
+    if (g[GrantKind::cap] & (1ULL << kCapSysAdmin))
+      diags_.report(Code::W107, at, fmt::format("profile `{}` grants CAP_SYS_ADMIN through its tokens", p.name))
+          .hint("CAP_SYS_ADMIN stands in for every other BPF capability in the token's namespace");
+
+    auto without = [&](LimitKind k, bool has, const char* cmd) {
+      size_t i = static_cast<size_t>(k);
+      if (set.limits.value[i] == kUnlimited) return;
+      if (!has) {
+        diags_.report(Code::W109, set.limit_span[i],
+                      fmt::format("`limit {}` has no effect: profile `{}` does not allow {}", limit_name(k), p.name, cmd));
+      } else if (set.limits.value[i] == 0 && k != LimitKind::key_size && k != LimitKind::value_size) {
+        diags_.report(Code::E019, set.limit_span[i],
+                      fmt::format("profile `{}` allows {} but `limit {} 0` makes every such call fail", p.name, cmd, limit_name(k)))
+            .hint(fmt::format("drop `allow cmd {}` or raise the limit", cmd));
+      }
+    };
+    without(LimitKind::max_entries, map_create, "map_create");
+    without(LimitKind::key_size, map_create, "map_create");
+    without(LimitKind::value_size, map_create, "map_create");
+    without(LimitKind::maps, map_create, "map_create");
+    without(LimitKind::insns, prog_load, "prog_load");
+    without(LimitKind::progs, prog_load, "prog_load");
+    if (set.limits.forbidden_map_flags && !map_create)
+      diags_.report(Code::W109, set.map_flags_span, fmt::format("`forbid map_flags` has no effect: profile `{}` does not allow map_create", p.name));
+    if (!set.limits.sleepable && !prog_load)
+      diags_.report(Code::W109, set.sleepable_span, fmt::format("`forbid sleepable` has no effect: profile `{}` does not allow prog_load", p.name));
+
+    if (p.match && mentions_selinux(*p.match))
+      diags_.report(Code::W112, at, fmt::format("profile `{}` matches on creator.selinux_type: only the SELinux backend enforces it", p.name))
+          .hint("the BPF LSM cannot read SELinux types; under BPF this profile labels no token");
+  }
+
+  static bool mentions_selinux(const CheckedExpr& e) {
+    if (e.kind == CheckedExpr::Kind::predicate) return e.atom.attr == Attr::selinux_type;
+    return std::any_of(e.children.begin(), e.children.end(), mentions_selinux);
+  }
+
+  void finish() {
+    if (policy_.profiles.size() > kMaxProfiles)
+      diags_.report(Code::E026, policy_.profiles[kMaxProfiles].name_span,
+                    fmt::format("{} profiles; the BPF backend holds at most {}", policy_.profiles.size(), kMaxProfiles));
+    if (policy_.preexisting == Preexisting::profile && !profile_spans_.count(policy_.preexisting_profile)) {
+      std::vector<std::string> names;
+      for (const auto& p : policy_.profiles) names.push_back(p.name);
+      auto& d = diags_.report(Code::E023, preexisting_span_, fmt::format("no profile is called `{}`", policy_.preexisting_profile));
+      if (auto dym = did_you_mean(kernel::closest_names(policy_.preexisting_profile, names)); !dym.empty()) d.hint(dym);
+    }
+    for (const auto& [name, b] : grants_)
+      if (!b.used)
+        diags_.report(Code::W111, b.stmt->target.span, fmt::format("grants block `{}` is never used", name))
+            .hint("`use` it in a profile, or delete it");
+  }
+
+  const SourceSet& sources_;
+  const TargetKernel& target_;
+  Diagnostics& diags_;
+  CheckedPolicy policy_;
+  std::map<std::string, GrantsBlock> grants_;
+  std::map<std::string, Span> settings_;
+  std::map<std::string, Span> profile_settings_;
+  std::map<std::string, Span> profile_spans_;
+  Span preexisting_span_;
+};
+
+}  // namespace
+
+CheckedPolicy check(const std::vector<Stmt>& stmts, const SourceSet& sources, const std::string& root_path,
+                    const TargetKernel& target, Diagnostics& diags) {
+  return Checker(sources, target, diags).run(stmts, root_path);
+}
+
+}  // namespace tw::compiler

@@ -1,0 +1,257 @@
+#include "evaluator.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace tw::compiler {
+
+std::string_view hook_name(Hook h) {
+  constexpr std::string_view names[] = {"bpf_token_create", "bpf_token_cmd", "bpf_token_capable",
+                                        "bpf_map_create", "bpf_prog_load"};
+  return names[static_cast<size_t>(h)];
+}
+
+std::optional<Hook> hook_from_name(std::string_view s) {
+  std::string l = kernel::to_lower(s);
+  if (l.rfind("bpf_", 0) == 0) l = l.substr(4);
+  for (int i = 0; i <= static_cast<int>(Hook::prog_load); ++i)
+    if (hook_name(static_cast<Hook>(i)).substr(4) == l) return static_cast<Hook>(i);
+  return std::nullopt;
+}
+
+std::string_view outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::allow: return "allow";
+    case Outcome::deny: return "deny";
+    case Outcome::audit: return "audit";
+  }
+  return "allow";
+}
+
+namespace {
+
+bool path_under(const std::string& path, const std::string& root) {
+  if (root == "/") return true;
+  return path == root || (path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '/');
+}
+
+uint64_t delegated(const TokenFacts& t, kernel::EnumKind k) {
+  switch (k) {
+    case kernel::EnumKind::cmd: return t.cmds;
+    case kernel::EnumKind::map: return t.maps;
+    case kernel::EnumKind::prog: return t.progs;
+    case kernel::EnumKind::attach: return t.attachs;
+  }
+  return 0;
+}
+
+bool in(const std::vector<std::string>& set, const std::string& v) { return std::binary_search(set.begin(), set.end(), v); }
+
+// nullopt: the atom cannot be decided (an SELinux type the BPF LSM does not see).
+std::optional<bool> atom_holds(const Atom& a, const Creator& c, const TokenFacts& t) {
+  switch (a.attr) {
+    case Attr::uid: return a.ints.contains(c.uid);
+    case Attr::gid: return a.ints.contains(c.gid);
+    case Attr::userns_owner: return a.ints.contains(t.userns_owner);
+    case Attr::userns_depth: return a.ints.contains(t.userns_depth);
+    case Attr::comm: return in(a.strings, c.comm) != a.negated;
+    case Attr::exe: return in(a.strings, c.exe) != a.negated;
+    case Attr::bpffs: return in(a.strings, t.bpffs) != a.negated;
+    case Attr::cgroup_is: return in(a.strings, c.cgroup) != a.negated;
+    case Attr::selinux_type:
+      if (!c.selinux_type) return std::nullopt;
+      return in(a.strings, *c.selinux_type) != a.negated;
+    case Attr::cgroup_under:
+      return std::any_of(a.strings.begin(), a.strings.end(), [&](const std::string& r) { return path_under(c.cgroup, r); }) !=
+             a.negated;
+    case Attr::delegates: {
+      uint64_t m = delegated(t, a.kind) & a.mask;
+      bool v = a.all ? m == a.mask : m != 0;
+      return v != a.negated;
+    }
+  }
+  return false;
+}
+
+std::string name_of(kernel::EnumKind k, uint32_t v) {
+  return kernel::builtin_table(k).name_of(v).value_or(std::to_string(v));
+}
+
+std::string cap_name(int cap) {
+  for (const auto& c : kernel::token_capabilities())
+    if (c.value == cap) return std::string(c.name);
+  return fmt::format("capability {}", cap);
+}
+
+std::string mask_names(kernel::EnumKind k, uint64_t mask) {
+  std::string s;
+  for (uint32_t b = 0; b < 64; ++b)
+    if (mask & (1ULL << b)) s += (s.empty() ? "" : ", ") + name_of(k, b);
+  return s;
+}
+
+// Builds decisions for one profile (or the defaults) in its mode.
+struct Judge {
+  Mode mode;
+  int err;
+  std::string profile;
+
+  Decision allow(std::string rule, std::string reason) const {
+    return {Outcome::allow, profile, std::move(rule), std::move(reason), 0};
+  }
+  Decision refuse(std::string rule, std::string reason) const {
+    if (mode == Mode::off) return {Outcome::allow, profile, std::move(rule), reason + " (mode off: not enforced)", 0};
+    if (mode == Mode::audit) return {Outcome::audit, profile, std::move(rule), reason + " (mode audit: logged, allowed)", err};
+    return {Outcome::deny, profile, std::move(rule), std::move(reason), err};
+  }
+};
+
+Judge judge_for(const IrProfile& p) { return {p.mode, p.deny_errno, p.name}; }
+
+const GrantRule* rule_for(const IrProfile& p, GrantKind k, uint32_t bit) {
+  for (const auto& r : p.rules)
+    if (r.kind == k && bit < 64 && (r.mask & (1ULL << bit))) return &r;
+  return nullptr;
+}
+
+// Checks one granted bit; nullopt when granted.
+std::optional<Decision> need(const IrProfile& p, GrantKind k, uint32_t bit, const std::string& what) {
+  if (bit < 64 && (p.grants[k] & (1ULL << bit))) return std::nullopt;
+  return judge_for(p).refuse(p.where, fmt::format("profile `{}` does not allow {}", p.name, what));
+}
+
+std::optional<Decision> within(const IrProfile& p, LimitKind k, uint64_t value, const std::string& what) {
+  uint32_t limit = p.limits[k];
+  if (limit == kUnlimited || value <= limit) return std::nullopt;
+  return judge_for(p).refuse(p.limits.where[static_cast<size_t>(k)],
+                             fmt::format("{} {} exceeds `limit {} {}` of profile `{}`", what, value, limit_name(k), limit, p.name));
+}
+
+Decision token_create(const Ir& ir, const Event& e, const IrProfile* p) {
+  if (!p) {
+    if (ir.default_allow) return {Outcome::allow, "", "", "no profile matches; the policy's default is allow (token unconfined)", 0};
+    return Judge{ir.mode, ir.deny_errno, ""}.refuse("", "no profile matches and the policy's default is deny");
+  }
+  Judge j = judge_for(*p);
+  if (p->refuse) return j.refuse(p->where, fmt::format("profile `{}` refuses tokens", p->name));
+  if (p->strict) {
+    std::string excess;
+    auto check = [&](GrantKind g, kernel::EnumKind k, uint64_t have) {
+      uint64_t extra = have & ~p->grants[g];
+      if (extra) excess += fmt::format("{}{} {}", excess.empty() ? "" : "; ", kernel::option_suffix(k), mask_names(k, extra));
+    };
+    check(GrantKind::cmd, kernel::EnumKind::cmd, e.token.cmds);
+    check(GrantKind::map, kernel::EnumKind::map, e.token.maps);
+    check(GrantKind::prog, kernel::EnumKind::prog, e.token.progs);
+    check(GrantKind::attach, kernel::EnumKind::attach, e.token.attachs);
+    if (!excess.empty())
+      return j.refuse(p->where, fmt::format("profile `{}` is strict and the bpffs delegates more than it grants ({})", p->name, excess));
+  }
+  return j.allow(p->where, fmt::format("labelled with profile `{}`", p->name));
+}
+
+Decision token_use(const IrProfile& p, const Event& e) {
+  Judge j = judge_for(p);
+  auto granted = [&](GrantKind k, uint32_t bit, std::string what) {
+    const GrantRule* r = rule_for(p, k, bit);
+    return j.allow(r ? r->where : p.where, fmt::format("profile `{}` allows {}{}", p.name, what, r ? " (" + r->text + ")" : ""));
+  };
+  switch (e.hook) {
+    case Hook::token_cmd: {
+      std::string what = "command " + name_of(kernel::EnumKind::cmd, e.cmd);
+      if (auto d = need(p, GrantKind::cmd, e.cmd, what)) {
+        d->reason += "; the kernel then ignores the token and the call fails with EPERM";
+        return *d;
+      }
+      return granted(GrantKind::cmd, e.cmd, what);
+    }
+    case Hook::token_capable: {
+      std::string what = cap_name(e.cap);
+      if (e.cap < 0 || e.cap >= 64) return j.refuse(p.where, fmt::format("profile `{}` does not allow {}", p.name, what));
+      if (auto d = need(p, GrantKind::cap, static_cast<uint32_t>(e.cap), what)) return *d;
+      return granted(GrantKind::cap, static_cast<uint32_t>(e.cap), what);
+    }
+    case Hook::map_create: {
+      // The token reaches bpf_map_create only if bpf_token_cmd let map_create through.
+      if (auto d = need(p, GrantKind::cmd, 0, "command map_create")) return *d;
+      std::string type = "map type " + name_of(kernel::EnumKind::map, e.map.type);
+      if (auto d = need(p, GrantKind::map, e.map.type, type)) return *d;
+      if (auto d = within(p, LimitKind::max_entries, e.map.max_entries, "max_entries")) return *d;
+      if (auto d = within(p, LimitKind::key_size, e.map.key_size, "key_size")) return *d;
+      if (auto d = within(p, LimitKind::value_size, e.map.value_size, "value_size")) return *d;
+      if (uint32_t bad = e.map.flags & p.limits.forbidden_map_flags) {
+        std::string names;
+        for (const auto& f : kernel::map_flags())
+          if (bad & (1u << f.bit)) names += (names.empty() ? "" : ", ") + kernel::to_lower(f.name);
+        return j.refuse(p.limits.map_flags_where, fmt::format("profile `{}` forbids map flags {}", p.name, names));
+      }
+      if (auto d = within(p, LimitKind::maps, static_cast<uint64_t>(e.maps_created) + 1, "map number")) return *d;
+      return granted(GrantKind::map, e.map.type, type);
+    }
+    case Hook::prog_load: {
+      if (auto d = need(p, GrantKind::cmd, 5, "command prog_load")) return *d;
+      std::string type = "program type " + name_of(kernel::EnumKind::prog, e.prog.type);
+      if (auto d = need(p, GrantKind::prog, e.prog.type, type)) return *d;
+      if (auto d = need(p, GrantKind::attach, e.prog.attach, "attach type " + name_of(kernel::EnumKind::attach, e.prog.attach)))
+        return *d;
+      if (auto d = within(p, LimitKind::insns, e.prog.insns, "instruction count")) return *d;
+      if (e.prog.sleepable && !p.limits.sleepable)
+        return j.refuse(p.limits.sleepable_where, fmt::format("profile `{}` forbids sleepable programs", p.name));
+      if (auto d = within(p, LimitKind::progs, static_cast<uint64_t>(e.progs_created) + 1, "program number")) return *d;
+      return granted(GrantKind::prog, e.prog.type, type);
+    }
+    case Hook::token_create: break;
+  }
+  return j.allow(p.where, "");
+}
+
+}  // namespace
+
+bool holds(const Conjunction& c, const Creator& creator, const TokenFacts& token) {
+  for (const auto& a : c.atoms) {
+    auto v = atom_holds(a, creator, token);
+    if (!v || !*v) return false;
+  }
+  return true;
+}
+
+const IrProfile* first_match(const Ir& ir, const Creator& creator, const TokenFacts& token) {
+  for (const auto& p : ir.profiles)
+    for (const auto& c : p.match)
+      if (holds(c, creator, token)) return &p;
+  return nullptr;
+}
+
+Decision evaluate(const Ir& ir, const Event& e) {
+  if (e.hook == Hook::token_create) return token_create(ir, e, first_match(ir, e.creator, e.token));
+
+  const IrProfile* label = nullptr;
+  if (e.preexisting) {
+    switch (ir.preexisting) {
+      case Preexisting::allow:
+        return {Outcome::allow, "", "", "the token predates the policy; `preexisting allow`", 0};
+      case Preexisting::deny:
+        return Judge{ir.mode, ir.deny_errno, ""}.refuse("", "the token predates the policy; `preexisting deny`");
+      case Preexisting::profile:
+        label = ir.find(ir.preexisting_profile);
+        if (!label) return {Outcome::deny, "", "", "preexisting profile missing", ir.deny_errno};
+        break;
+    }
+  } else {
+    label = first_match(ir, e.creator, e.token);
+    Decision created = token_create(ir, e, label);
+    if (created.outcome == Outcome::deny)
+      return {Outcome::deny, created.profile, created.rule, "the token cannot exist: " + created.reason, created.err};
+    if (!label) {
+      // Unconfined (default allow), or let through by a default deny in audit/off mode.
+      if (created.outcome == Outcome::audit)
+        return Judge{ir.mode, ir.deny_errno, ""}.refuse("", "the token matches no profile and the default is deny");
+      return {Outcome::allow, "", "", created.reason, 0};
+    }
+  }
+  if (label->mode == Mode::off) return {Outcome::allow, label->name, label->where, fmt::format("profile `{}` is in mode off", label->name), 0};
+  return token_use(*label, e);
+}
+
+}  // namespace tw::compiler

@@ -1,0 +1,74 @@
+// The reference evaluator: what each hook decides for given inputs, with the deciding profile,
+// the rule and the reason. It is the specification of the BPF LSM programs (the VM tests run the
+// same decision cases on both and require the same verdicts) and the engine of `simulate` and
+// `test`. It reads only the IR.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "ir.h"
+
+namespace tw::compiler {
+
+enum class Hook { token_create, token_cmd, token_capable, map_create, prog_load };
+std::string_view hook_name(Hook h);  // "bpf_token_create", ...
+std::optional<Hook> hook_from_name(std::string_view s);  // "token_create" or "bpf_token_create"
+
+struct Creator {
+  uint32_t uid = 0, gid = 0;
+  std::string comm, exe, cgroup = "/";
+  std::optional<std::string> selinux_type;  // unknown to the BPF LSM
+};
+
+struct TokenFacts {
+  uint64_t cmds = 0, maps = 0, progs = 0, attachs = 0;  // what the bpffs delegates
+  uint32_t userns_owner = 0, userns_depth = 1;
+  std::string bpffs;
+};
+
+struct MapRequest {
+  uint32_t type = 0, max_entries = 0, key_size = 0, value_size = 0, flags = 0;
+};
+
+struct ProgRequest {
+  uint32_t type = 0, attach = 0, insns = 0;
+  bool sleepable = false;
+};
+
+struct Event {
+  Hook hook = Hook::token_create;
+  Creator creator;  // the task that created the token
+  TokenFacts token;
+  uint32_t cmd = 0;  // token_cmd
+  int cap = 0;       // token_capable
+  MapRequest map;    // map_create
+  ProgRequest prog;  // prog_load
+  uint32_t maps_created = 0, progs_created = 0;  // by this token before this call
+  bool preexisting = false;  // the token was created before the policy was loaded
+};
+
+enum class Outcome {
+  allow,  // permitted, nothing logged
+  deny,   // refused, an audit event is logged
+  audit,  // would be refused, but the mode is audit: permitted and logged
+};
+std::string_view outcome_name(Outcome o);
+
+struct Decision {
+  Outcome outcome = Outcome::allow;
+  std::string profile;  // deciding profile, "" when none
+  std::string rule;     // "file:line:col" of the deciding rule or profile, "" for defaults
+  std::string reason;
+  int err = 0;          // the hook's return value when refused (positive errno)
+  bool allowed() const { return outcome != Outcome::deny; }
+};
+
+Decision evaluate(const Ir& ir, const Event& event);
+
+// The first profile whose match clause holds for this creator and token (or nullptr).
+const IrProfile* first_match(const Ir& ir, const Creator& creator, const TokenFacts& token);
+bool holds(const Conjunction& c, const Creator& creator, const TokenFacts& token);
+
+}  // namespace tw::compiler

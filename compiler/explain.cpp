@@ -1,0 +1,116 @@
+#include "explain.h"
+
+#include <fmt/format.h>
+
+#include "ir_io.h"
+#include "kernel/result.h"
+
+namespace tw::compiler {
+namespace {
+
+bool mentions_selinux(const IrProfile& p) {
+  for (const auto& c : p.match)
+    for (const auto& a : c.atoms)
+      if (a.attr == Attr::selinux_type) return true;
+  return false;
+}
+
+std::string verdict_words(const IrProfile& p) {
+  switch (p.mode) {
+    case Mode::enforce: return fmt::format("refused with {}", kernel::errno_name(p.deny_errno));
+    case Mode::audit: return "logged, then allowed (mode audit)";
+    case Mode::off: return "allowed (mode off)";
+  }
+  return "";
+}
+
+std::string limits_text(const IrProfile& p, bool maps) {
+  std::string s;
+  auto add = [&](LimitKind k, std::string_view what) {
+    if (p.limits[k] != kUnlimited) s += fmt::format("{}{} at most {}", s.empty() ? "" : ", ", what, p.limits[k]);
+  };
+  if (maps) {
+    add(LimitKind::max_entries, "max_entries");
+    add(LimitKind::key_size, "key_size");
+    add(LimitKind::value_size, "value_size");
+    add(LimitKind::maps, "maps per token");
+    if (p.limits.forbidden_map_flags) {
+      std::string names;
+      for (const auto& f : kernel::map_flags())
+        if (p.limits.forbidden_map_flags & (1u << f.bit)) names += (names.empty() ? "" : ", ") + kernel::to_lower(f.name);
+      s += fmt::format("{}no map flags {}", s.empty() ? "" : ", ", names);
+    }
+  } else {
+    add(LimitKind::insns, "instructions");
+    add(LimitKind::progs, "programs per token");
+    if (!p.limits.sleepable) s += fmt::format("{}no sleepable programs", s.empty() ? "" : ", ");
+  }
+  return s.empty() ? "no limits" : s;
+}
+
+}  // namespace
+
+std::string explain(const Ir& ir) {
+  std::string out = fmt::format("policy `{}` ({}): {} profile{}, mode {}\n", ir.name, ir.source, ir.profiles.size(),
+                                ir.profiles.size() == 1 ? "" : "s", mode_name(ir.mode));
+  if (!ir.target_kernel.empty()) out += fmt::format("checked against kernel {}\n", ir.target_kernel);
+
+  out += "\nbpf_token_create: the first profile whose match clause holds labels the token\n";
+  for (const auto& p : ir.profiles) {
+    out += fmt::format("  {}. `{}` ({})\n", p.order + 1, p.name, p.where);
+    if (p.match.empty()) out += "       never matches\n";
+    for (size_t i = 0; i < p.match.size(); ++i) {
+      std::string conj;
+      for (const auto& a : p.match[i].atoms) conj += (conj.empty() ? "" : " and ") + atom_text(a);
+      out += fmt::format("       {} {}\n", i == 0 ? "when" : "  or", conj.empty() ? "any token" : conj);
+    }
+    if (p.refuse) out += fmt::format("       -> token creation {}\n", verdict_words(p));
+    else if (p.strict)
+      out += fmt::format("       -> labelled `{}`; if the bpffs delegates more than the profile grants, creation is {}\n",
+                         p.name, verdict_words(p));
+    else out += fmt::format("       -> labelled `{}`\n", p.name);
+  }
+  out += ir.default_allow ? "  otherwise: the token is created unconfined (default allow)\n"
+                          : fmt::format("  otherwise: token creation is {} (default deny)\n",
+                                        ir.mode == Mode::enforce ? "refused with " + kernel::errno_name(ir.deny_errno)
+                                                                 : std::string(ir.mode == Mode::audit ? "logged, then allowed" : "allowed"));
+  switch (ir.preexisting) {
+    case Preexisting::allow: out += "  tokens created before the policy was loaded: unrestricted\n"; break;
+    case Preexisting::deny: out += "  tokens created before the policy was loaded: every use refused\n"; break;
+    case Preexisting::profile:
+      out += fmt::format("  tokens created before the policy was loaded: treated as profile `{}`\n", ir.preexisting_profile);
+      break;
+  }
+
+  out += "\nper profile, for tokens it labelled:\n";
+  for (const auto& p : ir.profiles) {
+    if (p.refuse) continue;
+    out += fmt::format("  `{}` (mode {}; anything not listed is {})\n", p.name, mode_name(p.mode), verdict_words(p));
+    if (p.mode == Mode::off) {
+      out += "    every hook allows (mode off)\n";
+      continue;
+    }
+    out += fmt::format("    bpf_token_cmd      commands {}\n", grant_names(GrantKind::cmd, p.grants[GrantKind::cmd]));
+    out += "                       (a refused command makes the kernel ignore the token: the call fails with EPERM)\n";
+    out += fmt::format("    bpf_token_capable  {}\n", grant_names(GrantKind::cap, p.grants[GrantKind::cap]));
+    if (p.grants[GrantKind::cmd] & 1)
+      out += fmt::format("    bpf_map_create     map types {}; {}\n", grant_names(GrantKind::map, p.grants[GrantKind::map]),
+                         limits_text(p, true));
+    if (p.grants[GrantKind::cmd] & (1ULL << 5))
+      out += fmt::format("    bpf_prog_load      program types {}; attach types {}; {}\n",
+                         grant_names(GrantKind::prog, p.grants[GrantKind::prog]),
+                         grant_names(GrantKind::attach, p.grants[GrantKind::attach]), limits_text(p, false));
+  }
+
+  out += "\nbackends:\n";
+  std::string selinux_only;
+  for (const auto& p : ir.profiles)
+    if (mentions_selinux(p)) selinux_only += (selinux_only.empty() ? "" : ", ") + ("`" + p.name + "`");
+  out += "  BPF LSM: every hook above";
+  out += selinux_only.empty() ? "\n" : fmt::format(", except the creator.selinux_type tests of {} (those alternatives never match under BPF)\n", selinux_only);
+  out += selinux_only.empty() ? "  SELinux: no profile tests creator.selinux_type; nothing is SELinux-specific\n"
+                              : fmt::format("  SELinux: the creator.selinux_type tests of {}\n", selinux_only);
+  return out;
+}
+
+}  // namespace tw::compiler

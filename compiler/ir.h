@@ -1,0 +1,152 @@
+// The decision IR: the single input of every backend (BPF LSM tables, SELinux CIL), of the
+// reference evaluator and of `explain`. Everything is normalised here: the first-match order is
+// explicit, match clauses are in disjunctive normal form with numeric ranges merged and negations
+// folded, grants are bitmasks, limits and modes have their defaults filled, and each profile has a
+// stable identity (a hash of its name) so that a replaced policy keeps labelling existing tokens
+// consistently. An IR serialises to JSON losslessly (the compiled artifact's payload).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernel/catalogue.h"
+#include "source.h"
+
+namespace tw::compiler {
+
+enum class Mode { enforce, audit, off };
+std::string_view mode_name(Mode m);
+std::optional<Mode> mode_from_name(std::string_view s);
+
+// What a match clause can look at. Numeric attributes hold interval sets; string attributes sets
+// of strings; `delegates` a mask of one enum kind.
+enum class Attr {
+  uid,           // creator.uid (real uid in the initial user namespace)
+  gid,           // creator.gid
+  comm,          // creator.comm
+  exe,           // creator.exe (the loader resolves it to device + inode)
+  cgroup_under,  // creator.cgroup under PATH (the cgroup or any descendant)
+  cgroup_is,     // creator.cgroup == PATH
+  selinux_type,  // creator.selinux_type (SELinux backend only)
+  userns_owner,  // token.userns.owner (uid in the initial namespace that owns the token's userns)
+  userns_depth,  // token.userns.depth (0 = initial namespace)
+  bpffs,         // token.bpffs (the bpffs instance the token was created from)
+  delegates,     // token delegates [any|all] KIND names
+};
+inline constexpr size_t kAttrCount = 11;
+std::string_view attr_name(Attr a);  // "creator.uid", ...
+bool attr_is_numeric(Attr a);
+uint32_t attr_max(Attr a);  // largest value of a numeric attribute
+
+// Sorted, disjoint, non-adjacent inclusive ranges.
+class IntervalSet {
+ public:
+  static IntervalSet range(uint32_t lo, uint32_t hi) { return IntervalSet({{lo, hi}}); }
+  IntervalSet() = default;
+  explicit IntervalSet(std::vector<std::pair<uint32_t, uint32_t>> ranges);  // normalises
+  const std::vector<std::pair<uint32_t, uint32_t>>& ranges() const { return ranges_; }
+  bool empty() const { return ranges_.empty(); }
+  bool contains(uint32_t v) const;
+  bool subset_of(const IntervalSet& other) const;
+  bool is_single() const { return ranges_.size() == 1 && ranges_[0].first == ranges_[0].second; }
+  IntervalSet intersect(const IntervalSet& other) const;
+  IntervalSet complement(uint32_t max) const;  // within [0, max]
+  std::string str() const;                     // "1000..1999, 3000"
+  bool operator==(const IntervalSet&) const = default;
+
+ private:
+  std::vector<std::pair<uint32_t, uint32_t>> ranges_;
+};
+
+struct Atom {
+  Attr attr = Attr::uid;
+  bool negated = false;              // string and delegates atoms; numeric atoms fold negation
+  IntervalSet ints;                  // numeric attributes
+  std::vector<std::string> strings;  // string attributes: the value is one of these (sorted)
+  kernel::EnumKind kind = kernel::EnumKind::cmd;  // delegates
+  uint64_t mask = 0;                              // delegates
+  bool all = true;                                // delegates: all of mask (else any of it)
+  std::string where;                              // "file:line:col" of the predicate
+  Span span;                                      // not serialised
+};
+
+// All atoms hold. Sorted by attribute; an empty conjunction always holds.
+struct Conjunction {
+  std::vector<Atom> atoms;
+};
+
+enum class GrantKind { cmd, map, prog, attach, cap };
+inline constexpr size_t kGrantKinds = 5;
+std::string_view grant_kind_name(GrantKind k);  // "cmd", "map", ...
+
+struct Grants {
+  uint64_t mask[kGrantKinds] = {};  // cap: bit = capability number
+  uint64_t& operator[](GrantKind k) { return mask[static_cast<size_t>(k)]; }
+  uint64_t operator[](GrantKind k) const { return mask[static_cast<size_t>(k)]; }
+};
+
+// One `allow` statement, kept so that decisions can name the rule that allowed them.
+struct GrantRule {
+  GrantKind kind = GrantKind::cmd;
+  uint64_t mask = 0;
+  std::string where;  // "file:line:col"
+  std::string text;   // "allow prog xdp, sched_cls"
+};
+
+inline constexpr uint32_t kUnlimited = std::numeric_limits<uint32_t>::max();
+
+enum class LimitKind { max_entries, key_size, value_size, insns, maps, progs };
+inline constexpr size_t kLimitKinds = 6;
+std::string_view limit_name(LimitKind k);
+std::optional<LimitKind> limit_from_name(std::string_view s);
+
+struct Limits {
+  uint32_t value[kLimitKinds] = {kUnlimited, kUnlimited, kUnlimited, kUnlimited, kUnlimited, kUnlimited};
+  std::string where[kLimitKinds];
+  uint32_t forbidden_map_flags = 0;
+  std::string map_flags_where;
+  bool sleepable = true;
+  std::string sleepable_where;
+  uint32_t operator[](LimitKind k) const { return value[static_cast<size_t>(k)]; }
+};
+
+struct IrProfile {
+  std::string name;
+  uint64_t id = 0;     // stable identity: FNV-1a 64 of the name, never 0
+  uint32_t order = 0;  // position in first-match order
+  std::vector<Conjunction> match;  // DNF; empty = never matches
+  bool refuse = false;  // matching tokens are refused at creation
+  bool strict = false;  // refuse tokens whose bpffs delegates more than the grants
+  Mode mode = Mode::enforce;
+  int deny_errno = 1;   // EPERM
+  Grants grants;
+  std::vector<GrantRule> rules;
+  Limits limits;
+  std::string where;    // "file:line:col" of the profile
+  Span span;            // not serialised
+};
+
+enum class Preexisting { allow, deny, profile };
+
+struct Ir {
+  std::string name;       // `policy NAME;` or the file's stem
+  std::string source;     // root file as given
+  std::string target_kernel;  // "6.12", "running", or "" (the builtin 6.18 catalogue)
+  bool default_allow = false;
+  Preexisting preexisting = Preexisting::deny;
+  std::string preexisting_profile;
+  Mode mode = Mode::enforce;
+  int deny_errno = 1;
+  std::vector<IrProfile> profiles;
+
+  const IrProfile* find(std::string_view profile) const;
+  const IrProfile* find_id(uint64_t id) const;
+};
+
+uint64_t profile_identity(std::string_view name);
+
+}  // namespace tw::compiler

@@ -1,0 +1,255 @@
+#include "ir_io.h"
+
+#include <fmt/format.h>
+
+#include "kernel/result.h"
+
+namespace tw::compiler {
+
+using nlohmann::json;
+
+namespace {
+
+std::string hex(uint64_t v) { return fmt::format("0x{:x}", v); }
+
+uint64_t parse_hex(const json& j) {
+  std::string s = j.get<std::string>();
+  size_t used = 0;
+  uint64_t v = std::stoull(s, &used, 16);
+  if (used != s.size()) throw std::invalid_argument("bad hex " + s);
+  return v;
+}
+
+std::string_view preexisting_name(Preexisting p) {
+  switch (p) {
+    case Preexisting::allow: return "allow";
+    case Preexisting::deny: return "deny";
+    case Preexisting::profile: return "profile";
+  }
+  return "deny";
+}
+
+json atom_json(const Atom& a) {
+  json j = {{"attr", static_cast<int>(a.attr)}, {"where", a.where}};
+  if (a.negated) j["negated"] = true;
+  if (attr_is_numeric(a.attr)) {
+    json r = json::array();
+    for (const auto& [lo, hi] : a.ints.ranges()) r.push_back({lo, hi});
+    j["ranges"] = r;
+  } else if (a.attr == Attr::delegates) {
+    j["kind"] = static_cast<int>(a.kind);
+    j["mask"] = hex(a.mask);
+    j["all"] = a.all;
+  } else {
+    j["strings"] = a.strings;
+  }
+  return j;
+}
+
+Atom atom_from(const json& j) {
+  Atom a;
+  int attr = j.at("attr").get<int>();
+  if (attr < 0 || attr >= static_cast<int>(kAttrCount)) throw std::out_of_range("attribute");
+  a.attr = static_cast<Attr>(attr);
+  a.where = j.at("where").get<std::string>();
+  a.negated = j.value("negated", false);
+  if (attr_is_numeric(a.attr)) {
+    std::vector<std::pair<uint32_t, uint32_t>> r;
+    for (const auto& p : j.at("ranges")) r.emplace_back(p.at(0).get<uint32_t>(), p.at(1).get<uint32_t>());
+    a.ints = IntervalSet(std::move(r));
+  } else if (a.attr == Attr::delegates) {
+    int kind = j.at("kind").get<int>();
+    if (kind < 0 || kind > 3) throw std::out_of_range("kind");
+    a.kind = static_cast<kernel::EnumKind>(kind);
+    a.mask = parse_hex(j.at("mask"));
+    a.all = j.at("all").get<bool>();
+  } else {
+    a.strings = j.at("strings").get<std::vector<std::string>>();
+    std::sort(a.strings.begin(), a.strings.end());
+  }
+  return a;
+}
+
+}  // namespace
+
+json ir_to_json(const Ir& ir) {
+  json profiles = json::array();
+  for (const auto& p : ir.profiles) {
+    json match = json::array();
+    for (const auto& c : p.match) {
+      json atoms = json::array();
+      for (const auto& a : c.atoms) atoms.push_back(atom_json(a));
+      match.push_back(atoms);
+    }
+    json grants = json::object();
+    for (size_t k = 0; k < kGrantKinds; ++k) grants[std::string(grant_kind_name(static_cast<GrantKind>(k)))] = hex(p.grants.mask[k]);
+    json rules = json::array();
+    for (const auto& r : p.rules)
+      rules.push_back({{"kind", grant_kind_name(r.kind)}, {"mask", hex(r.mask)}, {"where", r.where}, {"text", r.text}});
+    json limits = json::object();
+    for (size_t k = 0; k < kLimitKinds; ++k)
+      if (p.limits.value[k] != kUnlimited)
+        limits[std::string(limit_name(static_cast<LimitKind>(k)))] = {{"value", p.limits.value[k]}, {"where", p.limits.where[k]}};
+    if (p.limits.forbidden_map_flags)
+      limits["forbidden_map_flags"] = {{"value", p.limits.forbidden_map_flags}, {"where", p.limits.map_flags_where}};
+    if (!p.limits.sleepable) limits["no_sleepable"] = {{"where", p.limits.sleepable_where}};
+    profiles.push_back({{"name", p.name},
+                        {"id", hex(p.id)},
+                        {"order", p.order},
+                        {"match", match},
+                        {"refuse", p.refuse},
+                        {"strict", p.strict},
+                        {"mode", mode_name(p.mode)},
+                        {"errno", p.deny_errno},
+                        {"grants", grants},
+                        {"rules", rules},
+                        {"limits", limits},
+                        {"where", p.where}});
+  }
+  return {{"name", ir.name},
+          {"source", ir.source},
+          {"target_kernel", ir.target_kernel},
+          {"default", ir.default_allow ? "allow" : "deny"},
+          {"preexisting", preexisting_name(ir.preexisting)},
+          {"preexisting_profile", ir.preexisting_profile},
+          {"mode", mode_name(ir.mode)},
+          {"errno", ir.deny_errno},
+          {"profiles", profiles}};
+}
+
+std::optional<Ir> ir_from_json(const json& j, std::string& error) {
+  try {
+    Ir ir;
+    ir.name = j.at("name").get<std::string>();
+    ir.source = j.at("source").get<std::string>();
+    ir.target_kernel = j.at("target_kernel").get<std::string>();
+    ir.default_allow = j.at("default").get<std::string>() == "allow";
+    std::string pre = j.at("preexisting").get<std::string>();
+    ir.preexisting = pre == "allow" ? Preexisting::allow : pre == "profile" ? Preexisting::profile : Preexisting::deny;
+    ir.preexisting_profile = j.at("preexisting_profile").get<std::string>();
+    auto mode = mode_from_name(j.at("mode").get<std::string>());
+    if (!mode) throw std::invalid_argument("mode");
+    ir.mode = *mode;
+    ir.deny_errno = j.at("errno").get<int>();
+    for (const auto& jp : j.at("profiles")) {
+      IrProfile p;
+      p.name = jp.at("name").get<std::string>();
+      p.id = parse_hex(jp.at("id"));
+      p.order = jp.at("order").get<uint32_t>();
+      for (const auto& jc : jp.at("match")) {
+        Conjunction c;
+        for (const auto& ja : jc) c.atoms.push_back(atom_from(ja));
+        p.match.push_back(std::move(c));
+      }
+      p.refuse = jp.at("refuse").get<bool>();
+      p.strict = jp.at("strict").get<bool>();
+      auto pm = mode_from_name(jp.at("mode").get<std::string>());
+      if (!pm) throw std::invalid_argument("profile mode");
+      p.mode = *pm;
+      p.deny_errno = jp.at("errno").get<int>();
+      for (size_t k = 0; k < kGrantKinds; ++k)
+        p.grants.mask[k] = parse_hex(jp.at("grants").at(std::string(grant_kind_name(static_cast<GrantKind>(k)))));
+      for (const auto& jr : jp.at("rules")) {
+        GrantRule r;
+        std::string kind = jr.at("kind").get<std::string>();
+        bool found = false;
+        for (size_t k = 0; k < kGrantKinds; ++k)
+          if (grant_kind_name(static_cast<GrantKind>(k)) == kind) r.kind = static_cast<GrantKind>(k), found = true;
+        if (!found) throw std::invalid_argument("rule kind " + kind);
+        r.mask = parse_hex(jr.at("mask"));
+        r.where = jr.at("where").get<std::string>();
+        r.text = jr.at("text").get<std::string>();
+        p.rules.push_back(std::move(r));
+      }
+      const json& jl = jp.at("limits");
+      for (size_t k = 0; k < kLimitKinds; ++k) {
+        std::string n(limit_name(static_cast<LimitKind>(k)));
+        if (jl.contains(n)) {
+          p.limits.value[k] = jl.at(n).at("value").get<uint32_t>();
+          p.limits.where[k] = jl.at(n).at("where").get<std::string>();
+        }
+      }
+      if (jl.contains("forbidden_map_flags")) {
+        p.limits.forbidden_map_flags = jl.at("forbidden_map_flags").at("value").get<uint32_t>();
+        p.limits.map_flags_where = jl.at("forbidden_map_flags").at("where").get<std::string>();
+      }
+      if (jl.contains("no_sleepable")) {
+        p.limits.sleepable = false;
+        p.limits.sleepable_where = jl.at("no_sleepable").at("where").get<std::string>();
+      }
+      p.where = jp.at("where").get<std::string>();
+      if (p.id != profile_identity(p.name)) throw std::invalid_argument("identity of profile " + p.name + " does not match its name");
+      ir.profiles.push_back(std::move(p));
+    }
+    return ir;
+  } catch (const std::exception& e) {
+    error = e.what();
+    return std::nullopt;
+  }
+}
+
+std::string grant_names(GrantKind k, uint64_t mask) {
+  if (!mask) return "none";
+  std::string s;
+  for (uint32_t b = 0; b < 64; ++b) {
+    if (!(mask & (1ULL << b))) continue;
+    std::string n;
+    if (k == GrantKind::cap) {
+      n = fmt::format("cap{}", b);
+      for (const auto& c : kernel::token_capabilities())
+        if (c.value == static_cast<int>(b)) n = c.name;
+    } else {
+      n = kernel::builtin_table(static_cast<kernel::EnumKind>(static_cast<int>(k))).name_of(b).value_or(std::to_string(b));
+    }
+    s += (s.empty() ? "" : ", ") + n;
+  }
+  return s;
+}
+
+std::string atom_text(const Atom& a) {
+  std::string not_ = a.negated ? "not " : "";
+  if (attr_is_numeric(a.attr)) return fmt::format("{} in {}", attr_name(a.attr), a.ints.str());
+  if (a.attr == Attr::delegates)
+    return fmt::format("{}token delegates {} {} {}", not_, a.all ? "all" : "any",
+                       grant_kind_name(static_cast<GrantKind>(static_cast<int>(a.kind))),
+                       grant_names(static_cast<GrantKind>(static_cast<int>(a.kind)), a.mask));
+  std::string values;
+  for (const auto& s : a.strings) values += (values.empty() ? "\"" : ", \"") + s + "\"";
+  if (a.attr == Attr::cgroup_under) return fmt::format("{}{} {}", not_, attr_name(a.attr), values);
+  return fmt::format("{}{} in {}", not_, attr_name(a.attr), values);
+}
+
+std::string ir_to_text(const Ir& ir) {
+  std::string out = fmt::format("policy {}\n  default {}, preexisting {}{}, mode {}, errno {}\n", ir.name,
+                                ir.default_allow ? "allow" : "deny", preexisting_name(ir.preexisting),
+                                ir.preexisting == Preexisting::profile ? " " + ir.preexisting_profile : "",
+                                mode_name(ir.mode), kernel::errno_name(ir.deny_errno));
+  if (!ir.target_kernel.empty()) out += fmt::format("  target kernel {}\n", ir.target_kernel);
+  for (const auto& p : ir.profiles) {
+    out += fmt::format("profile #{} {} id={:#018x} mode={} errno={}{}{}\n", p.order, p.name, p.id, mode_name(p.mode),
+                       kernel::errno_name(p.deny_errno), p.refuse ? " refuse" : "", p.strict ? " strict" : "");
+    if (p.match.empty()) out += "  match: never\n";
+    for (size_t i = 0; i < p.match.size(); ++i) {
+      std::string conj;
+      for (const auto& a : p.match[i].atoms) conj += (conj.empty() ? "" : " and ") + atom_text(a);
+      out += fmt::format("  match{}: {}\n", p.match.size() > 1 ? fmt::format("[{}]", i) : "", conj.empty() ? "any" : conj);
+    }
+    for (size_t k = 0; k < kGrantKinds; ++k) {
+      auto gk = static_cast<GrantKind>(k);
+      if (p.grants[gk]) out += fmt::format("  allow {}: {}\n", grant_kind_name(gk), grant_names(gk, p.grants[gk]));
+    }
+    for (size_t k = 0; k < kLimitKinds; ++k)
+      if (p.limits.value[k] != kUnlimited)
+        out += fmt::format("  limit {} {}\n", limit_name(static_cast<LimitKind>(k)), p.limits.value[k]);
+    if (p.limits.forbidden_map_flags) {
+      std::string names;
+      for (const auto& f : kernel::map_flags())
+        if (p.limits.forbidden_map_flags & (1u << f.bit)) names += (names.empty() ? "" : ", ") + kernel::to_lower(f.name);
+      out += fmt::format("  forbid map_flags {}\n", names);
+    }
+    if (!p.limits.sleepable) out += "  forbid sleepable\n";
+  }
+  return out;
+}
+
+}  // namespace tw::compiler

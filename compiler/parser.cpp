@@ -1,0 +1,325 @@
+#include "parser.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "kernel/catalogue.h"
+
+namespace tw::compiler {
+
+const std::vector<std::string>& statement_keywords() {
+  static const std::vector<std::string> words = {
+      "include", "policy", "default", "preexisting", "mode",  "errno",  "profile", "grants",
+      "match",   "use",    "allow",   "limit",       "forbid", "refuse", "strict"};
+  return words;
+}
+
+namespace {
+
+// Thrown to unwind one statement after a syntax error has been reported; parse() catches it and
+// resynchronises. Never escapes parse().
+struct SyntaxError {};
+
+constexpr size_t kMaxDepth = 64;  // nesting of blocks and parentheses
+
+class Parser {
+ public:
+  Parser(const std::vector<Token>& toks, Diagnostics& diags) : toks_(toks), diags_(diags) {}
+
+  std::vector<Stmt> file() {
+    std::vector<Stmt> out;
+    while (!at(Tok::eof)) {
+      if (at(Tok::rbrace)) {
+        error_here("a statement", "this `}` closes nothing");
+        ++pos_;
+        continue;
+      }
+      statement_into(out);
+    }
+    return out;
+  }
+
+ private:
+  const Token& cur() const { return toks_[pos_]; }
+  bool at(Tok k) const { return cur().kind == k; }
+  bool at_word(std::string_view w) const { return at(Tok::ident) && kernel::to_lower(cur().text) == w; }
+  const Token& advance() { return toks_[pos_ < toks_.size() - 1 ? pos_++ : pos_]; }
+
+  [[noreturn]] void error_here(std::string_view expected, const std::string& hint = {}) {
+    const Token& t = cur();
+    std::string found = t.kind == Tok::ident || t.kind == Tok::number ? fmt::format("`{}`", t.text)
+                        : t.kind == Tok::string                      ? fmt::format("string {}", t.text)
+                                                                     : std::string(tok_name(t.kind));
+    auto& d = diags_.report(Code::E003, t.span, fmt::format("expected {}, found {}", expected, found));
+    if (!hint.empty()) d.hint(hint);
+    throw SyntaxError{};
+  }
+
+  const Token& expect(Tok k, std::string_view what = {}) {
+    if (!at(k)) {
+      std::string hint;
+      if (k == Tok::semi) hint = "every statement ends with `;`";
+      error_here(what.empty() ? tok_name(k) : what, hint);
+    }
+    return advance();
+  }
+
+  Name name(std::string_view what) {
+    if (!at(Tok::ident)) error_here(what);
+    const Token& t = advance();
+    return {std::string(t.text), t.span};
+  }
+
+  Number number(std::string_view what) {
+    if (!at(Tok::number)) error_here(what);
+    const Token& t = advance();
+    return {t.number, t.span};
+  }
+
+  // Skips to just after the next `;` at this nesting level, or to a `}` that closes the
+  // enclosing block (left for the caller), whichever comes first.
+  void recover() {
+    int depth = 0;
+    while (!at(Tok::eof)) {
+      if (at(Tok::lbrace)) ++depth;
+      if (at(Tok::rbrace)) {
+        if (depth == 0) return;
+        if (--depth == 0) {
+          ++pos_;
+          return;
+        }
+      }
+      if (at(Tok::semi) && depth == 0) {
+        ++pos_;
+        return;
+      }
+      ++pos_;
+    }
+  }
+
+  void statement_into(std::vector<Stmt>& out) {
+    size_t start = pos_;
+    try {
+      out.push_back(statement());
+    } catch (const SyntaxError&) {
+      if (pos_ == start) ++pos_;  // always make progress
+      recover();
+    }
+  }
+
+  Stmt statement() {
+    if (!at(Tok::ident)) error_here("a statement (`profile`, `allow`, `match`, ...)");
+    Stmt s;
+    s.keyword = name("a statement");
+    std::string kw = kernel::to_lower(s.keyword.text);
+    static const std::map<std::string, Stmt::Kind> kinds = {
+        {"include", Stmt::Kind::include}, {"policy", Stmt::Kind::policy},
+        {"default", Stmt::Kind::default_}, {"preexisting", Stmt::Kind::preexisting},
+        {"mode", Stmt::Kind::mode},       {"errno", Stmt::Kind::errno_},
+        {"profile", Stmt::Kind::profile}, {"grants", Stmt::Kind::grants},
+        {"match", Stmt::Kind::match},     {"use", Stmt::Kind::use},
+        {"allow", Stmt::Kind::allow},     {"limit", Stmt::Kind::limit},
+        {"forbid", Stmt::Kind::forbid},   {"refuse", Stmt::Kind::refuse},
+        {"strict", Stmt::Kind::strict}};
+    auto it = kinds.find(kw);
+    if (it == kinds.end()) {
+      --pos_;
+      error_here("a statement (`profile`, `allow`, `match`, ...)",
+                 did_you_mean(kernel::closest_names(kw, statement_keywords())));
+    }
+    s.kind = it->second;
+    switch (s.kind) {
+      case Stmt::Kind::include: {
+        if (!at(Tok::string)) error_here("a file name in quotes", "include \"common.tw\";");
+        const Token& t = advance();
+        s.path = StringLit{t.value, t.span};
+        break;
+      }
+      case Stmt::Kind::policy:
+      case Stmt::Kind::default_:
+      case Stmt::Kind::mode:
+      case Stmt::Kind::errno_:
+        s.target = name("a value");
+        break;
+      case Stmt::Kind::preexisting:
+        s.target = name("`allow`, `deny` or `profile NAME`");
+        if (kernel::to_lower(s.target.text) == "profile") s.names.push_back(name("a profile name"));
+        break;
+      case Stmt::Kind::profile:
+      case Stmt::Kind::grants:
+        return block(std::move(s));
+      case Stmt::Kind::match:
+        s.match = expr(0);
+        break;
+      case Stmt::Kind::use:
+        s.names = name_list("the name of a `grants` block");
+        break;
+      case Stmt::Kind::allow:
+        s.target = name("what to allow: `cmd`, `map`, `prog`, `attach` or `cap`");
+        s.names = name_list(fmt::format("a {} name", s.target.text));
+        break;
+      case Stmt::Kind::limit:
+        s.target = name("a limit: `max_entries`, `key_size`, `value_size`, `insns`, `maps` or `progs`");
+        s.number = number("a number");
+        break;
+      case Stmt::Kind::forbid:
+        s.target = name("`sleepable` or `map_flags`");
+        if (!at(Tok::semi)) s.names = name_list("a map flag name");
+        break;
+      case Stmt::Kind::refuse:
+      case Stmt::Kind::strict:
+        break;
+    }
+    s.span = join(s.keyword.span, expect(Tok::semi).span);
+    return s;
+  }
+
+  std::vector<Name> name_list(std::string_view what) {
+    std::vector<Name> out{name(what)};
+    while (at(Tok::comma)) {
+      ++pos_;
+      out.push_back(name(what));
+    }
+    return out;
+  }
+
+  Stmt block(Stmt s) {
+    s.target = name(fmt::format("a name for the {}", s.keyword.text));
+    expect(Tok::lbrace, "`{`");
+    if (++depth_ > kMaxDepth) error_here("less nesting");
+    while (!at(Tok::rbrace) && !at(Tok::eof)) statement_into(s.body);
+    --depth_;
+    s.span = join(s.keyword.span, expect(Tok::rbrace, "`}` to close the block").span);
+    return s;
+  }
+
+  // expr := and ('or' and)* ; and := unary ('and' unary)* ; unary := 'not' unary | '(' expr ')'
+  //       | 'any' | predicate
+  Expr expr(size_t depth) {
+    if (depth > kMaxDepth) error_here("a simpler match clause", "nesting is limited to 64 levels");
+    Expr first = conjunction(depth);
+    if (!at_word("or")) return first;
+    Expr e;
+    e.kind = Expr::Kind::any_of;
+    e.children.push_back(std::move(first));
+    while (at_word("or")) {
+      ++pos_;
+      e.children.push_back(conjunction(depth));
+    }
+    e.span = join(e.children.front().span, e.children.back().span);
+    return e;
+  }
+
+  Expr conjunction(size_t depth) {
+    Expr first = unary(depth);
+    if (!at_word("and")) return first;
+    Expr e;
+    e.kind = Expr::Kind::all_of;
+    e.children.push_back(std::move(first));
+    while (at_word("and")) {
+      ++pos_;
+      e.children.push_back(unary(depth));
+    }
+    e.span = join(e.children.front().span, e.children.back().span);
+    return e;
+  }
+
+  Expr unary(size_t depth) {
+    if (depth > kMaxDepth) error_here("a simpler match clause", "nesting is limited to 64 levels");
+    Expr e;
+    if (at_word("not")) {
+      Span s = advance().span;
+      e.kind = Expr::Kind::negation;
+      e.children.push_back(unary(depth + 1));
+      e.span = join(s, e.children.back().span);
+      return e;
+    }
+    if (at(Tok::lparen)) {
+      Span s = advance().span;
+      e = expr(depth + 1);
+      Span close = expect(Tok::rparen, "`)`").span;
+      e.span = join(s, close);
+      return e;
+    }
+    if (at_word("any")) {
+      e.kind = Expr::Kind::any;
+      e.span = advance().span;
+      return e;
+    }
+    e.kind = Expr::Kind::predicate;
+    e.pred = predicate();
+    e.span = e.pred.attr.span;
+    if (!e.pred.names.empty()) e.span = join(e.span, e.pred.names.back().span);
+    if (!e.pred.ranges.empty()) e.span = join(e.span, e.pred.ranges.back().second.span);
+    if (!e.pred.strings.empty()) e.span = join(e.span, e.pred.strings.back().span);
+    return e;
+  }
+
+  Predicate predicate() {
+    Predicate p;
+    p.attr = name("a predicate such as `creator.uid == 1000` or `token delegates prog xdp`");
+    if (kernel::to_lower(p.attr.text) == "token" && at_word("delegates")) {
+      p.op = name("`delegates`");
+      if (at_word("any") || at_word("all")) p.quantifier = name("`any` or `all`");
+      p.kind = name("`cmd`, `map`, `prog` or `attach`");
+      p.names = name_list("a name");
+      return p;
+    }
+    const Token& op = cur();
+    switch (op.kind) {
+      case Tok::eq: case Tok::ne: case Tok::lt: case Tok::le: case Tok::gt: case Tok::ge:
+        p.op = {std::string(op.text), op.span};
+        ++pos_;
+        value_into(p);
+        return p;
+      case Tok::ident:
+        if (at_word("in") || at_word("under")) {
+          p.op = name("an operator");
+          value_into(p);
+          while (at(Tok::comma)) {
+            ++pos_;
+            value_into(p);
+          }
+          return p;
+        }
+        [[fallthrough]];
+      default:
+        error_here("an operator (`==`, `!=`, `<`, `<=`, `>`, `>=`, `in`, `under`)");
+    }
+  }
+
+  // One value: a number or range, a string, or a bare name (SELinux types).
+  void value_into(Predicate& p) {
+    if (at(Tok::number)) {
+      Number lo = number("a number");
+      Number hi = lo;
+      if (at(Tok::dotdot)) {
+        ++pos_;
+        hi = number("the end of the range");
+      }
+      p.ranges.emplace_back(lo, hi);
+    } else if (at(Tok::string)) {
+      const Token& t = advance();
+      p.strings.push_back({t.value, t.span});
+    } else if (at(Tok::ident)) {
+      const Token& t = advance();
+      p.strings.push_back({std::string(t.text), t.span});
+    } else {
+      error_here("a value (a number, a range `lo..hi`, or a string)");
+    }
+  }
+
+  const std::vector<Token>& toks_;
+  Diagnostics& diags_;
+  size_t pos_ = 0;
+  size_t depth_ = 0;
+};
+
+}  // namespace
+
+std::vector<Stmt> parse(const std::vector<Token>& tokens, Diagnostics& diags) {
+  return Parser(tokens, diags).file();
+}
+
+}  // namespace tw::compiler

@@ -1,0 +1,58 @@
+// tokenwarden compile POLICY -o ARTIFACT: the versioned, checksummed artifact that `load` applies
+// (no compiler needed on the target); --emit ir|json prints the decision IR instead.
+#include <fmt/core.h>
+
+#include "commands.h"
+#include "compiler/artifact.h"
+#include "compiler/ir_io.h"
+#include "policy_cli.h"
+#include "version.h"
+
+namespace tw::tools {
+namespace {
+
+struct Args {
+  std::string policy, output, emit;
+  PolicyOptions o;
+};
+
+int run(const Args& a) {
+  auto c = compile_and_report(a.policy, a.o, true);
+  if (!c.ir) return kExitPolicyError;
+  std::string data;
+  if (a.emit == "ir") data = compiler::ir_to_text(*c.ir);
+  else if (a.emit == "json") data = compiler::ir_to_json(*c.ir).dump(2) + "\n";
+  else data = compiler::write_artifact(*c.ir, std::string("tokenwarden ") + TW_VERSION);
+  if (a.output.empty() || a.output == "-") {
+    fmt::print("{}", data);
+    return kExitOk;
+  }
+  std::string error;
+  if (!write_file(a.output, data, error)) {
+    fmt::print(stderr, "tokenwarden: error: {}\n", error);
+    return kExitSystemError;
+  }
+  if (a.emit.empty())
+    fmt::print(stderr, "{}: compiled {} profile{} into {}\n", a.policy, c.ir->profiles.size(),
+               c.ir->profiles.size() == 1 ? "" : "s", a.output);
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_compile(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("compile", "Compile a policy into an artifact for `load`, or print its IR");
+  cmd->footer(
+      "Exit status: 0 compiled, 1 policy errors (nothing is written), 2 the output could not be written.\n"
+      "Example:\n  tokenwarden compile examples/ci-runner.tw -o ci-runner.twp\n"
+      "  tokenwarden compile --emit ir examples/ci-runner.tw");
+  static Args a;
+  cmd->add_option("POLICY", a.policy, "Policy file (.tw)")->required();
+  cmd->add_option("-o,--output", a.output, "Where to write (default: stdout)");
+  cmd->add_option("--emit", a.emit, "Print the decision IR instead of an artifact: ir (text) or json")
+      ->check(CLI::IsMember({"ir", "json"}));
+  add_target_option(cmd, a.o);
+  cmd->callback([&exit_code] { exit_code = run(a); });
+}
+
+}  // namespace tw::tools

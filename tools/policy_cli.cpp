@@ -1,0 +1,135 @@
+#include "policy_cli.h"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "commands.h"
+#include "compiler/artifact.h"
+#include "errors.h"
+#include "kernel/btf.h"
+
+namespace tw::tools {
+
+void add_target_option(CLI::App* cmd, PolicyOptions& o) {
+  cmd->add_option("--target-kernel", o.target_kernel,
+                  "Check names against this kernel: a version (6.12), or `running` (this kernel's BTF)");
+}
+
+std::optional<std::string> read_file(const std::string& path, std::string& error) {
+  std::string e;
+  auto text = compiler::filesystem_reader()(path, e);
+  if (!text) error = fmt::format("cannot read `{}`: {}", path, e);
+  return text;
+}
+
+bool write_file(const std::string& path, const std::string& data, std::string& error) {
+  // Write beside the target and rename, so a failed write never leaves half an artifact.
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out || !(out << data) || !out.flush()) {
+      error = fmt::format("cannot write `{}`: {}", path, std::strerror(errno));
+      std::remove(tmp.c_str());
+      return false;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    error = fmt::format("cannot write `{}`: {}", path, std::strerror(errno));
+    std::remove(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+std::optional<compiler::TargetKernel> resolve_target(const std::string& spec) {
+  compiler::TargetKernel t;
+  if (spec.empty()) return t;
+  if (spec == "running") {
+    auto btf = kernel::KernelBtf::load();
+    if (!btf) {
+      report_error(btf.error());
+      return std::nullopt;
+    }
+    std::array<kernel::EnumTable, 4> tables;
+    for (auto k : kernel::kAllKinds) {
+      auto table = btf->enum_table(k);
+      if (!table) {
+        fmt::print(stderr, "tokenwarden: error: this kernel's BTF has no enum {}\n", kernel::btf_enum_name(k));
+        return std::nullopt;
+      }
+      tables[static_cast<size_t>(k)] = std::move(*table);
+    }
+    t.tables = std::move(tables);
+    t.label = "running";
+    return t;
+  }
+  auto v = kernel::parse_kernel_version(spec);
+  if (!v) {
+    fmt::print(stderr, "tokenwarden: error: --target-kernel {}: expected a version like 6.12, or `running`\n", spec);
+    return std::nullopt;
+  }
+  if (*v < kernel::kTokenKernel) {
+    fmt::print(stderr, "tokenwarden: error: --target-kernel {}: BPF tokens need Linux {} or newer\n", spec,
+               kernel::kTokenKernel.str());
+    return std::nullopt;
+  }
+  t.version = v;
+  t.label = v->str();
+  return t;
+}
+
+}  // namespace
+
+compiler::Compilation compile_and_report(const std::string& path, const PolicyOptions& o, bool print_summary) {
+  compiler::CompileOptions options;
+  auto target = resolve_target(o.target_kernel);
+  if (!target) {
+    compiler::Compilation c;
+    c.diags.report(compiler::Code::E030, {}, "invalid --target-kernel");
+    return c;
+  }
+  options.target = std::move(*target);
+  compiler::Compilation c = compiler::compile_policy(path, options);
+  if (o.json) return c;  // the verb prints JSON itself
+  bool color = isatty(STDERR_FILENO) && !std::getenv("NO_COLOR");
+  for (const auto& d : c.diags.all()) fmt::print(stderr, "{}", compiler::render_text(d, c.sources, color));
+  if (print_summary && (!c.diags.all().empty() || c.diags.has_errors()))
+    fmt::print(stderr, "{}: {}\n", path, compiler::summary(c.diags));
+  return c;
+}
+
+std::optional<compiler::Ir> load_ir(const std::string& path, const PolicyOptions& o, int& exit_code) {
+  std::string error;
+  auto text = read_file(path, error);
+  if (!text) {
+    fmt::print(stderr, "tokenwarden: error: {}\n", error);
+    exit_code = kExitPolicyError;
+    return std::nullopt;
+  }
+  if (compiler::looks_like_artifact(*text)) {
+    auto a = compiler::read_artifact(*text, error);
+    if (!a) {
+      fmt::print(stderr, "tokenwarden: error: {}: {}\n", path, error);
+      exit_code = kExitPolicyError;
+      return std::nullopt;
+    }
+    return std::move(a->ir);
+  }
+  PolicyOptions quiet = o;
+  quiet.json = false;
+  auto c = compile_and_report(path, quiet, true);
+  if (!c.ir) {
+    exit_code = kExitPolicyError;
+    return std::nullopt;
+  }
+  return std::move(c.ir);
+}
+
+}  // namespace tw::tools
