@@ -725,9 +725,10 @@ class Checker {
   }
 
   void finish() {
-    if (policy_.profiles.size() > kMaxProfiles)
-      diags_.report(Code::E026, policy_.profiles[kMaxProfiles].name_span,
-                    fmt::format("{} profiles; the BPF backend holds at most {}", policy_.profiles.size(), kMaxProfiles));
+    if (policy_.profiles.size() > target_.max_profiles)
+      diags_.report(Code::E026, policy_.profiles[target_.max_profiles].name_span,
+                    fmt::format("{} profiles; the BPF backend holds at most {}", policy_.profiles.size(), target_.max_profiles))
+          .hint("merge profiles that grant the same, with `in` lists in their match clauses");
     if (policy_.preexisting == Preexisting::profile && !profile_spans_.count(policy_.preexisting_profile)) {
       std::vector<std::string> names;
       for (const auto& p : policy_.profiles) names.push_back(p.name);

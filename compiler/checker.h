@@ -47,6 +47,8 @@ struct CheckedPolicy {
   std::vector<CheckedProfile> profiles;
 };
 
+inline constexpr size_t kMaxProfiles = 1u << 20;
+
 // What the policy is checked against: the builtin catalogue (Linux 6.18), a kernel version
 // (names newer than it get W101), or a kernel's own BTF tables (names it lacks get W101, names
 // only it has are accepted).
@@ -54,9 +56,8 @@ struct TargetKernel {
   std::string label;  // "6.12", "running (6.18.44)", "" for the builtin catalogue
   std::optional<kernel::KernelVersion> version;
   std::optional<std::array<kernel::EnumTable, 4>> tables;  // from BTF
+  size_t max_profiles = kMaxProfiles;                     // the BPF backend's table size
 };
-
-inline constexpr size_t kMaxProfiles = 1u << 20;  // the BPF backend's table size
 
 CheckedPolicy check(const std::vector<Stmt>& stmts, const SourceSet& sources, const std::string& root_path,
                     const TargetKernel& target, Diagnostics& diags);

@@ -156,7 +156,7 @@ Dnf dnf(const CheckedExpr& e, bool negated) {
 
 }  // namespace
 
-Ir lower(const CheckedPolicy& policy, const SourceSet& sources, Diagnostics& diags) {
+Ir lower(const CheckedPolicy& policy, const SourceSet& sources, Diagnostics& diags, IdentityFn identity) {
   Ir ir;
   ir.name = policy.name;
   ir.source = policy.source;
@@ -171,7 +171,7 @@ Ir lower(const CheckedPolicy& policy, const SourceSet& sources, Diagnostics& dia
   for (const auto& p : policy.profiles) {
     IrProfile out;
     out.name = p.name;
-    out.id = profile_identity(p.name);
+    out.id = identity(p.name);
     out.order = static_cast<uint32_t>(ir.profiles.size());
     out.refuse = p.refuse;
     out.strict = p.strict;

@@ -13,6 +13,9 @@ namespace tw::compiler {
 
 inline constexpr size_t kMaxConjunctions = 64;  // per profile
 
-Ir lower(const CheckedPolicy& policy, const SourceSet& sources, Diagnostics& diags);
+using IdentityFn = uint64_t (*)(std::string_view name);
+// `identity` is profile_identity() except in tests of the collision check.
+Ir lower(const CheckedPolicy& policy, const SourceSet& sources, Diagnostics& diags,
+         IdentityFn identity = profile_identity);
 
 }  // namespace tw::compiler

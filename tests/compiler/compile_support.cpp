@@ -1,0 +1,38 @@
+#include "compile_support.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace tw::test {
+
+compiler::Compilation compile_files(const std::map<std::string, std::string>& files, const std::string& root,
+                                    compiler::TargetKernel target) {
+  compiler::CompileOptions o;
+  o.target = std::move(target);
+  o.read = [files](const std::string& path, std::string& error) -> std::optional<std::string> {
+    auto it = files.find(path);
+    if (it == files.end()) {
+      error = "No such file or directory";
+      return std::nullopt;
+    }
+    return it->second;
+  };
+  return compiler::compile_policy(root, o);
+}
+
+std::vector<std::string> codes_at(const compiler::Compilation& c) {
+  std::vector<std::string> out;
+  for (const auto& d : c.diags.all()) {
+    auto l = c.sources.locate(d.span);
+    out.push_back(fmt::format("{}@{}:{}", compiler::code_name(d.code), l.line, l.col));
+  }
+  return out;
+}
+
+bool has_code_at(const compiler::Compilation& c, const std::string& code_at) {
+  auto all = codes_at(c);
+  return std::find(all.begin(), all.end(), code_at) != all.end();
+}
+
+}  // namespace tw::test
