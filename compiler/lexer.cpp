@@ -104,8 +104,9 @@ class Lexer {
           t.kind = Tok::dotdot;
           break;
         case '=':
-          if (peek() != '=') return invalid(begin, "`=`", "comparisons are written `==`");
-          ++pos_;
+          // A lone `=` is reported, then read as `==` so that the parser does not cascade.
+          if (peek() != '=') invalid(begin, "`=`", "comparisons are written `==`");
+          else ++pos_;
           t.kind = Tok::eq;
           break;
         case '!':

@@ -31,7 +31,7 @@ class Parser {
     std::vector<Stmt> out;
     while (!at(Tok::eof)) {
       if (at(Tok::rbrace)) {
-        error_here("a statement", "this `}` closes nothing");
+        report_here("a statement", "this `}` closes nothing");
         ++pos_;
         continue;
       }
@@ -46,14 +46,19 @@ class Parser {
   bool at_word(std::string_view w) const { return at(Tok::ident) && kernel::to_lower(cur().text) == w; }
   const Token& advance() { return toks_[pos_ < toks_.size() - 1 ? pos_++ : pos_]; }
 
+  // Reports a syntax error at the current token and unwinds the statement being parsed.
   [[noreturn]] void error_here(std::string_view expected, const std::string& hint = {}) {
+    report_here(expected, hint);
+    throw SyntaxError{};
+  }
+
+  void report_here(std::string_view expected, const std::string& hint) {
     const Token& t = cur();
     std::string found = t.kind == Tok::ident || t.kind == Tok::number ? fmt::format("`{}`", t.text)
                         : t.kind == Tok::string                      ? fmt::format("string {}", t.text)
                                                                      : std::string(tok_name(t.kind));
     auto& d = diags_.report(Code::E003, t.span, fmt::format("expected {}, found {}", expected, found));
     if (!hint.empty()) d.hint(hint);
-    throw SyntaxError{};
   }
 
   const Token& expect(Tok k, std::string_view what = {}) {

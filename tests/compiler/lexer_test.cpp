@@ -40,6 +40,7 @@ TEST_CASE("lexer: errors carry spans and lexing goes on") {
   SourceSet s;
   Diagnostics d;
   auto t = lex_text("a = b ! c @ \"open\n 0x 18446744073709551616 ok", d, s);
+  CHECK(t[1].kind == Tok::eq);  // a lone `=` is reported and read as `==`
   std::vector<std::string> codes;
   for (const auto& x : d.all()) codes.push_back(std::string(code_name(x.code)) + "@" + s.where(x.span).substr(5));
   CHECK(codes == std::vector<std::string>{"E001@1:3", "E001@1:7", "E001@1:11", "E002@1:13", "E001@2:2", "E004@2:5"});

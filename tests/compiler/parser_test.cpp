@@ -82,3 +82,10 @@ TEST_CASE("parser: deep nesting is an error, not a crash") {
   auto q = parse_text(blocks);
   CHECK(q.diags.has_errors());
 }
+
+TEST_CASE("parser: a stray `}` at the top level is an error, not a crash") {
+  auto p = parse_text("profile a { match any; } }\nprofile b { match any; }");
+  REQUIRE(p.diags.all().size() == 1);
+  CHECK(p.sources.where(p.diags.all()[0].span) == "t.tw:1:26");
+  CHECK(p.stmts.size() == 2);
+}
