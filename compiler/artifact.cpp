@@ -9,7 +9,7 @@
 
 namespace tw::compiler {
 
-std::string sha256_hex(const std::string& data) {
+std::string sha256_hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
@@ -19,24 +19,25 @@ std::string sha256_hex(const std::string& data) {
 }
 
 std::string write_artifact(const Ir& ir, const std::string& compiler_version) {
-  nlohmann::json payload = ir_to_json(ir);
-  nlohmann::json j = {{"format", kArtifactFormat},
-                      {"version", kArtifactVersion},
-                      {"compiler", compiler_version},
-                      {"sha256", sha256_hex(payload.dump())},
-                      {"payload", payload}};
-  return j.dump(1) + "\n";
+  std::string payload = ir_to_json_lines(ir);
+  nlohmann::json header = {{"format", kArtifactFormat},
+                           {"version", kArtifactVersion},
+                           {"compiler", compiler_version},
+                           {"payload_bytes", payload.size()},
+                           {"sha256", sha256_hex(payload)}};
+  return dump_json(header) + "\n" + payload;
 }
 
 bool looks_like_artifact(const std::string& text) {
-  size_t i = text.find_first_not_of(" \t\r\n");
-  return i != std::string::npos && text[i] == '{' && text.find(kArtifactFormat) != std::string::npos;
+  std::string_view first = std::string_view(text).substr(0, text.find('\n'));
+  return first.size() > 1 && first.front() == '{' && first.find(kArtifactFormat) != std::string_view::npos;
 }
 
 std::optional<Artifact> read_artifact(const std::string& text, std::string& error) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  size_t nl = text.find('\n');
+  nlohmann::json j = nlohmann::json::parse(text.substr(0, nl), nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    error = "not a tokenwarden artifact (not JSON)";
+    error = "not a tokenwarden artifact (its first line is not a JSON header)";
     return std::nullopt;
   }
   if (j.value("format", "") != kArtifactFormat) {
@@ -53,18 +54,25 @@ std::optional<Artifact> read_artifact(const std::string& text, std::string& erro
                         kArtifactVersion, version > kArtifactVersion ? ": it was made by a newer tokenwarden" : "");
     return std::nullopt;
   }
-  if (!j.contains("payload") || !j.contains("sha256") || !j["sha256"].is_string()) {
-    error = "artifact is missing its payload or checksum";
+  if (!j.contains("sha256") || !j["sha256"].is_string() || !j.contains("payload_bytes") ||
+      !j["payload_bytes"].is_number_unsigned()) {
+    error = "artifact header is missing the payload's checksum or size";
     return std::nullopt;
   }
-  std::string sum = sha256_hex(j["payload"].dump());
+  std::string_view payload = nl == std::string::npos ? std::string_view() : std::string_view(text).substr(nl + 1);
+  if (payload.size() != j["payload_bytes"].get<uint64_t>()) {
+    error = fmt::format("artifact is truncated or has extra bytes (payload is {} bytes, header says {})",
+                        payload.size(), j["payload_bytes"].get<uint64_t>());
+    return std::nullopt;
+  }
+  std::string sum = sha256_hex(payload);
   if (sum != j["sha256"].get<std::string>()) {
     error = fmt::format("artifact checksum mismatch (recorded {}, computed {}): the file was modified or damaged",
                         j["sha256"].get<std::string>(), sum);
     return std::nullopt;
   }
   std::string ir_error;
-  auto ir = ir_from_json(j["payload"], ir_error);
+  auto ir = ir_from_json_lines(payload, ir_error);
   if (!ir) {
     error = "artifact payload is malformed: " + ir_error;
     return std::nullopt;

@@ -1,6 +1,8 @@
 // The compiled artifact: what `tokenwarden compile` writes and `load` applies on a target with no
-// compiler toolchain. JSON with a format name, a format version, the compiler that made it, the
-// SHA-256 of the payload, and the payload (the IR, ir_io.h). Reading verifies all of them.
+// compiler toolchain. Text in JSON lines: a header line (format name, format version, the compiler
+// that made it, the SHA-256 and size of the payload), then the payload, the IR as JSON lines
+// (ir_io.h: the policy's settings and rules, then one line per profile, so artifacts diff well).
+// Reading verifies all of it before anything is used.
 #pragma once
 
 #include <optional>
@@ -25,6 +27,6 @@ std::optional<Artifact> read_artifact(const std::string& text, std::string& erro
 // Does `text` look like an artifact (rather than policy source)?
 bool looks_like_artifact(const std::string& text);
 
-std::string sha256_hex(const std::string& data);
+std::string sha256_hex(std::string_view data);
 
 }  // namespace tw::compiler

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,7 +75,7 @@ struct Stmt {
   std::vector<Name> names;  // lists: use, allow, forbid; preexisting profile NAME
   std::optional<Number> number;
   std::optional<StringLit> path;
-  std::optional<Expr> match;
+  std::unique_ptr<Expr> match;  // boxed: most statements have none
   std::vector<Stmt> body;   // profile / grants
   uint32_t file = kNoFile;  // which file the statement came from (includes are flattened)
 };

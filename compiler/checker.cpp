@@ -48,7 +48,7 @@ EnumKind enum_kind(GrantKind k) { return static_cast<EnumKind>(static_cast<int>(
 // A body's grants, limits and the spans they came from (for notes on contradictions).
 struct GrantSet {
   Grants grants;
-  std::vector<GrantRule> rules;
+  std::vector<GrantRef> refs;
   Limits limits;
   Span limit_span[kLimitKinds];
   Span map_flags_span, sleepable_span;
@@ -211,25 +211,33 @@ class Checker {
 
   void merge(const GrantSet& from, GrantSet& into) {
     for (size_t k = 0; k < kGrantKinds; ++k) into.grants.mask[k] |= from.grants.mask[k];
-    into.rules.insert(into.rules.end(), from.rules.begin(), from.rules.end());
+    into.refs.insert(into.refs.end(), from.refs.begin(), from.refs.end());
     for (size_t k = 0; k < kLimitKinds; ++k)
       if (from.limits.value[k] != kUnlimited)
-        set_limit(into, static_cast<LimitKind>(k), from.limits.value[k], from.limit_span[k]);
+        set_limit(into, static_cast<LimitKind>(k), from.limits.value[k], from.limit_span[k], from.limits.rule[k]);
     if (from.limits.forbidden_map_flags) {
       into.limits.forbidden_map_flags |= from.limits.forbidden_map_flags;
-      if (into.limits.map_flags_where.empty()) {
-        into.limits.map_flags_where = from.limits.map_flags_where;
+      if (into.limits.map_flags_rule == kNoRule) {
+        into.limits.map_flags_rule = from.limits.map_flags_rule;
         into.map_flags_span = from.map_flags_span;
       }
     }
     if (!from.limits.sleepable && into.limits.sleepable) {
       into.limits.sleepable = false;
-      into.limits.sleepable_where = from.limits.sleepable_where;
+      into.limits.sleepable_rule = from.limits.sleepable_rule;
       into.sleepable_span = from.sleepable_span;
     }
   }
 
-  void set_limit(GrantSet& set, LimitKind k, uint32_t value, Span span) {
+  // Adds a statement to the policy's rule table and returns its index.
+  uint32_t add_rule(const Stmt& s) {
+    std::string text(sources_.text(s.span));
+    if (!text.empty() && text.back() == ';') text.pop_back();
+    policy_.rules.push_back({where(s.span), std::move(text)});
+    return static_cast<uint32_t>(policy_.rules.size() - 1);
+  }
+
+  void set_limit(GrantSet& set, LimitKind k, uint32_t value, Span span, uint32_t rule) {
     size_t i = static_cast<size_t>(k);
     if (set.limits.value[i] != kUnlimited && set.limits.value[i] != value) {
       diags_.report(Code::E019, span,
@@ -240,7 +248,7 @@ class Checker {
       return;
     }
     set.limits.value[i] = value;
-    set.limits.where[i] = where(span);
+    set.limits.rule[i] = rule;
     set.limit_span[i] = span;
   }
 
@@ -347,11 +355,9 @@ class Checker {
       d.hint(dym.empty() ? "write `allow cmd|map|prog|attach|cap NAME, ...;`" : dym);
       return;
     }
-    GrantRule rule;
+    GrantRef rule;
     rule.kind = *kind;
-    rule.where = where(s.span);
-    rule.text = std::string(sources_.text(s.span));
-    if (!rule.text.empty() && rule.text.back() == ';') rule.text.pop_back();
+    rule.rule = add_rule(s);
     for (const auto& n : s.names) {
       if (kernel::to_lower(n.text) == "any") {
         uint64_t all = 0;
@@ -384,7 +390,7 @@ class Checker {
             .hint("tokens are consulted for map_create, prog_load, btf_load and btf_get_fd_by_id only");
     }
     set.grants[*kind] |= rule.mask;
-    set.rules.push_back(std::move(rule));
+    set.refs.push_back(rule);
   }
 
   void limit(const Stmt& s, GrantSet& set) {
@@ -402,7 +408,7 @@ class Checker {
       diags_.report(Code::E004, s.number->span, fmt::format("limit {} is too large (at most {})", s.number->value, kUnlimited - 1));
       return;
     }
-    set_limit(set, *k, static_cast<uint32_t>(s.number->value), s.span);
+    set_limit(set, *k, static_cast<uint32_t>(s.number->value), s.span, add_rule(s));
   }
 
   void forbid(const Stmt& s, GrantSet& set) {
@@ -413,7 +419,7 @@ class Checker {
         return;
       }
       set.limits.sleepable = false;
-      set.limits.sleepable_where = where(s.span);
+      set.limits.sleepable_rule = add_rule(s);
       set.sleepable_span = s.span;
       return;
     }
@@ -439,8 +445,8 @@ class Checker {
       }
       set.limits.forbidden_map_flags |= 1u << *bit;
     }
-    if (set.limits.map_flags_where.empty()) {
-      set.limits.map_flags_where = where(s.span);
+    if (set.limits.map_flags_rule == kNoRule) {
+      set.limits.map_flags_rule = add_rule(s);
       set.map_flags_span = s.span;
     }
   }
@@ -459,7 +465,6 @@ class Checker {
         out.kind = CheckedExpr::Kind::predicate;
         out.atom = predicate(e.pred);
         out.atom.span = e.span;
-        out.atom.where = where(e.span);
         return out;
     }
     for (const auto& c : e.children) out.children.push_back(expr(c));
@@ -655,7 +660,7 @@ class Checker {
           .hint("say which tokens it labels, e.g. `match creator.uid == 1000;`, or `match any;`");
     lint_profile(p, set);
     p.grants = set.grants;
-    p.rules = std::move(set.rules);
+    p.grant_refs = std::move(set.refs);
     p.limits = set.limits;
     policy_.profiles.push_back(std::move(p));
   }

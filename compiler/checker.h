@@ -28,7 +28,7 @@ struct CheckedProfile {
   Span span, name_span;
   std::optional<CheckedExpr> match;
   Grants grants;
-  std::vector<GrantRule> rules;
+  std::vector<GrantRef> grant_refs;
   Limits limits;
   std::optional<Mode> mode;
   std::optional<int> deny_errno;
@@ -45,6 +45,7 @@ struct CheckedPolicy {
   Mode mode = Mode::enforce;
   int deny_errno = 1;
   std::vector<CheckedProfile> profiles;
+  std::vector<Rule> rules;  // every allow/limit/forbid statement, once
 };
 
 inline constexpr size_t kMaxProfiles = 1u << 20;

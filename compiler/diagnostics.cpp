@@ -1,5 +1,7 @@
 #include "diagnostics.h"
 
+#include "ir_io.h"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -122,7 +124,7 @@ std::string render_json(const std::vector<Diagnostic>& ds, const SourceSet& sour
     }
     arr.push_back(std::move(j));
   }
-  return arr.dump(2);
+  return dump_json(arr, 2);
 }
 
 std::string summary(const Diagnostics& ds) {

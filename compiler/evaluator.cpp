@@ -109,10 +109,11 @@ struct Judge {
 
 Judge judge_for(const IrProfile& p) { return {p.mode, p.deny_errno, p.name}; }
 
-const GrantRule* rule_for(const IrProfile& p, GrantKind k, uint32_t bit) {
-  for (const auto& r : p.rules)
-    if (r.kind == k && bit < 64 && (r.mask & (1ULL << bit))) return &r;
-  return nullptr;
+// The first rule of `p` that grants `bit` of kind `k`, or kNoRule.
+uint32_t rule_for(const IrProfile& p, GrantKind k, uint32_t bit) {
+  for (const auto& r : p.grant_refs)
+    if (r.kind == k && bit < 64 && (r.mask & (1ULL << bit))) return r.rule;
+  return kNoRule;
 }
 
 // Checks one granted bit; nullopt when granted.
@@ -121,10 +122,10 @@ std::optional<Decision> need(const IrProfile& p, GrantKind k, uint32_t bit, cons
   return judge_for(p).refuse(p.where, fmt::format("profile `{}` does not allow {}", p.name, what));
 }
 
-std::optional<Decision> within(const IrProfile& p, LimitKind k, uint64_t value, const std::string& what) {
+std::optional<Decision> check_limit(const Ir& ir, const IrProfile& p, LimitKind k, uint64_t value, const std::string& what) {
   uint32_t limit = p.limits[k];
   if (limit == kUnlimited || value <= limit) return std::nullopt;
-  return judge_for(p).refuse(p.limits.where[static_cast<size_t>(k)],
+  return judge_for(p).refuse(ir.where(p.limits.rule[static_cast<size_t>(k)]),
                              fmt::format("{} {} exceeds `limit {} {}` of profile `{}`", what, value, limit_name(k), limit, p.name));
 }
 
@@ -151,11 +152,15 @@ Decision token_create(const Ir& ir, const Event& e, const IrProfile* p) {
   return j.allow(p->where, fmt::format("labelled with profile `{}`", p->name));
 }
 
-Decision token_use(const IrProfile& p, const Event& e) {
+Decision token_use(const Ir& ir, const IrProfile& p, const Event& e) {
   Judge j = judge_for(p);
   auto granted = [&](GrantKind k, uint32_t bit, std::string what) {
-    const GrantRule* r = rule_for(p, k, bit);
-    return j.allow(r ? r->where : p.where, fmt::format("profile `{}` allows {}{}", p.name, what, r ? " (" + r->text + ")" : ""));
+    uint32_t r = rule_for(p, k, bit);
+    if (r >= ir.rules.size()) return j.allow(p.where, fmt::format("profile `{}` allows {}", p.name, what));
+    return j.allow(ir.rules[r].where, fmt::format("profile `{}` allows {} ({})", p.name, what, ir.rules[r].text));
+  };
+  auto within = [&](LimitKind k, uint64_t value, const std::string& what) {
+    return check_limit(ir, p, k, value, what);
   };
   switch (e.hook) {
     case Hook::token_cmd: {
@@ -177,16 +182,16 @@ Decision token_use(const IrProfile& p, const Event& e) {
       if (auto d = need(p, GrantKind::cmd, 0, "command map_create")) return *d;
       std::string type = "map type " + name_of(kernel::EnumKind::map, e.map.type);
       if (auto d = need(p, GrantKind::map, e.map.type, type)) return *d;
-      if (auto d = within(p, LimitKind::max_entries, e.map.max_entries, "max_entries")) return *d;
-      if (auto d = within(p, LimitKind::key_size, e.map.key_size, "key_size")) return *d;
-      if (auto d = within(p, LimitKind::value_size, e.map.value_size, "value_size")) return *d;
+      if (auto d = within(LimitKind::max_entries, e.map.max_entries, "max_entries")) return *d;
+      if (auto d = within(LimitKind::key_size, e.map.key_size, "key_size")) return *d;
+      if (auto d = within(LimitKind::value_size, e.map.value_size, "value_size")) return *d;
       if (uint32_t bad = e.map.flags & p.limits.forbidden_map_flags) {
         std::string names;
         for (const auto& f : kernel::map_flags())
           if (bad & (1u << f.bit)) names += (names.empty() ? "" : ", ") + kernel::to_lower(f.name);
-        return j.refuse(p.limits.map_flags_where, fmt::format("profile `{}` forbids map flags {}", p.name, names));
+        return j.refuse(ir.where(p.limits.map_flags_rule), fmt::format("profile `{}` forbids map flags {}", p.name, names));
       }
-      if (auto d = within(p, LimitKind::maps, static_cast<uint64_t>(e.maps_created) + 1, "map number")) return *d;
+      if (auto d = within(LimitKind::maps, static_cast<uint64_t>(e.maps_created) + 1, "map number")) return *d;
       return granted(GrantKind::map, e.map.type, type);
     }
     case Hook::prog_load: {
@@ -195,10 +200,10 @@ Decision token_use(const IrProfile& p, const Event& e) {
       if (auto d = need(p, GrantKind::prog, e.prog.type, type)) return *d;
       if (auto d = need(p, GrantKind::attach, e.prog.attach, "attach type " + name_of(kernel::EnumKind::attach, e.prog.attach)))
         return *d;
-      if (auto d = within(p, LimitKind::insns, e.prog.insns, "instruction count")) return *d;
+      if (auto d = within(LimitKind::insns, e.prog.insns, "instruction count")) return *d;
       if (e.prog.sleepable && !p.limits.sleepable)
-        return j.refuse(p.limits.sleepable_where, fmt::format("profile `{}` forbids sleepable programs", p.name));
-      if (auto d = within(p, LimitKind::progs, static_cast<uint64_t>(e.progs_created) + 1, "program number")) return *d;
+        return j.refuse(ir.where(p.limits.sleepable_rule), fmt::format("profile `{}` forbids sleepable programs", p.name));
+      if (auto d = within(LimitKind::progs, static_cast<uint64_t>(e.progs_created) + 1, "program number")) return *d;
       return granted(GrantKind::prog, e.prog.type, type);
     }
     case Hook::token_create: break;
@@ -251,7 +256,7 @@ Decision evaluate(const Ir& ir, const Event& e) {
     }
   }
   if (label->mode == Mode::off) return {Outcome::allow, label->name, label->where, fmt::format("profile `{}` is in mode off", label->name), 0};
-  return token_use(*label, e);
+  return token_use(ir, *label, e);
 }
 
 }  // namespace tw::compiler

@@ -113,6 +113,11 @@ std::optional<LimitKind> limit_from_name(std::string_view s) {
   return std::nullopt;
 }
 
+const std::string& Ir::where(uint32_t rule) const {
+  static const std::string none;
+  return rule < rules.size() ? rules[rule].where : none;
+}
+
 const IrProfile* Ir::find(std::string_view profile) const {
   for (const auto& p : profiles)
     if (p.name == profile) return &p;

@@ -70,8 +70,7 @@ struct Atom {
   kernel::EnumKind kind = kernel::EnumKind::cmd;  // delegates
   uint64_t mask = 0;                              // delegates
   bool all = true;                                // delegates: all of mask (else any of it)
-  std::string where;                              // "file:line:col" of the predicate
-  Span span;                                      // not serialised
+  Span span;                                      // of the predicate; not serialised
 };
 
 // All atoms hold. Sorted by attribute; an empty conjunction always holds.
@@ -89,12 +88,19 @@ struct Grants {
   uint64_t operator[](GrantKind k) const { return mask[static_cast<size_t>(k)]; }
 };
 
-// One `allow` statement, kept so that decisions can name the rule that allowed them.
-struct GrantRule {
-  GrantKind kind = GrantKind::cmd;
-  uint64_t mask = 0;
+// One `allow`, `limit` or `forbid` statement, kept once per policy (in Ir::rules) however many
+// profiles use it, so that decisions can name the rule that decided them.
+struct Rule {
   std::string where;  // "file:line:col"
   std::string text;   // "allow prog xdp, sched_cls"
+};
+inline constexpr uint32_t kNoRule = UINT32_MAX;
+
+// Bits a profile grants through one rule.
+struct GrantRef {
+  GrantKind kind = GrantKind::cmd;
+  uint64_t mask = 0;
+  uint32_t rule = kNoRule;  // index in Ir::rules
 };
 
 inline constexpr uint32_t kUnlimited = std::numeric_limits<uint32_t>::max();
@@ -106,11 +112,11 @@ std::optional<LimitKind> limit_from_name(std::string_view s);
 
 struct Limits {
   uint32_t value[kLimitKinds] = {kUnlimited, kUnlimited, kUnlimited, kUnlimited, kUnlimited, kUnlimited};
-  std::string where[kLimitKinds];
+  uint32_t rule[kLimitKinds] = {kNoRule, kNoRule, kNoRule, kNoRule, kNoRule, kNoRule};  // Ir::rules
   uint32_t forbidden_map_flags = 0;
-  std::string map_flags_where;
+  uint32_t map_flags_rule = kNoRule;
   bool sleepable = true;
-  std::string sleepable_where;
+  uint32_t sleepable_rule = kNoRule;
   uint32_t operator[](LimitKind k) const { return value[static_cast<size_t>(k)]; }
 };
 
@@ -124,7 +130,7 @@ struct IrProfile {
   Mode mode = Mode::enforce;
   int deny_errno = 1;   // EPERM
   Grants grants;
-  std::vector<GrantRule> rules;
+  std::vector<GrantRef> grant_refs;  // which rules grant which bits
   Limits limits;
   std::string where;    // "file:line:col" of the profile
   Span span;            // not serialised
@@ -142,7 +148,10 @@ struct Ir {
   Mode mode = Mode::enforce;
   int deny_errno = 1;
   std::vector<IrProfile> profiles;
+  std::vector<Rule> rules;  // shared by the profiles
 
+  // "file:line:col" of a rule, "" for kNoRule.
+  const std::string& where(uint32_t rule) const;
   const IrProfile* find(std::string_view profile) const;
   const IrProfile* find_id(uint64_t id) const;
 };

@@ -30,7 +30,7 @@ std::string_view preexisting_name(Preexisting p) {
 }
 
 json atom_json(const Atom& a) {
-  json j = {{"attr", static_cast<int>(a.attr)}, {"where", a.where}};
+  json j = {{"attr", static_cast<int>(a.attr)}};
   if (a.negated) j["negated"] = true;
   if (attr_is_numeric(a.attr)) {
     json r = json::array();
@@ -51,7 +51,6 @@ Atom atom_from(const json& j) {
   int attr = j.at("attr").get<int>();
   if (attr < 0 || attr >= static_cast<int>(kAttrCount)) throw std::out_of_range("attribute");
   a.attr = static_cast<Attr>(attr);
-  a.where = j.at("where").get<std::string>();
   a.negated = j.value("negated", false);
   if (attr_is_numeric(a.attr)) {
     std::vector<std::pair<uint32_t, uint32_t>> r;
@@ -72,40 +71,40 @@ Atom atom_from(const json& j) {
 
 }  // namespace
 
-json ir_to_json(const Ir& ir) {
-  json profiles = json::array();
-  for (const auto& p : ir.profiles) {
-    json match = json::array();
-    for (const auto& c : p.match) {
-      json atoms = json::array();
-      for (const auto& a : c.atoms) atoms.push_back(atom_json(a));
-      match.push_back(atoms);
-    }
-    json grants = json::object();
-    for (size_t k = 0; k < kGrantKinds; ++k) grants[std::string(grant_kind_name(static_cast<GrantKind>(k)))] = hex(p.grants.mask[k]);
-    json rules = json::array();
-    for (const auto& r : p.rules)
-      rules.push_back({{"kind", grant_kind_name(r.kind)}, {"mask", hex(r.mask)}, {"where", r.where}, {"text", r.text}});
-    json limits = json::object();
-    for (size_t k = 0; k < kLimitKinds; ++k)
-      if (p.limits.value[k] != kUnlimited)
-        limits[std::string(limit_name(static_cast<LimitKind>(k)))] = {{"value", p.limits.value[k]}, {"where", p.limits.where[k]}};
-    if (p.limits.forbidden_map_flags)
-      limits["forbidden_map_flags"] = {{"value", p.limits.forbidden_map_flags}, {"where", p.limits.map_flags_where}};
-    if (!p.limits.sleepable) limits["no_sleepable"] = {{"where", p.limits.sleepable_where}};
-    profiles.push_back({{"name", p.name},
-                        {"id", hex(p.id)},
-                        {"order", p.order},
-                        {"match", match},
-                        {"refuse", p.refuse},
-                        {"strict", p.strict},
-                        {"mode", mode_name(p.mode)},
-                        {"errno", p.deny_errno},
-                        {"grants", grants},
-                        {"rules", rules},
-                        {"limits", limits},
-                        {"where", p.where}});
+std::string dump_json(const json& j, int indent) {
+  return j.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
+namespace {
+
+json profile_json(const IrProfile& p) {
+  json match = json::array();
+  for (const auto& c : p.match) {
+    json atoms = json::array();
+    for (const auto& a : c.atoms) atoms.push_back(atom_json(a));
+    match.push_back(atoms);
   }
+  json grants = json::object();
+  for (size_t k = 0; k < kGrantKinds; ++k) grants[std::string(grant_kind_name(static_cast<GrantKind>(k)))] = hex(p.grants.mask[k]);
+  json refs = json::array();
+  for (const auto& r : p.grant_refs) refs.push_back({grant_kind_name(r.kind), hex(r.mask), r.rule});
+  // Limits as [value, rule index].
+  json limits = json::object();
+  for (size_t k = 0; k < kLimitKinds; ++k)
+    if (p.limits.value[k] != kUnlimited)
+      limits[std::string(limit_name(static_cast<LimitKind>(k)))] = {p.limits.value[k], p.limits.rule[k]};
+  if (p.limits.forbidden_map_flags) limits["forbidden_map_flags"] = {p.limits.forbidden_map_flags, p.limits.map_flags_rule};
+  if (!p.limits.sleepable) limits["no_sleepable"] = {0, p.limits.sleepable_rule};
+  return {{"name", p.name},       {"id", hex(p.id)},         {"order", p.order},   {"match", match},
+          {"refuse", p.refuse},   {"strict", p.strict},      {"mode", mode_name(p.mode)},
+          {"errno", p.deny_errno}, {"grants", grants},       {"grant_refs", refs}, {"limits", limits},
+          {"where", p.where}};
+}
+
+// The policy-wide part: settings and the rule table.
+json policy_json(const Ir& ir) {
+  json rules = json::array();
+  for (const auto& r : ir.rules) rules.push_back({r.where, r.text});
   return {{"name", ir.name},
           {"source", ir.source},
           {"target_kernel", ir.target_kernel},
@@ -114,73 +113,122 @@ json ir_to_json(const Ir& ir) {
           {"preexisting_profile", ir.preexisting_profile},
           {"mode", mode_name(ir.mode)},
           {"errno", ir.deny_errno},
-          {"profiles", profiles}};
+          {"rules", rules}};
+}
+
+void policy_from_json(const json& j, Ir& ir) {
+  ir.name = j.at("name").get<std::string>();
+  ir.source = j.at("source").get<std::string>();
+  ir.target_kernel = j.at("target_kernel").get<std::string>();
+  ir.default_allow = j.at("default").get<std::string>() == "allow";
+  std::string pre = j.at("preexisting").get<std::string>();
+  ir.preexisting = pre == "allow" ? Preexisting::allow : pre == "profile" ? Preexisting::profile : Preexisting::deny;
+  ir.preexisting_profile = j.at("preexisting_profile").get<std::string>();
+  auto mode = mode_from_name(j.at("mode").get<std::string>());
+  if (!mode) throw std::invalid_argument("mode");
+  ir.mode = *mode;
+  ir.deny_errno = j.at("errno").get<int>();
+  for (const auto& jr : j.at("rules")) ir.rules.push_back({jr.at(0).get<std::string>(), jr.at(1).get<std::string>()});
+}
+
+IrProfile profile_from_json(const json& jp, const Ir& ir) {
+  auto rule_index = [&](const json& v) {
+    uint32_t r = v.get<uint32_t>();
+    if (r != kNoRule && r >= ir.rules.size()) throw std::out_of_range("rule index");
+    return r;
+  };
+  IrProfile p;
+  p.name = jp.at("name").get<std::string>();
+  p.id = parse_hex(jp.at("id"));
+  p.order = jp.at("order").get<uint32_t>();
+  if (p.order != ir.profiles.size()) throw std::invalid_argument("profile order");
+  for (const auto& jc : jp.at("match")) {
+    Conjunction c;
+    for (const auto& ja : jc) c.atoms.push_back(atom_from(ja));
+    p.match.push_back(std::move(c));
+  }
+  p.refuse = jp.at("refuse").get<bool>();
+  p.strict = jp.at("strict").get<bool>();
+  auto pm = mode_from_name(jp.at("mode").get<std::string>());
+  if (!pm) throw std::invalid_argument("profile mode");
+  p.mode = *pm;
+  p.deny_errno = jp.at("errno").get<int>();
+  for (size_t k = 0; k < kGrantKinds; ++k)
+    p.grants.mask[k] = parse_hex(jp.at("grants").at(std::string(grant_kind_name(static_cast<GrantKind>(k)))));
+  for (const auto& jr : jp.at("grant_refs")) {
+    GrantRef r;
+    std::string kind = jr.at(0).get<std::string>();
+    bool found = false;
+    for (size_t k = 0; k < kGrantKinds; ++k)
+      if (grant_kind_name(static_cast<GrantKind>(k)) == kind) r.kind = static_cast<GrantKind>(k), found = true;
+    if (!found) throw std::invalid_argument("grant kind " + kind);
+    r.mask = parse_hex(jr.at(1));
+    r.rule = rule_index(jr.at(2));
+    p.grant_refs.push_back(r);
+  }
+  const json& jl = jp.at("limits");
+  for (size_t k = 0; k < kLimitKinds; ++k) {
+    std::string n(limit_name(static_cast<LimitKind>(k)));
+    if (jl.contains(n)) {
+      p.limits.value[k] = jl.at(n).at(0).get<uint32_t>();
+      p.limits.rule[k] = rule_index(jl.at(n).at(1));
+    }
+  }
+  if (jl.contains("forbidden_map_flags")) {
+    p.limits.forbidden_map_flags = jl.at("forbidden_map_flags").at(0).get<uint32_t>();
+    p.limits.map_flags_rule = rule_index(jl.at("forbidden_map_flags").at(1));
+  }
+  if (jl.contains("no_sleepable")) {
+    p.limits.sleepable = false;
+    p.limits.sleepable_rule = rule_index(jl.at("no_sleepable").at(1));
+  }
+  p.where = jp.at("where").get<std::string>();
+  if (p.id != profile_identity(p.name)) throw std::invalid_argument("identity of profile " + p.name + " does not match its name");
+  return p;
+}
+
+}  // namespace
+
+json ir_to_json(const Ir& ir) {
+  json j = policy_json(ir);
+  json profiles = json::array();
+  for (const auto& p : ir.profiles) profiles.push_back(profile_json(p));
+  j["profiles"] = std::move(profiles);
+  return j;
 }
 
 std::optional<Ir> ir_from_json(const json& j, std::string& error) {
   try {
     Ir ir;
-    ir.name = j.at("name").get<std::string>();
-    ir.source = j.at("source").get<std::string>();
-    ir.target_kernel = j.at("target_kernel").get<std::string>();
-    ir.default_allow = j.at("default").get<std::string>() == "allow";
-    std::string pre = j.at("preexisting").get<std::string>();
-    ir.preexisting = pre == "allow" ? Preexisting::allow : pre == "profile" ? Preexisting::profile : Preexisting::deny;
-    ir.preexisting_profile = j.at("preexisting_profile").get<std::string>();
-    auto mode = mode_from_name(j.at("mode").get<std::string>());
-    if (!mode) throw std::invalid_argument("mode");
-    ir.mode = *mode;
-    ir.deny_errno = j.at("errno").get<int>();
-    for (const auto& jp : j.at("profiles")) {
-      IrProfile p;
-      p.name = jp.at("name").get<std::string>();
-      p.id = parse_hex(jp.at("id"));
-      p.order = jp.at("order").get<uint32_t>();
-      for (const auto& jc : jp.at("match")) {
-        Conjunction c;
-        for (const auto& ja : jc) c.atoms.push_back(atom_from(ja));
-        p.match.push_back(std::move(c));
-      }
-      p.refuse = jp.at("refuse").get<bool>();
-      p.strict = jp.at("strict").get<bool>();
-      auto pm = mode_from_name(jp.at("mode").get<std::string>());
-      if (!pm) throw std::invalid_argument("profile mode");
-      p.mode = *pm;
-      p.deny_errno = jp.at("errno").get<int>();
-      for (size_t k = 0; k < kGrantKinds; ++k)
-        p.grants.mask[k] = parse_hex(jp.at("grants").at(std::string(grant_kind_name(static_cast<GrantKind>(k)))));
-      for (const auto& jr : jp.at("rules")) {
-        GrantRule r;
-        std::string kind = jr.at("kind").get<std::string>();
-        bool found = false;
-        for (size_t k = 0; k < kGrantKinds; ++k)
-          if (grant_kind_name(static_cast<GrantKind>(k)) == kind) r.kind = static_cast<GrantKind>(k), found = true;
-        if (!found) throw std::invalid_argument("rule kind " + kind);
-        r.mask = parse_hex(jr.at("mask"));
-        r.where = jr.at("where").get<std::string>();
-        r.text = jr.at("text").get<std::string>();
-        p.rules.push_back(std::move(r));
-      }
-      const json& jl = jp.at("limits");
-      for (size_t k = 0; k < kLimitKinds; ++k) {
-        std::string n(limit_name(static_cast<LimitKind>(k)));
-        if (jl.contains(n)) {
-          p.limits.value[k] = jl.at(n).at("value").get<uint32_t>();
-          p.limits.where[k] = jl.at(n).at("where").get<std::string>();
-        }
-      }
-      if (jl.contains("forbidden_map_flags")) {
-        p.limits.forbidden_map_flags = jl.at("forbidden_map_flags").at("value").get<uint32_t>();
-        p.limits.map_flags_where = jl.at("forbidden_map_flags").at("where").get<std::string>();
-      }
-      if (jl.contains("no_sleepable")) {
-        p.limits.sleepable = false;
-        p.limits.sleepable_where = jl.at("no_sleepable").at("where").get<std::string>();
-      }
-      p.where = jp.at("where").get<std::string>();
-      if (p.id != profile_identity(p.name)) throw std::invalid_argument("identity of profile " + p.name + " does not match its name");
-      ir.profiles.push_back(std::move(p));
+    policy_from_json(j, ir);
+    for (const auto& jp : j.at("profiles")) ir.profiles.push_back(profile_from_json(jp, ir));
+    return ir;
+  } catch (const std::exception& e) {
+    error = e.what();
+    return std::nullopt;
+  }
+}
+
+std::string ir_to_json_lines(const Ir& ir) {
+  std::string out = dump_json(policy_json(ir)) + "\n";
+  for (const auto& p : ir.profiles) out += dump_json(profile_json(p)) + "\n";
+  return out;
+}
+
+std::optional<Ir> ir_from_json_lines(std::string_view text, std::string& error) {
+  try {
+    Ir ir;
+    bool first = true;
+    while (!text.empty()) {
+      size_t nl = text.find('\n');
+      std::string_view line = text.substr(0, nl);
+      text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+      json j = json::parse(line);
+      if (first) policy_from_json(j, ir);
+      else ir.profiles.push_back(profile_from_json(j, ir));
+      first = false;
     }
+    if (first) throw std::invalid_argument("empty payload");
     return ir;
   } catch (const std::exception& e) {
     error = e.what();

@@ -11,9 +11,17 @@
 namespace tw::compiler {
 
 nlohmann::json ir_to_json(const Ir& ir);
+// json::dump that never throws: invalid UTF-8 (a file name, a value typed on the command line)
+// is replaced by U+FFFD instead of aborting the output.
+std::string dump_json(const nlohmann::json& j, int indent = -1);
 // nullopt with `error` set when the JSON is not a well-formed IR.
 std::optional<Ir> ir_from_json(const nlohmann::json& j, std::string& error);
 std::string ir_to_text(const Ir& ir);
+
+// The artifact's payload: line 1 the policy's settings and rule table, then one line per profile
+// in order. Written and read a line at a time, so no JSON tree of the whole policy is built.
+std::string ir_to_json_lines(const Ir& ir);
+std::optional<Ir> ir_from_json_lines(std::string_view text, std::string& error);
 
 // "map_create, prog_load" for a mask of one kind (capabilities by name), "none" when empty.
 std::string grant_names(GrantKind k, uint64_t mask);

@@ -61,7 +61,7 @@ class Loader {
       return;
     }
     uint32_t id = sources_.add(path, std::move(*text));
-    auto stmts = parse(lex(sources_, id, diags_), diags_);
+    auto stmts = parse(sources_, id, diags_);
     stack_.push_back(key);
     std::filesystem::path dir = std::filesystem::path(path).parent_path();
     for (auto& s : stmts) {

@@ -61,7 +61,7 @@ bool simplify(Conjunction& c) {
       for (size_t k = i; k < j; ++k) {
         const Atom& a = c.atoms[k];
         if (a.negated) {
-          if (negative.where.empty()) negative = a;
+          if (!negative.span.valid()) negative = a;
           excluded.insert(excluded.end(), a.strings.begin(), a.strings.end());
         } else if (!pos) {
           positive = a;
@@ -166,6 +166,7 @@ Ir lower(const CheckedPolicy& policy, const SourceSet& sources, Diagnostics& dia
   ir.preexisting_profile = policy.preexisting_profile;
   ir.mode = policy.mode;
   ir.deny_errno = policy.deny_errno;
+  ir.rules = policy.rules;
   ir.profiles.reserve(policy.profiles.size());
   std::unordered_map<uint64_t, size_t> ids;
   for (const auto& p : policy.profiles) {
@@ -178,7 +179,7 @@ Ir lower(const CheckedPolicy& policy, const SourceSet& sources, Diagnostics& dia
     out.mode = p.mode.value_or(policy.mode);
     out.deny_errno = p.deny_errno.value_or(policy.deny_errno);
     out.grants = p.grants;
-    out.rules = p.rules;
+    out.grant_refs = p.grant_refs;
     out.limits = p.limits;
     out.where = sources.where(p.name_span);
     out.span = p.name_span;

@@ -25,14 +25,14 @@ constexpr size_t kMaxDepth = 64;  // nesting of blocks and parentheses
 
 class Parser {
  public:
-  Parser(const std::vector<Token>& toks, Diagnostics& diags) : toks_(toks), diags_(diags) {}
+  Parser(Lexer& lexer, Diagnostics& diags) : lexer_(lexer), diags_(diags), cur_(lexer.next()) {}
 
   std::vector<Stmt> file() {
     std::vector<Stmt> out;
     while (!at(Tok::eof)) {
       if (at(Tok::rbrace)) {
         report_here("a statement", "this `}` closes nothing");
-        ++pos_;
+        advance();
         continue;
       }
       statement_into(out);
@@ -41,10 +41,16 @@ class Parser {
   }
 
  private:
-  const Token& cur() const { return toks_[pos_]; }
+  const Token& cur() const { return cur_; }
   bool at(Tok k) const { return cur().kind == k; }
   bool at_word(std::string_view w) const { return at(Tok::ident) && kernel::to_lower(cur().text) == w; }
-  const Token& advance() { return toks_[pos_ < toks_.size() - 1 ? pos_++ : pos_]; }
+  // Consumes the current token; the reference stays valid until the next advance().
+  const Token& advance() {
+    prev_ = std::move(cur_);
+    cur_ = lexer_.next();
+    ++consumed_;
+    return prev_;
+  }
 
   // Reports a syntax error at the current token and unwinds the statement being parsed.
   [[noreturn]] void error_here(std::string_view expected, const std::string& hint = {}) {
@@ -91,24 +97,24 @@ class Parser {
       if (at(Tok::rbrace)) {
         if (depth == 0) return;
         if (--depth == 0) {
-          ++pos_;
+          advance();
           return;
         }
       }
       if (at(Tok::semi) && depth == 0) {
-        ++pos_;
+        advance();
         return;
       }
-      ++pos_;
+      advance();
     }
   }
 
   void statement_into(std::vector<Stmt>& out) {
-    size_t start = pos_;
+    size_t start = consumed_;
     try {
       out.push_back(statement());
     } catch (const SyntaxError&) {
-      if (pos_ == start) ++pos_;  // always make progress
+      if (consumed_ == start && !at(Tok::eof)) advance();  // always make progress
       recover();
     }
   }
@@ -129,9 +135,10 @@ class Parser {
         {"strict", Stmt::Kind::strict}};
     auto it = kinds.find(kw);
     if (it == kinds.end()) {
-      --pos_;
-      error_here("a statement (`profile`, `allow`, `match`, ...)",
-                 did_you_mean(kernel::closest_names(kw, statement_keywords())));
+      auto& d = diags_.report(Code::E003, s.keyword.span,
+                              fmt::format("expected a statement (`profile`, `allow`, `match`, ...), found `{}`", s.keyword.text));
+      if (auto dym = did_you_mean(kernel::closest_names(kw, statement_keywords())); !dym.empty()) d.hint(dym);
+      throw SyntaxError{};
     }
     s.kind = it->second;
     switch (s.kind) {
@@ -155,7 +162,7 @@ class Parser {
       case Stmt::Kind::grants:
         return block(std::move(s));
       case Stmt::Kind::match:
-        s.match = expr(0);
+        s.match = std::make_unique<Expr>(expr(0));
         break;
       case Stmt::Kind::use:
         s.names = name_list("the name of a `grants` block");
@@ -183,7 +190,7 @@ class Parser {
   std::vector<Name> name_list(std::string_view what) {
     std::vector<Name> out{name(what)};
     while (at(Tok::comma)) {
-      ++pos_;
+      advance();
       out.push_back(name(what));
     }
     return out;
@@ -209,7 +216,7 @@ class Parser {
     e.kind = Expr::Kind::any_of;
     e.children.push_back(std::move(first));
     while (at_word("or")) {
-      ++pos_;
+      advance();
       e.children.push_back(conjunction(depth));
     }
     e.span = join(e.children.front().span, e.children.back().span);
@@ -223,7 +230,7 @@ class Parser {
     e.kind = Expr::Kind::all_of;
     e.children.push_back(std::move(first));
     while (at_word("and")) {
-      ++pos_;
+      advance();
       e.children.push_back(unary(depth));
     }
     e.span = join(e.children.front().span, e.children.back().span);
@@ -275,7 +282,7 @@ class Parser {
     switch (op.kind) {
       case Tok::eq: case Tok::ne: case Tok::lt: case Tok::le: case Tok::gt: case Tok::ge:
         p.op = {std::string(op.text), op.span};
-        ++pos_;
+        advance();
         value_into(p);
         return p;
       case Tok::ident:
@@ -283,7 +290,7 @@ class Parser {
           p.op = name("an operator");
           value_into(p);
           while (at(Tok::comma)) {
-            ++pos_;
+            advance();
             value_into(p);
           }
           return p;
@@ -300,7 +307,7 @@ class Parser {
       Number lo = number("a number");
       Number hi = lo;
       if (at(Tok::dotdot)) {
-        ++pos_;
+        advance();
         hi = number("the end of the range");
       }
       p.ranges.emplace_back(lo, hi);
@@ -315,16 +322,18 @@ class Parser {
     }
   }
 
-  const std::vector<Token>& toks_;
+  Lexer& lexer_;
   Diagnostics& diags_;
-  size_t pos_ = 0;
+  Token cur_, prev_;
+  size_t consumed_ = 0;
   size_t depth_ = 0;
 };
 
 }  // namespace
 
-std::vector<Stmt> parse(const std::vector<Token>& tokens, Diagnostics& diags) {
-  return Parser(tokens, diags).file();
+std::vector<Stmt> parse(const SourceSet& sources, uint32_t file, Diagnostics& diags) {
+  Lexer lexer(sources, file, diags);
+  return Parser(lexer, diags).file();
 }
 
 }  // namespace tw::compiler

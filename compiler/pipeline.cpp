@@ -7,14 +7,19 @@ namespace tw::compiler {
 
 Compilation compile_policy(const std::string& path, const CompileOptions& options) {
   Compilation c;
-  // Lexing, parsing and includes: syntax errors of every file are collected before stopping.
-  std::vector<Stmt> stmts = load_policy(path, c.sources, c.diags, options.read);
-  if (c.diags.has_errors()) return c;
-  // Names must resolve before anything is normalised.
-  CheckedPolicy checked = check(stmts, c.sources, path, options.target, c.diags);
-  if (c.diags.has_errors()) return c;
+  // Each stage's input is released as soon as the next stage has it: peak memory is two stages.
+  CheckedPolicy checked;
+  {
+    // Lexing, parsing and includes: syntax errors of every file are collected before stopping.
+    std::vector<Stmt> stmts = load_policy(path, c.sources, c.diags, options.read);
+    if (c.diags.has_errors()) return c;
+    // Names must resolve before anything is normalised.
+    checked = check(stmts, c.sources, path, options.target, c.diags);
+    if (c.diags.has_errors()) return c;
+  }
   // Lowering assumes resolved names and valid values.
   Ir ir = lower(checked, c.sources, c.diags);
+  checked = {};
   if (c.diags.has_errors()) return c;
   // Shadowing is only decidable on the normal form.
   analyse(ir, c.sources, c.diags);

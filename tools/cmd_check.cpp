@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "compiler/ir_io.h"
 #include "policy_cli.h"
 
 namespace tw::tools {
@@ -25,7 +26,7 @@ int run(const std::vector<std::string>& paths, const PolicyOptions& o) {
       fmt::print("{}: ok ({} profile{})\n", path, c.ir->profiles.size(), c.ir->profiles.size() == 1 ? "" : "s");
     }
   }
-  if (o.json) fmt::print("{}\n", all.dump(2));
+  if (o.json) fmt::print("{}\n", compiler::dump_json(all, 2));
   return errors ? kExitPolicyError : kExitOk;
 }
 

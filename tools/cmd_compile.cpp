@@ -21,7 +21,7 @@ int run(const Args& a) {
   if (!c.ir) return kExitPolicyError;
   std::string data;
   if (a.emit == "ir") data = compiler::ir_to_text(*c.ir);
-  else if (a.emit == "json") data = compiler::ir_to_json(*c.ir).dump(2) + "\n";
+  else if (a.emit == "json") data = compiler::dump_json(compiler::ir_to_json(*c.ir), 2) + "\n";
   else data = compiler::write_artifact(*c.ir, std::string("tokenwarden ") + TW_VERSION);
   if (a.output.empty() || a.output == "-") {
     fmt::print("{}", data);

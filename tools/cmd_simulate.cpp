@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "compiler/cases.h"
+#include "compiler/ir_io.h"
 #include "kernel/result.h"
 #include "policy_cli.h"
 
@@ -39,7 +40,7 @@ int run(const Args& a, int& exit_code) {
                         {"rule", d.rule},
                         {"reason", d.reason}};
     if (d.err) j["errno"] = kernel::errno_name(d.err);
-    fmt::print("{}\n", j.dump(2));
+    fmt::print("{}\n", compiler::dump_json(j, 2));
   } else {
     fmt::print("{}: {}{}\n", compiler::hook_name(cases[0].event.hook), compiler::outcome_name(d.outcome),
                d.err && d.outcome == compiler::Outcome::deny ? " (" + kernel::errno_name(d.err) + ")" : "");

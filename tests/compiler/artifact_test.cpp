@@ -44,32 +44,63 @@ TEST_CASE("artifact: written, read, verified") {
   CHECK(write_artifact(*compile_text(kPolicy).ir, "tokenwarden test") == text);
 }
 
+namespace {
+// Rebuilds an artifact from a header and payload lines, with a correct checksum and size.
+std::string reseal(nlohmann::json header, const std::string& payload) {
+  header["payload_bytes"] = payload.size();
+  header["sha256"] = sha256_hex(payload);
+  return header.dump() + "\n" + payload;
+}
+}  // namespace
+
+TEST_CASE("artifact: one line per profile after the policy line") {
+  auto c = compile_text(kPolicy);
+  REQUIRE(c.ir);
+  std::string text = write_artifact(*c.ir, "t");
+  CHECK(std::count(text.begin(), text.end(), '\n') == 1 + 1 + 2);
+}
+
 TEST_CASE("artifact: damage, other formats and versions are refused with a reason") {
   auto c = compile_text(kPolicy);
   REQUIRE(c.ir);
-  auto j = nlohmann::json::parse(write_artifact(*c.ir, "t"));
+  std::string text = write_artifact(*c.ir, "t");
+  size_t nl = text.find('\n');
+  auto header = nlohmann::json::parse(text.substr(0, nl));
+  std::string payload = text.substr(nl + 1);
   std::string error;
 
-  auto tampered = j;
-  tampered["payload"]["profiles"][0]["limits"]["maps"]["value"] = 300;
-  CHECK_FALSE(read_artifact(tampered.dump(), error));
+  std::string tampered = text;
+  tampered.replace(tampered.find("\"maps\":[3,"), 10, "\"maps\":[9,");
+  CHECK_FALSE(read_artifact(tampered, error));
   CHECK(error.find("checksum mismatch") != std::string::npos);
 
-  auto newer = j;
+  CHECK_FALSE(read_artifact(text.substr(0, text.size() - 5), error));
+  CHECK(error.find("truncated") != std::string::npos);
+
+  auto newer = header;
   newer["version"] = 2;
-  CHECK_FALSE(read_artifact(newer.dump(), error));
+  CHECK_FALSE(read_artifact(reseal(newer, payload), error));
   CHECK(error.find("newer tokenwarden") != std::string::npos);
 
-  CHECK_FALSE(read_artifact("{\"format\": \"something-else\"}", error));
+  CHECK_FALSE(read_artifact("{\"format\": \"something-else\"}\n", error));
   CHECK(error.find("not a tokenwarden artifact") != std::string::npos);
-  CHECK_FALSE(read_artifact(std::string(j.dump()).substr(0, 100), error));
+  CHECK_FALSE(read_artifact("profile a { match any; }", error));
 
-  // A well-formed checksum over a malformed payload.
-  auto bad = j;
-  bad["payload"]["profiles"][0]["id"] = "0x1";
-  bad["sha256"] = sha256_hex(bad["payload"].dump());
-  CHECK_FALSE(read_artifact(bad.dump(), error));
-  CHECK(error.find("identity") != std::string::npos);
+  // A correct checksum over a malformed payload: the profile's identity does not match its name.
+  std::string bad = payload;
+  size_t id = bad.find("\"id\":\"") + 6;
+  REQUIRE(id != std::string::npos + 6);
+  bad.replace(id, bad.find('"', id) - id, "0x1");
+  CHECK_FALSE(read_artifact(reseal(header, bad), error));
+  CHECK(error.find("malformed") != std::string::npos);
+
+  // Profiles out of order.
+  std::string first = payload.substr(0, payload.find('\n') + 1);
+  std::string rest = payload.substr(first.size());
+  std::string p1 = rest.substr(0, rest.find('\n') + 1);
+  std::string p2 = rest.substr(p1.size());
+  CHECK_FALSE(read_artifact(reseal(header, first + p2 + p1), error));
+  CHECK(error.find("order") != std::string::npos);
 }
 
 TEST_CASE("artifact: sha256 of known input") {

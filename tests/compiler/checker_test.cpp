@@ -31,7 +31,8 @@ TEST_CASE("checker: grants blocks merge, may be declared later, and may use each
   CHECK(p.grants[GrantKind::cmd] == ((1ULL << 0) | (1ULL << 5)));
   CHECK(p.limits[LimitKind::maps] == 2);
   CHECK(p.limits[LimitKind::insns] == 100);
-  CHECK(p.limits.where[static_cast<size_t>(LimitKind::maps)] == "p.tw:3:55");
+  CHECK(c.ir->where(p.limits.rule[static_cast<size_t>(LimitKind::maps)]) == "p.tw:3:55");
+  CHECK(c.ir->rules.size() == 7);  // each statement once
 }
 
 TEST_CASE("checker: the same limit twice with two values is a contradiction") {

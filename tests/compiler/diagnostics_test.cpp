@@ -37,3 +37,10 @@ TEST_CASE("diagnostics: JSON rendering") {
   CHECK(j[0]["end_col"] == 38);
   CHECK(j[0]["hints"][0] == "did you mean `hash`?");
 }
+
+TEST_CASE("diagnostics: JSON rendering survives bytes that are not UTF-8") {
+  auto c = compile_text("profile a { match creator.ui\xff\xff = 5; }");
+  REQUIRE(c.diags.has_errors());
+  auto j = nlohmann::json::parse(render_json(c.diags.all(), c.sources));
+  CHECK(j.size() >= 1);
+}

@@ -53,3 +53,12 @@ TEST_CASE("lexer: a non-ASCII character is one error") {
   lex_text("mode é;", d, s);
   CHECK(d.error_count() == 1);
 }
+
+TEST_CASE("lexer: strings must be UTF-8") {
+  SourceSet s;
+  Diagnostics d;
+  lex_text("\"caf\xc3\xa9\" \"\xff\" \"\xc0\xaf\" \"\xed\xa0\x80\"", d, s);
+  std::vector<std::string> at;
+  for (const auto& x : d.all()) at.push_back(s.where(x.span));
+  CHECK(at == std::vector<std::string>{"t.tw:1:9", "t.tw:1:13", "t.tw:1:18"});
+}

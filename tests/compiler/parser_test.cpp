@@ -12,7 +12,7 @@ struct Parsed {
 };
 Parsed parse_text(const std::string& text) {
   Parsed p;
-  p.stmts = parse(lex(p.sources, p.sources.add("t.tw", text), p.diags), p.diags);
+  p.stmts = parse(p.sources, p.sources.add("t.tw", text), p.diags);
   return p;
 }
 }  // namespace
