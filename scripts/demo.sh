@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: build, ask `tokenwarden doctor` what this kernel can do, and run a workload in a
-# delegated user namespace to show which token operations are allowed and which are refused.
+# The main job: build, ask `tokenwarden doctor` what this kernel can do, compile an example policy
+# and show its decisions (explain, simulate, its decision cases), and run a workload in a delegated
+# user namespace to show which token operations the kernel's delegation allows and refuses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh >/dev/null
@@ -13,6 +14,29 @@ set +e
 "$tw" doctor
 doctor_rc=$?
 set -e
+
+echo
+echo "== tokenwarden check + compile examples/ci-runner.tw"
+"$tw" check examples/ci-runner.tw
+artifact=$(mktemp --suffix=.twp)
+trap 'rm -f "$artifact"' EXIT
+"$tw" compile examples/ci-runner.tw -o "$artifact"
+
+echo
+echo "== tokenwarden explain (the compiled artifact)"
+"$tw" explain "$artifact"
+
+echo
+echo "== tokenwarden simulate: a CI job asks for a 70000-entry hash map, then for CAP_PERFMON"
+"$tw" simulate "$artifact" -e hook=map_create \
+  -e 'creator=uid=100001 cgroup=/system.slice/gitlab-runner.service/job-7' \
+  -e 'token=cmds=map_create maps=hash' -e 'map=type=hash max_entries=70000 key_size=8 value_size=8'
+"$tw" simulate "$artifact" -e hook=token_capable -e cap=CAP_PERFMON \
+  -e 'creator=uid=100001 cgroup=/system.slice/gitlab-runner.service/job-7' -e 'token=cmds=map_create'
+
+echo
+echo "== tokenwarden test: the policy's decision cases on the reference evaluator"
+"$tw" test -v examples/ci-runner.tw
 
 echo
 echo "== tokenwarden delegate: map_create/prog_load/btf_load, array maps, socket filters"

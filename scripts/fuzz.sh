@@ -18,6 +18,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: $0 [--seconds N|--smoke] [--merge] [--build-dir DIR]" >&2; exit 2 ;;
   esac
 done
+root=$(pwd)
 bash scripts/install-deps.sh
 CXX=clang++ cmake -S tests/fuzz -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build"
@@ -30,11 +31,11 @@ for g in tests/golden/*.golden; do
 done
 cd "$build"
 ./tw-policy-fuzzer -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-  -dict=../tests/fuzz/policy.dict -print_final_stats=1 corpus 2>&1 | tail -n 25
+  -dict="$root/tests/fuzz/policy.dict" -print_final_stats=1 corpus 2>&1 | tail -n 25
 if [[ -n $merge ]]; then
-  mkdir -p merged
-  ./tw-policy-fuzzer -merge=1 merged ../tests/fuzz/corpus corpus >/dev/null 2>&1
-  rm -f ../tests/fuzz/corpus/*
-  cp merged/* ../tests/fuzz/corpus/
-  echo "fuzz: committed corpus now has $(ls ../tests/fuzz/corpus | wc -l) inputs"
+  rm -rf merged && mkdir -p merged
+  ./tw-policy-fuzzer -merge=1 merged "$root/tests/fuzz/corpus" corpus >/dev/null 2>&1
+  rm -f "$root"/tests/fuzz/corpus/*
+  cp merged/* "$root/tests/fuzz/corpus/"
+  echo "fuzz: committed corpus now has $(ls "$root/tests/fuzz/corpus" | wc -l) inputs"
 fi
