@@ -22,5 +22,10 @@ void register_compile(CLI::App& app, int& exit_code);
 void register_explain(CLI::App& app, int& exit_code);
 void register_simulate(CLI::App& app, int& exit_code);
 void register_test(CLI::App& app, int& exit_code);
+void register_load(CLI::App& app, int& exit_code);
+void register_replace(CLI::App& app, int& exit_code);
+void register_unload(CLI::App& app, int& exit_code);
+void register_status(CLI::App& app, int& exit_code);
+void register_audit(CLI::App& app, int& exit_code);
 
 }  // namespace tw::tools

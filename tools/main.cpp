@@ -18,6 +18,11 @@ int main(int argc, char** argv) {
   tw::tools::register_explain(app, exit_code);
   tw::tools::register_simulate(app, exit_code);
   tw::tools::register_test(app, exit_code);
+  tw::tools::register_load(app, exit_code);
+  tw::tools::register_replace(app, exit_code);
+  tw::tools::register_unload(app, exit_code);
+  tw::tools::register_status(app, exit_code);
+  tw::tools::register_audit(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

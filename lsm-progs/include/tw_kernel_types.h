@@ -11,7 +11,42 @@
 #include <linux/types.h>
 #include <linux/bpf.h>
 
-struct user_namespace;
+typedef struct {
+	__u32 val;
+} kuid_t;
+
+struct user_namespace {
+	int level;
+	kuid_t owner;
+} __attribute__((preserve_access_index));
+
+struct super_block {
+	__u32 s_dev; /* dev_t: MAJOR << 20 | MINOR */
+} __attribute__((preserve_access_index));
+
+struct inode {
+	unsigned long i_ino;
+	struct super_block *i_sb;
+} __attribute__((preserve_access_index));
+
+struct file {
+	struct inode *f_inode;
+} __attribute__((preserve_access_index));
+
+struct mm_struct {
+	struct file *exe_file;
+} __attribute__((preserve_access_index));
+
+struct dentry {
+	struct super_block *d_sb;
+} __attribute__((preserve_access_index));
+
+struct path {
+	struct dentry *dentry;
+} __attribute__((preserve_access_index));
+
+struct bpf_map;
+struct bpf_prog;
 
 struct bpf_token {
 	struct user_namespace *userns;
@@ -25,4 +60,5 @@ struct bpf_token {
 struct task_struct {
 	int tgid;
 	struct task_struct *real_parent;
+	struct mm_struct *mm;
 } __attribute__((preserve_access_index));

@@ -9,6 +9,7 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 mount -t securityfs securityfs /sys/kernel/security
 mount -t bpf bpf /sys/fs/bpf
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
 [ -d /sys/fs/selinux ] && mount -t selinuxfs selinuxfs /sys/fs/selinux
 cmdline=$(cat /proc/cmdline)
 arg() { for w in $cmdline; do case $w in "$1="*) echo "${w#*=}";; esac; done; }

@@ -4,12 +4,15 @@
 // The host (tests/vm/vmrun.py) turns each line into its own ctest result. Cases run in the
 // order given; SELinux cases load a policy and switch to enforcing, so they come last.
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -120,6 +123,139 @@ Outcome token_cmd_deny() {
   return ok ? pass(detail) : fail(detail);
 }
 
+// ---- enforcement: tokenwarden load/status/audit/unload with the product's BPF programs ----------
+
+// Runs a shell command, returns {exit status, output}.
+std::pair<int, std::string> sh(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return {-1, "popen failed"};
+  char buf[512];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+bool move_to_cgroup(const std::string& cg) {
+  std::string dir = "/sys/fs/cgroup" + cg;
+  mkdir(dir.c_str(), 0755);
+  std::ofstream(dir + "/cgroup.procs") << getpid();
+  return read_text("/proc/self/cgroup").find("::" + cg) != std::string::npos;
+}
+
+// Creates a token from a bpffs delegating map_create for array and hash maps, as a task in
+// cgroup `cg`, then runs `ops` with it; returns "token=<outcome> <what ops return>".
+std::string token_session(const std::string& cg, const std::function<std::string(int)>& ops) {
+  if (!move_to_cgroup(cg)) return "setup:cgroup " + cg;
+  DelegateSpec spec;
+  spec.masks.cmds = 1ULL << BPF_MAP_CREATE;
+  spec.masks.maps = (1ULL << BPF_MAP_TYPE_ARRAY) | (1ULL << BPF_MAP_TYPE_HASH);
+  int p[2];
+  if (pipe(p) != 0) return "setup:pipe";
+  auto status = run_in_delegated_userns(spec, [&](DelegatedMount& m) {
+    close(p[0]);
+    auto token = token_create(m.root_fd.get());
+    std::string r = "token=" + (token ? std::string("ok") : errno_name(token.error().err));
+    if (token) r += " " + ops(token->get());
+    return write(p[1], r.data(), r.size()) == static_cast<ssize_t>(r.size()) ? 0 : 1;
+  });
+  close(p[1]);
+  std::string answer = read_answer(p[0]);
+  move_to_cgroup("");
+  if (!status) return "setup:" + status.error().message();
+  return answer;
+}
+
+std::string map_outcome(int token_fd, uint32_t type, uint32_t max_entries) {
+  return outcome_of(map_create({.type = type, .key_size = 4, .value_size = 8, .max_entries = max_entries}, token_fd));
+}
+
+Outcome enforce_policy() {
+  std::vector<std::string> bad;
+  auto expect = [&](const std::string& what, const std::string& got, const std::string& want) {
+    if (got != want) bad.push_back(what + ": got `" + got + "`, want `" + want + "`");
+  };
+
+  // The policy names these cgroups: they must exist when `load` resolves them.
+  for (const char* cg : {"/tw-maps", "/tw-refused", "/tw-audit", "/tw-none"})
+    mkdir((std::string("/sys/fs/cgroup") + cg).c_str(), 0755);
+
+  // A token made before the policy: it must be refused afterwards (preexisting deny).
+  int go[2], done[2];
+  if (pipe(go) != 0 || pipe(done) != 0) return fail("pipe");
+  pid_t early = fork();
+  if (early == 0) {
+    close(go[1]);
+    close(done[0]);
+    std::string r = token_session("/tw-maps", [&](int fd) {
+      char c;
+      std::string before = map_outcome(fd, BPF_MAP_TYPE_ARRAY, 4);
+      if (read(go[0], &c, 1) != 1) return std::string("no go");
+      return "before=" + before + " after=" + map_outcome(fd, BPF_MAP_TYPE_ARRAY, 4);
+    });
+    if (write(done[1], r.data(), r.size()) < 0) _exit(2);
+    _exit(0);
+  }
+  close(go[0]);
+  close(done[1]);
+  usleep(300 * 1000);  // the early token exists before the load
+
+  auto [load_rc, load_out] = sh("/bin/tokenwarden load /policies/enforce.tw");
+  if (load_rc != 0) {
+    kill(early, SIGKILL);
+    return fail("load exit " + std::to_string(load_rc) + ": " + load_out);
+  }
+  if (write(go[1], "g", 1) != 1) return fail("go");
+  close(go[1]);
+  std::string early_result = read_answer(done[0]);
+  waitpid(early, nullptr, 0);
+  expect("token made before the load", early_result, "token=ok before=ok after=EPERM");
+
+  expect("maps-only", token_session("/tw-maps", [](int fd) {
+           // One statement per operation: the order matters (a quota), and `a + f() + g()` has none.
+           std::string r = "small=" + map_outcome(fd, BPF_MAP_TYPE_ARRAY, 16);
+           r += " big=" + map_outcome(fd, BPF_MAP_TYPE_ARRAY, 100);
+           r += " hash=" + map_outcome(fd, BPF_MAP_TYPE_HASH, 4);
+           r += " second=" + map_outcome(fd, BPF_MAP_TYPE_ARRAY, 8);
+           r += " third=" + map_outcome(fd, BPF_MAP_TYPE_ARRAY, 8);
+           return r;
+         }),
+         "token=ok small=ok big=EPERM hash=EPERM second=ok third=EPERM");
+  expect("refused", token_session("/tw-refused", [](int) { return std::string("-"); }), "token=EACCES");
+  expect("no profile", token_session("/tw-none", [](int) { return std::string("-"); }), "token=EPERM");
+  expect("audited", token_session("/tw-audit", [](int fd) { return "hash=" + map_outcome(fd, BPF_MAP_TYPE_HASH, 4); }),
+         "token=ok hash=ok");
+
+  auto [again_rc, again_out] = sh("/bin/tokenwarden load /policies/enforce.tw");
+  expect("a second load", std::to_string(again_rc), "2");
+  expect("still enforcing after the refused second load",
+         token_session("/tw-none", [](int) { return std::string("-"); }), "token=EPERM");
+
+  auto [st_rc, st_out] = sh("/bin/tokenwarden status --json");
+  if (st_rc != 0 || st_out.find("\"policy\": \"vm-enforce\"") == std::string::npos)
+    bad.push_back("status: " + st_out);
+  auto [au_rc, au_out] = sh("/bin/tokenwarden audit");
+  for (const char* reason : {"max_entries over the limit", "map type not allowed", "maps per token over the limit",
+                             "the profile refuses tokens", "no profile matches; default deny",
+                             "the token predates the policy; preexisting deny"})
+    if (au_out.find(reason) == std::string::npos) bad.push_back(std::string("audit lacks `") + reason + "`");
+  if (au_out.find("audit bpf_map_create") == std::string::npos) bad.push_back("audit lacks the audit-mode event");
+
+  auto [un_rc, un_out] = sh("/bin/tokenwarden unload");
+  expect("unload", std::to_string(un_rc), "0");
+  expect("after unload", token_session("/tw-none", [](int fd) { return "hash=" + map_outcome(fd, BPF_MAP_TYPE_HASH, 4); }),
+         "token=ok hash=ok");
+  expect("nothing pinned after unload", std::to_string(access("/sys/fs/bpf/tokenwarden", F_OK)), "-1");
+
+  std::string detail = "load: " + load_out.substr(0, load_out.find('\n'));
+  if (!bad.empty()) {
+    std::string all;
+    for (const auto& b : bad) all += b + "; ";
+    return fail(all + " | status: " + st_out + " | audit: " + au_out);
+  }
+  return pass(detail + "; audit lines: " + std::to_string(std::count(au_out.begin(), au_out.end(), '\n')));
+}
+
 // Loads /policy/active.bin, switches to enforcing.
 std::string load_selinux_policy() {
   static std::string loaded;
@@ -193,6 +329,7 @@ const std::map<std::string, std::function<Outcome()>>& cases() {
       {"selinux_map_create", selinux_map_create},
       {"selinux_token_perms", selinux_token_perms},
       {"broken_expectation", broken_expectation},
+      {"enforce_policy", enforce_policy},
   };
   return all;
 }

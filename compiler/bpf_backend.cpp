@@ -1,0 +1,283 @@
+#include "bpf_backend.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <tuple>
+
+namespace tw::compiler {
+
+namespace {
+
+struct Fail {
+  std::string message;
+};
+
+using AtomList = std::vector<tw_atom>;
+
+tw_atom blank(Attr attr) {
+  tw_atom a{};
+  a.attr = static_cast<uint8_t>(attr);
+  return a;
+}
+
+// Splits `values` into atoms of at most TW_MAX_VALUES each.
+template <class T, class Fill>
+std::vector<tw_atom> chunked(Attr attr, bool negated, const std::vector<T>& values, Fill fill) {
+  std::vector<tw_atom> out;
+  for (size_t i = 0; i < values.size(); i += TW_MAX_VALUES) {
+    tw_atom a = blank(attr);
+    a.negated = negated;
+    for (size_t k = i; k < values.size() && k < i + TW_MAX_VALUES; ++k) fill(a, k - i, values[k]);
+    a.count = static_cast<uint8_t>(std::min<size_t>(TW_MAX_VALUES, values.size() - i));
+    out.push_back(a);
+  }
+  return out;
+}
+
+class Lowering {
+ public:
+  Lowering(const Ir& ir, const Resolver& r) : ir_(ir), resolve_(r) {}
+
+  BpfTables run() {
+    t_.name = ir_.name;
+    t_.settings.default_allow = ir_.default_allow;
+    t_.settings.preexisting = ir_.preexisting == Preexisting::allow  ? TW_PRE_ALLOW
+                              : ir_.preexisting == Preexisting::deny ? TW_PRE_DENY
+                                                                     : TW_PRE_PROFILE;
+    if (const IrProfile* p = ir_.find(ir_.preexisting_profile)) t_.settings.preexisting_id = p->id;
+    t_.settings.mode = mode_code(ir_.mode);
+    t_.settings.err = ir_.deny_errno;
+    for (const auto& p : ir_.profiles) profile(p);
+    build_index();
+    t_.settings.n_scan = static_cast<uint32_t>(t_.scan.size());
+    t_.settings.n_conj = static_cast<uint32_t>(t_.conjs.size());
+    return std::move(t_);
+  }
+
+ private:
+  static uint8_t mode_code(Mode m) {
+    return m == Mode::enforce ? TW_MODE_ENFORCE : m == Mode::audit ? TW_MODE_AUDIT : TW_MODE_OFF;
+  }
+
+  void profile(const IrProfile& p) {
+    tw_profile rec{};
+    rec.id = p.id;
+    rec.order = p.order;
+    rec.mode = mode_code(p.mode);
+    rec.refuse = p.refuse;
+    rec.strict = p.strict;
+    rec.sleepable_ok = p.limits.sleepable;
+    rec.err = p.deny_errno;
+    rec.forbidden_map_flags = p.limits.forbidden_map_flags;
+    rec.cmds = p.grants[GrantKind::cmd];
+    rec.maps = p.grants[GrantKind::map];
+    rec.progs = p.grants[GrantKind::prog];
+    rec.attachs = p.grants[GrantKind::attach];
+    rec.caps = p.grants[GrantKind::cap];
+    for (size_t k = 0; k < kLimitKinds; ++k) rec.limits[k] = p.limits.value[k];
+    std::strncpy(rec.name, p.name.c_str(), sizeof rec.name - 1);
+    t_.profiles.push_back(rec);
+    for (const auto& c : p.match) conjunction(p, c);
+  }
+
+  void conjunction(const IrProfile& p, const Conjunction& c) {
+    std::vector<AtomList> alts{AtomList{}};
+    for (const auto& a : c.atoms) {
+      if (a.attr == Attr::selinux_type) {
+        t_.notes.push_back(fmt::format("profile `{}`: an alternative tests creator.selinux_type; only SELinux enforces it", p.name));
+        return;
+      }
+      std::vector<tw_atom> pieces;
+      if (!atom(p, a, pieces)) return;  // can never hold on this host
+      if (pieces.empty()) continue;     // always holds (every excluded value is absent here)
+      if (pieces.size() == 1 || a.negated) {
+        // One atom, or a conjunction of negated pieces: add all of them to every alternative.
+        for (auto& alt : alts) alt.insert(alt.end(), pieces.begin(), pieces.end());
+      } else {
+        // A positive set larger than one atom holds: one alternative per piece.
+        std::vector<AtomList> more;
+        for (const auto& alt : alts)
+          for (const auto& piece : pieces) {
+            more.push_back(alt);
+            more.back().push_back(piece);
+          }
+        alts = std::move(more);
+      }
+    }
+    for (const auto& alt : alts) {
+      if (alt.size() > TW_MAX_ATOMS)
+        throw Fail{fmt::format("profile `{}`: an alternative needs {} atoms; the BPF backend holds {}", p.name,
+                               alt.size(), TW_MAX_ATOMS)};
+      tw_conj rec{};
+      rec.profile_id = p.id;
+      rec.order = p.order;
+      rec.n_atoms = static_cast<uint32_t>(alt.size());
+      std::copy(alt.begin(), alt.end(), rec.atoms);
+      t_.conjs.push_back(rec);
+    }
+  }
+
+  // Fills `out` with the atoms for `a`; false when `a` can never hold on this host.
+  bool atom(const IrProfile& p, const Atom& a, std::vector<tw_atom>& out) {
+    switch (a.attr) {
+      case Attr::uid:
+      case Attr::gid:
+      case Attr::userns_owner:
+      case Attr::userns_depth: {
+        std::vector<std::pair<uint32_t, uint32_t>> ranges = a.ints.ranges();
+        if (ranges.empty()) return false;
+        out = chunked(a.attr, false, ranges, [](tw_atom& x, size_t i, const std::pair<uint32_t, uint32_t>& r) {
+          x.ranges[i] = {r.first, r.second};
+        });
+        return true;
+      }
+      case Attr::comm:
+        out = chunked(a.attr, a.negated, a.strings, [](tw_atom& x, size_t i, const std::string& s) {
+          std::strncpy(x.comm[i], s.c_str(), TW_COMM_LEN - 1);
+        });
+        return true;
+      case Attr::exe:
+      case Attr::bpffs:
+      case Attr::cgroup_is:
+      case Attr::cgroup_under: {
+        std::vector<std::pair<uint64_t, uint64_t>> ids;
+        for (const auto& s : a.strings) {
+          auto id = resolve_one(a.attr, s);
+          if (id) ids.push_back(*id);
+          else t_.notes.push_back(fmt::format("profile `{}`: {} \"{}\" does not exist on this host{}", p.name,
+                                              attr_name(a.attr), s,
+                                              a.negated ? "; excluding it changes nothing" : "; that value never matches"));
+        }
+        if (ids.empty()) return a.negated;  // nothing to exclude: always true; nothing to match: never
+        out = chunked(a.attr, a.negated, ids, [](tw_atom& x, size_t i, const std::pair<uint64_t, uint64_t>& id) {
+          x.ids[i][0] = id.first;
+          x.ids[i][1] = id.second;
+        });
+        return true;
+      }
+      case Attr::delegates: {
+        tw_atom x = blank(a.attr);
+        x.negated = a.negated;
+        x.kind = static_cast<uint8_t>(a.kind);
+        x.all = a.all;
+        x.mask = a.mask;
+        out.push_back(x);
+        return true;
+      }
+      case Attr::selinux_type:
+        return false;
+    }
+    return false;
+  }
+
+  std::optional<std::pair<uint64_t, uint64_t>> resolve_one(Attr attr, const std::string& path) {
+    switch (attr) {
+      case Attr::exe:
+        return resolve_.exe ? resolve_.exe(path) : std::nullopt;
+      case Attr::bpffs:
+        if (auto d = resolve_.bpffs ? resolve_.bpffs(path) : std::nullopt) return std::make_pair(*d, uint64_t{0});
+        return std::nullopt;
+      default:
+        if (auto id = resolve_.cgroup ? resolve_.cgroup(path) : std::nullopt) return std::make_pair(*id, uint64_t{0});
+        return std::nullopt;
+    }
+  }
+
+  // The exact values an atom admits (for the index), or nothing when it admits too many.
+  static std::vector<std::pair<uint64_t, uint64_t>> exact_values(const tw_atom& a) {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    if (a.negated) return out;
+    switch (a.attr) {
+      case TW_ATTR_UID:
+      case TW_ATTR_GID:
+      case TW_ATTR_USERNS_OWNER:
+      case TW_ATTR_USERNS_DEPTH: {
+        uint64_t total = 0;
+        for (int i = 0; i < a.count; ++i) total += uint64_t(a.ranges[i].hi) - a.ranges[i].lo + 1;
+        if (total > TW_MAX_VALUES) return {};
+        for (int i = 0; i < a.count; ++i)
+          for (uint64_t v = a.ranges[i].lo; v <= a.ranges[i].hi; ++v) out.emplace_back(v, 0);
+        return out;
+      }
+      case TW_ATTR_COMM:
+        for (int i = 0; i < a.count; ++i) {
+          uint64_t v0, v1;
+          std::memcpy(&v0, a.comm[i], 8);
+          std::memcpy(&v1, a.comm[i] + 8, 8);
+          out.emplace_back(v0, v1);
+        }
+        return out;
+      case TW_ATTR_EXE:
+      case TW_ATTR_BPFFS:
+      case TW_ATTR_CGROUP_IS:
+      case TW_ATTR_CGROUP_UNDER:
+        for (int i = 0; i < a.count; ++i) out.emplace_back(a.ids[i][0], a.ids[i][1]);
+        return out;
+      default:
+        return {};
+    }
+  }
+
+  void build_index() {
+    // Most selective first: an executable or a cgroup names one workload; a uid or depth many.
+    static constexpr int preference[] = {TW_ATTR_EXE,  TW_ATTR_CGROUP_IS, TW_ATTR_BPFFS,        TW_ATTR_CGROUP_UNDER,
+                                         TW_ATTR_COMM, TW_ATTR_UID,       TW_ATTR_USERNS_OWNER, TW_ATTR_GID,
+                                         TW_ATTR_USERNS_DEPTH};
+    std::map<std::tuple<uint32_t, uint64_t, uint64_t>, std::vector<uint32_t>> lists;
+    for (uint32_t i = 0; i < t_.conjs.size(); ++i) {
+      const tw_conj& c = t_.conjs[i];
+      bool indexed = false;
+      for (int attr : preference) {
+        for (uint32_t k = 0; k < c.n_atoms && !indexed; ++k) {
+          if (c.atoms[k].attr != attr) continue;
+          auto values = exact_values(c.atoms[k]);
+          if (values.empty()) continue;
+          for (const auto& [v0, v1] : values) lists[{static_cast<uint32_t>(attr), v0, v1}].push_back(i);
+          indexed = true;
+        }
+        if (indexed) break;
+      }
+      if (!indexed) t_.scan.push_back(i);
+    }
+    if (t_.scan.size() > TW_MAX_SCAN)
+      throw Fail{fmt::format("{} match alternatives test no exact value (only ranges, negations or delegation "
+                             "masks); the BPF backend tries at most {} one by one: add an exact creator.exe, "
+                             "creator.cgroup, creator.comm or creator.uid to them",
+                             t_.scan.size(), TW_MAX_SCAN)};
+    for (const auto& [key, conjs] : lists) {
+      if (conjs.size() > size_t(TW_CHUNK) * TW_MAX_CHUNKS)
+        throw Fail{fmt::format("{} match alternatives share one exact value; the BPF backend holds {}", conjs.size(),
+                               TW_CHUNK * TW_MAX_CHUNKS)};
+      for (size_t chunk = 0; chunk * TW_CHUNK < conjs.size(); ++chunk) {
+        tw_index_key k{};
+        k.attr = std::get<0>(key);
+        k.chunk = static_cast<uint32_t>(chunk);
+        k.v0 = std::get<1>(key);
+        k.v1 = std::get<2>(key);
+        tw_index_val v{};
+        for (size_t i = chunk * TW_CHUNK; i < conjs.size() && i < (chunk + 1) * TW_CHUNK; ++i) v.conj[v.n++] = conjs[i];
+        t_.index.emplace_back(k, v);
+      }
+    }
+  }
+
+  const Ir& ir_;
+  const Resolver& resolve_;
+  BpfTables t_;
+};
+
+}  // namespace
+
+std::optional<BpfTables> lower_to_bpf(const Ir& ir, const Resolver& resolve, BpfBackendError& error) {
+  try {
+    return Lowering(ir, resolve).run();
+  } catch (const Fail& f) {
+    error.message = f.message;
+    return std::nullopt;
+  }
+}
+
+}  // namespace tw::compiler

@@ -1,0 +1,90 @@
+// The enforcer: tokenwarden's BPF LSM programs (lsm-progs/tokenwarden.bpf.c) loaded, fed with a
+// policy's tables, attached, and pinned under one bpffs directory so that enforcement outlives
+// the command that loaded it.
+//
+//   install  load the programs, write the tables into slot 0, switch the policy on, attach,
+//            pin everything in a staging directory and rename it into place. Any failure
+//            leaves nothing attached and nothing pinned.
+//   replace  new inner maps for the idle slot, filled completely, then one update of `ctl`
+//            flips every hook to them; then an RCU grace period (membarrier) so that no running
+//            program still reads the old slot before it may be reused. Tokens keep their label
+//            (a profile identity), so a profile that keeps its name keeps its tokens.
+//   remove   unpin everything: the links go, and with them the programs.
+//
+// Pinned objects are root-only (mode 0600 in a 0700 directory): a process holding a token in a
+// user namespace cannot open, read, write, detach or unpin them (see docs/enforcement.md).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fd.h"
+#include "policy_tables.h"
+#include "result.h"
+
+namespace tw::kernel {
+
+inline constexpr const char* kPinRoot = "/sys/fs/bpf/tokenwarden";
+
+struct EnforcerOptions {
+  std::string pin_root = kPinRoot;
+  uint32_t token_capacity = 65536;  // tokens remembered at once; creation fails closed beyond
+  uint32_t events_per_sec = 1000;   // per CPU
+  bool log_allowed = false;         // also log allowed decisions
+};
+
+struct ProfileCounters {
+  uint64_t id = 0;
+  uint64_t allowed[TW_HOOK_COUNT] = {}, denied[TW_HOOK_COUNT] = {}, audited[TW_HOOK_COUNT] = {};
+  int64_t live_tokens = 0;
+};
+
+struct EnforcerStatus {
+  bool loaded = false;
+  std::string policy_name;
+  std::string policy_sha256;
+  uint64_t generation = 0;
+  uint64_t loaded_at_ns = 0;  // CLOCK_REALTIME
+  uint32_t profiles = 0, alternatives = 0;
+  uint64_t tokens = 0;  // labelled tokens alive
+  uint32_t token_capacity = 0;
+  tw_stats stats{};
+  std::vector<ProfileCounters> counters;
+  uint64_t kernel_memory_bytes = 0;  // memlock of every map and program
+};
+
+class Enforcer {
+ public:
+  static Result<Enforcer> install(const PolicyTables& tables, const EnforcerOptions& options);
+  static Result<Enforcer> open(const std::string& pin_root = kPinRoot);
+  static Status remove(const std::string& pin_root = kPinRoot);
+  static bool installed(const std::string& pin_root = kPinRoot);
+
+  Status replace(const PolicyTables& tables, bool log_allowed);
+  Result<EnforcerStatus> status() const;
+  // Profile id -> name, from the live policy.
+  std::map<uint64_t, std::string> profile_names() const;
+  int events_fd() const { return fd("events"); }
+
+  Enforcer(Enforcer&&) noexcept;
+  Enforcer& operator=(Enforcer&&) noexcept;
+  ~Enforcer();
+
+ private:
+  Enforcer();
+  int fd(const std::string& map) const;
+  Status write_generation(const PolicyTables& tables, bool log_allowed);
+
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The names of the hooks in tw_abi.h order ("bpf_token_create", ...).
+const char* hook_name(int hook);
+// "no profile matches", ... for enum tw_reason.
+const char* reason_text(int reason);
+
+}  // namespace tw::kernel

@@ -1,0 +1,26 @@
+// A compiled policy as the BPF programs read it: the records of one generation (layouts in
+// lsm-progs/include/tw_abi.h). The compiler's BPF backend produces it; the enforcer installs it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+extern "C" {
+#include "../lsm-progs/include/tw_abi.h"
+}
+
+namespace tw::kernel {
+
+struct PolicyTables {
+  std::string name;  // the policy's name, for status
+  tw_settings settings{};
+  std::vector<tw_profile> profiles;
+  std::vector<tw_conj> conjs;
+  std::vector<std::pair<tw_index_key, tw_index_val>> index;
+  std::vector<uint32_t> scan;
+  std::vector<std::string> notes;  // what could not be resolved or represented
+};
+
+}  // namespace tw::kernel

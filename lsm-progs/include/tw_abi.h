@@ -1,0 +1,206 @@
+/* The contract between the BPF LSM programs (tokenwarden.bpf.c) and the loader: map layouts,
+ * record formats and codes. Plain C, included by both sides; userspace includes it through
+ * kernel/enforcer.h. Changing a layout changes TW_ABI_VERSION.
+ *
+ * Policy tables are per generation: each outer ARRAY_OF_MAPS has two slots, and the `ctl` map
+ * says which slot is live. `replace` fills fresh inner maps into the other slot and flips `ctl`
+ * with one map update; a program reads `ctl` once per invocation, so every decision sees one
+ * generation's tables only, and the kernel frees an old inner map only after every program that
+ * may still hold it has finished (RCU).
+ */
+#pragma once
+
+#ifndef __BPF__
+#include <linux/types.h>
+#endif
+
+#define TW_ABI_VERSION 1
+
+#define TW_MAX_ATOMS 8      /* atoms per conjunction */
+#define TW_MAX_RANGES 4     /* intervals per numeric atom */
+#define TW_MAX_VALUES 4     /* values per comm / exe / cgroup / bpffs atom */
+#define TW_CHUNK 16         /* candidate conjunctions per index chunk */
+#define TW_MAX_CHUNKS 64    /* chunks per index key: 1024 conjunctions share one exact value */
+#define TW_MAX_SCAN 256     /* conjunctions without an exact value, tried one by one */
+#define TW_CGROUP_DEPTH 12  /* ancestor cgroups looked up for `creator.cgroup under` */
+#define TW_COMM_LEN 16
+
+/* Attributes: the same numbering as the compiler's Attr (compiler/ir.h). */
+enum tw_attr {
+	TW_ATTR_UID = 0,
+	TW_ATTR_GID,
+	TW_ATTR_COMM,
+	TW_ATTR_EXE,
+	TW_ATTR_CGROUP_UNDER,
+	TW_ATTR_CGROUP_IS,
+	TW_ATTR_SELINUX_TYPE, /* never in BPF tables: the backend drops those alternatives */
+	TW_ATTR_USERNS_OWNER,
+	TW_ATTR_USERNS_DEPTH,
+	TW_ATTR_BPFFS,
+	TW_ATTR_DELEGATES,
+	TW_ATTR_COUNT,
+};
+
+enum tw_hook {
+	TW_HOOK_TOKEN_CREATE = 0,
+	TW_HOOK_TOKEN_CMD,
+	TW_HOOK_TOKEN_CAPABLE,
+	TW_HOOK_MAP_CREATE,
+	TW_HOOK_PROG_LOAD,
+	TW_HOOK_COUNT,
+};
+
+enum tw_mode { TW_MODE_ENFORCE = 0, TW_MODE_AUDIT = 1, TW_MODE_OFF = 2 };
+enum tw_preexisting { TW_PRE_ALLOW = 0, TW_PRE_DENY = 1, TW_PRE_PROFILE = 2 };
+enum tw_limit { TW_LIM_MAX_ENTRIES = 0, TW_LIM_KEY_SIZE, TW_LIM_VALUE_SIZE, TW_LIM_INSNS, TW_LIM_MAPS, TW_LIM_PROGS, TW_LIM_COUNT };
+
+/* Why a decision was taken (events and counters). */
+enum tw_reason {
+	TW_R_ALLOWED = 0,
+	TW_R_LABELLED,       /* token_create: labelled with a profile */
+	TW_R_UNCONFINED,     /* token_create: no profile, default allow */
+	TW_R_NO_PROFILE,     /* token_create: no profile, default deny */
+	TW_R_REFUSE,         /* token_create: the profile refuses tokens */
+	TW_R_STRICT,         /* token_create: the bpffs delegates more than the profile grants */
+	TW_R_TOKEN_MAP_FULL, /* token_create: no room to remember the token (fails closed) */
+	TW_R_PREEXISTING,    /* a token from before the policy, `preexisting deny` */
+	TW_R_CMD,
+	TW_R_CAP,
+	TW_R_MAP_TYPE,
+	TW_R_MAX_ENTRIES,
+	TW_R_KEY_SIZE,
+	TW_R_VALUE_SIZE,
+	TW_R_MAP_FLAGS,
+	TW_R_MAPS_QUOTA,
+	TW_R_PROG_TYPE,
+	TW_R_ATTACH_TYPE,
+	TW_R_INSNS,
+	TW_R_SLEEPABLE,
+	TW_R_PROGS_QUOTA,
+	TW_R_NO_POLICY_PROFILE, /* the token's profile is not in the live policy (removed by replace) */
+	TW_R_COUNT,
+};
+
+enum tw_verdict { TW_V_ALLOW = 0, TW_V_DENY = 1, TW_V_AUDIT = 2 };
+
+struct tw_range {
+	__u32 lo, hi;
+};
+
+struct tw_atom {
+	__u8 attr;     /* enum tw_attr */
+	__u8 negated;  /* string-like and delegates atoms */
+	__u8 kind;     /* delegates: 0 cmd, 1 map, 2 prog, 3 attach */
+	__u8 all;      /* delegates: all of mask, else any */
+	__u8 count;    /* ranges or values used */
+	__u8 pad[3];
+	__u64 mask;    /* delegates */
+	union {
+		struct tw_range ranges[TW_MAX_RANGES];  /* uid, gid, userns owner/depth */
+		__u64 ids[TW_MAX_VALUES][2];            /* exe {dev, ino}; cgroup {id, 0}; bpffs {dev, 0} */
+		char comm[TW_MAX_VALUES][TW_COMM_LEN];  /* comm */
+	};
+};
+
+/* One alternative of a profile's match clause. */
+struct tw_conj {
+	__u64 profile_id;
+	__u32 order;    /* the profile's position: lower wins */
+	__u32 n_atoms;
+	struct tw_atom atoms[TW_MAX_ATOMS];
+};
+
+/* Index of conjunctions by one exact value they require (attr, value): chunks of candidates. */
+struct tw_index_key {
+	__u32 attr;
+	__u32 chunk;
+	__u64 v0, v1;
+};
+struct tw_index_val {
+	__u32 n;
+	__u32 conj[TW_CHUNK];
+};
+
+struct tw_profile {
+	__u64 id;
+	__u32 order;
+	__u8 mode;     /* enum tw_mode */
+	__u8 refuse;
+	__u8 strict;
+	__u8 sleepable_ok;
+	__s32 err;     /* positive errno */
+	__u32 forbidden_map_flags;
+	__u64 cmds, maps, progs, attachs, caps;
+	__u32 limits[TW_LIM_COUNT];
+	char name[64]; /* for status and audit; truncated */
+};
+
+struct tw_settings {
+	__u64 generation;
+	__u64 preexisting_id;
+	__u8 default_allow;
+	__u8 preexisting;  /* enum tw_preexisting */
+	__u8 mode;         /* the policy's mode, for its defaults */
+	__u8 log_allowed;  /* also emit events for allowed decisions (debugging, tests) */
+	__s32 err;
+	__u32 n_scan;
+	__u32 n_conj;
+	__u64 loaded_at_ns;  /* CLOCK_REALTIME of the install */
+	__u8 policy_sha256[32];
+	char policy_name[64];
+};
+
+struct tw_ctl {
+	__u32 slot;  /* live slot of every outer map */
+	__u32 loaded;
+	__u64 generation;
+};
+
+/* What the kernel side remembers about a token it labelled. */
+#define TW_TOKEN_UNCONFINED 1  /* default allow: no profile */
+#define TW_TOKEN_AUDIT_DEFAULT 2 /* default deny in audit mode let it through */
+struct tw_token {
+	__u64 profile_id;
+	__u32 flags;
+	__u32 maps;
+	__u32 progs;
+	__u32 creator_tgid;
+	__u64 generation;  /* of the policy that labelled it */
+};
+
+struct tw_counters {
+	__u64 allowed[TW_HOOK_COUNT];
+	__u64 denied[TW_HOOK_COUNT];
+	__u64 audited[TW_HOOK_COUNT];
+	__s64 live_tokens;
+};
+
+struct tw_stats {
+	__u64 events;
+	__u64 dropped_ringbuf;    /* ring buffer full */
+	__u64 dropped_ratelimit;  /* over the events-per-second budget */
+	__u64 token_map_full;
+	__u64 decisions;
+};
+
+struct tw_ratelimit {
+	__u64 last_ns;
+	__u64 budget;  /* events left in this second */
+};
+
+struct tw_event {
+	__u64 ts_ns;
+	__u64 cgroup_id;
+	__u64 profile_id;
+	__u64 token;
+	__u32 pid, tgid, uid, gid;
+	__u32 hook;     /* enum tw_hook */
+	__u32 verdict;  /* enum tw_verdict */
+	__u32 reason;   /* enum tw_reason */
+	__s32 err;
+	__u32 what;     /* cmd, capability, map or program type */
+	__u32 what2;    /* attach type, map flags */
+	__u64 value;    /* the value over a limit */
+	__u64 limit;
+	char comm[TW_COMM_LEN];
+};

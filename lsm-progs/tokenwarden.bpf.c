@@ -1,0 +1,852 @@
+/* tokenwarden's BPF LSM programs: one program per token hook, driven by the compiled policy in
+ * maps (layouts in tw_abi.h). They can only refuse: every path that is not a refusal returns 0.
+ *
+ * bpf_token_create  label the token with the first matching profile, or refuse it
+ * bpf_token_free    forget the token
+ * bpf_token_cmd     is the command allowed for the token's profile?
+ * bpf_token_capable is the capability allowed?
+ * bpf_map_create    map type, sizes, flags, per-token quota
+ * bpf_prog_load     program and attach type, length, sleepable, per-token quota
+ *
+ * The `kernel` argument that 6.15 added to bpf_map_create/bpf_prog_load is not read: the first
+ * three arguments are the same on every kernel since 6.9, so one object attaches to both arities.
+ */
+#include "tw_kernel_types.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "tw_abi.h"
+
+#include <stdbool.h>
+
+#define EPERM 1
+#define BPF_F_SLEEPABLE_FLAG (1U << 4)
+
+/* Sizes are set by the loader before load. */
+const volatile __u32 token_capacity = 65536;
+const volatile __u32 events_per_sec = 1000;
+
+/* ---- state that survives replace ------------------------------------------------------------ */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tw_ctl);
+} ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536); /* resized to token_capacity by the loader */
+	__type(key, __u64);          /* the struct bpf_token's address */
+	__type(value, struct tw_token);
+} tokens SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 65536); /* resized by the loader */
+	__type(key, __u64);          /* profile id; 0 = no profile */
+	__type(value, struct tw_counters);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tw_stats);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tw_ratelimit);
+} ratelimit SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+/* ---- per-generation policy tables: outer[slot] -> inner map ---------------------------------- */
+
+struct settings_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tw_settings);
+};
+struct profiles_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u64);
+	__type(value, struct tw_profile);
+};
+struct conjs_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tw_conj);
+};
+struct index_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct tw_index_key);
+	__type(value, struct tw_index_val);
+};
+struct scan_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct settings_inner);
+} gen_settings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct profiles_inner);
+} gen_profiles SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct conjs_inner);
+} gen_conjs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct index_inner);
+} gen_index SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct scan_inner);
+} gen_scan SEC(".maps");
+
+/* clang emits only forward declarations for types that appear nowhere but as inner-map values,
+ * and libbpf must know their sizes: these globals anchor their full BTF. */
+struct tw_settings tw_btf_settings;
+struct tw_profile tw_btf_profile;
+struct tw_conj tw_btf_conj;
+struct tw_index_val tw_btf_index_val;
+
+/* ---- helpers ----------------------------------------------------------------------------------- */
+
+static __always_inline struct tw_stats *global_stats(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&stats, &zero);
+}
+
+/* The live slot, or -1 when no policy is loaded. */
+static __always_inline int live_slot(void)
+{
+	__u32 zero = 0;
+	struct tw_ctl *c = bpf_map_lookup_elem(&ctl, &zero);
+	if (!c || !c->loaded)
+		return -1;
+	return c->slot & 1;
+}
+
+static __always_inline struct tw_settings *settings_of(__u32 slot)
+{
+	__u32 zero = 0;
+	void *inner = bpf_map_lookup_elem(&gen_settings, &slot);
+	if (!inner)
+		return 0;
+	return bpf_map_lookup_elem(inner, &zero);
+}
+
+static __always_inline struct tw_profile *profile_of(__u32 slot, __u64 id)
+{
+	void *inner = bpf_map_lookup_elem(&gen_profiles, &slot);
+	if (!inner)
+		return 0;
+	return bpf_map_lookup_elem(inner, &id);
+}
+
+static __always_inline void count(__u64 profile_id, int hook, int verdict)
+{
+	struct tw_counters *c = bpf_map_lookup_elem(&counters, &profile_id);
+	if (!c) {
+		struct tw_counters fresh = {};
+		bpf_map_update_elem(&counters, &profile_id, &fresh, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&counters, &profile_id);
+		if (!c)
+			return;
+	}
+	if (hook < 0 || hook >= TW_HOOK_COUNT)
+		return;
+	if (verdict == TW_V_DENY)
+		c->denied[hook]++;
+	else if (verdict == TW_V_AUDIT)
+		c->audited[hook]++;
+	else
+		c->allowed[hook]++;
+}
+
+static __always_inline void live_tokens(__u64 profile_id, int delta)
+{
+	struct tw_counters *c = bpf_map_lookup_elem(&counters, &profile_id);
+	if (!c) {
+		struct tw_counters fresh = {};
+		bpf_map_update_elem(&counters, &profile_id, &fresh, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&counters, &profile_id);
+	}
+	if (c)
+		c->live_tokens += delta;
+}
+
+/* A bounded number of events per second and CPU; what is over budget is counted, not sent. */
+static __always_inline bool event_budget(void)
+{
+	__u32 zero = 0;
+	struct tw_ratelimit *r = bpf_map_lookup_elem(&ratelimit, &zero);
+	struct tw_stats *s = global_stats();
+	__u64 now = bpf_ktime_get_ns();
+	if (!r)
+		return false;
+	if (now - r->last_ns >= 1000000000ULL) {
+		r->last_ns = now;
+		r->budget = events_per_sec;
+	}
+	if (r->budget == 0) {
+		if (s)
+			s->dropped_ratelimit++;
+		return false;
+	}
+	r->budget--;
+	return true;
+}
+
+struct decision {
+	int hook;
+	int verdict;
+	int reason;
+	int err;
+	__u64 profile_id;
+	__u64 token;
+	__u32 what, what2;
+	__u64 value, limit;
+};
+
+static __always_inline void emit(struct decision *d)
+{
+	struct tw_stats *s = global_stats();
+	if (!event_budget())
+		return;
+	struct tw_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		if (s)
+			s->dropped_ringbuf++;
+		return;
+	}
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->profile_id = d->profile_id;
+	e->token = d->token;
+	e->pid = (__u32)pid_tgid;
+	e->tgid = pid_tgid >> 32;
+	e->uid = (__u32)uid_gid;
+	e->gid = uid_gid >> 32;
+	e->hook = d->hook;
+	e->verdict = d->verdict;
+	e->reason = d->reason;
+	e->err = d->err;
+	e->what = d->what;
+	e->what2 = d->what2;
+	e->value = d->value;
+	e->limit = d->limit;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	if (s)
+		s->events++;
+}
+
+/* Turns a refusal into the hook's return value according to the mode; counts and logs. */
+static __always_inline int finish(struct decision *d, int mode, bool log_allowed)
+{
+	struct tw_stats *s = global_stats();
+	if (s)
+		s->decisions++;
+	if (d->verdict == TW_V_DENY && mode == TW_MODE_AUDIT)
+		d->verdict = TW_V_AUDIT;
+	if (d->verdict == TW_V_DENY && mode == TW_MODE_OFF)
+		d->verdict = TW_V_ALLOW;
+	count(d->profile_id, d->hook, d->verdict);
+	if (d->verdict != TW_V_ALLOW || log_allowed)
+		emit(d);
+	if (d->verdict != TW_V_DENY)
+		return 0;
+	/* LSM hooks must return 0 or a negative errno the verifier can bound: constants, one per errno
+	 * the policy language accepts (compiler/checker.cpp errno_from_name). */
+	switch (d->err) {
+	case 2: return -2;     /* ENOENT */
+	case 13: return -13;   /* EACCES */
+	case 16: return -16;   /* EBUSY */
+	case 22: return -22;   /* EINVAL */
+	case 28: return -28;   /* ENOSPC */
+	case 95: return -95;   /* EOPNOTSUPP */
+	case 122: return -122; /* EDQUOT */
+	default: return -EPERM;
+	}
+}
+
+/* ---- matching at bpf_token_create -------------------------------------------------------------- */
+
+struct facts {
+	__u32 uid, gid, owner, depth;
+	__u64 exe_dev, exe_ino;
+	__u64 bpffs_dev;
+	__u64 masks[4];
+	__u64 cgroups[TW_CGROUP_DEPTH]; /* [0] = the task's own cgroup, then its ancestors upward */
+	__u32 n_cgroups;
+	char comm[TW_COMM_LEN];
+};
+
+struct match_ctx {
+	struct facts f;
+	__u32 slot;
+	__u32 best_order;
+	__u64 best_id;
+	struct tw_index_key key; /* the chunk being tried */
+	__u32 n_cand;
+	/* atom evaluation */
+	__u32 conj;
+	__u32 atoms_ok;
+};
+
+/* A comm is 16 bytes, NUL-padded on both sides (bpf_get_current_comm pads, the loader pads). */
+static __always_inline bool comm_eq(const char *a, const char *b)
+{
+	__u64 a0, a1, b0, b1;
+	__builtin_memcpy(&a0, a, 8);
+	__builtin_memcpy(&a1, a + 8, 8);
+	__builtin_memcpy(&b0, b, 8);
+	__builtin_memcpy(&b1, b + 8, 8);
+	return a0 == b0 && a1 == b1;
+}
+
+/* A global function: the verifier checks it once, on its own, instead of once per call site
+ * inside the matching callbacks. */
+__noinline int tw_atom_holds(const struct tw_atom *a, const struct facts *f)
+{
+	if (!a || !f)
+		return 0;
+	bool hit = false;
+	__u32 n = a->count;
+	if (n > TW_MAX_VALUES)
+		n = TW_MAX_VALUES;
+
+	switch (a->attr) {
+	case TW_ATTR_UID:
+	case TW_ATTR_GID:
+	case TW_ATTR_USERNS_OWNER:
+	case TW_ATTR_USERNS_DEPTH: {
+		__u32 v = a->attr == TW_ATTR_UID   ? f->uid
+			  : a->attr == TW_ATTR_GID ? f->gid
+			  : a->attr == TW_ATTR_USERNS_OWNER ? f->owner
+							    : f->depth;
+		for (int i = 0; i < TW_MAX_RANGES; i++)
+			if (i < n && v >= a->ranges[i].lo && v <= a->ranges[i].hi)
+				hit = true;
+		return hit; /* numeric atoms fold negation into their ranges */
+	}
+	case TW_ATTR_COMM:
+		for (int i = 0; i < TW_MAX_VALUES; i++)
+			if (i < n && comm_eq(a->comm[i], f->comm))
+				hit = true;
+		break;
+	case TW_ATTR_EXE:
+		for (int i = 0; i < TW_MAX_VALUES; i++)
+			if (i < n && a->ids[i][0] == f->exe_dev && a->ids[i][1] == f->exe_ino)
+				hit = true;
+		break;
+	case TW_ATTR_BPFFS:
+		for (int i = 0; i < TW_MAX_VALUES; i++)
+			if (i < n && a->ids[i][0] == f->bpffs_dev)
+				hit = true;
+		break;
+	case TW_ATTR_CGROUP_IS:
+		for (int i = 0; i < TW_MAX_VALUES; i++)
+			if (i < n && a->ids[i][0] == f->cgroups[0])
+				hit = true;
+		break;
+	case TW_ATTR_CGROUP_UNDER:
+		for (int i = 0; i < TW_MAX_VALUES; i++) {
+			if (i >= n)
+				break;
+			for (int k = 0; k < TW_CGROUP_DEPTH; k++)
+				if (k < f->n_cgroups && a->ids[i][0] == f->cgroups[k])
+					hit = true;
+		}
+		break;
+	case TW_ATTR_DELEGATES: {
+		__u64 have = f->masks[a->kind & 3] & a->mask;
+		hit = a->all ? have == a->mask : have != 0;
+		break;
+	}
+	default:
+		return false; /* SELinux types and anything unknown never match here */
+	}
+	return hit != (a->negated != 0);
+}
+
+static long atom_cb(__u32 i, struct match_ctx *m)
+{
+	__u32 slot = m->slot;
+	void *conjs = bpf_map_lookup_elem(&gen_conjs, &slot);
+	if (!conjs)
+		return 1;
+	struct tw_conj *c = bpf_map_lookup_elem(conjs, &m->conj);
+	if (!c || i >= TW_MAX_ATOMS)
+		return 1;
+	/* The mask keeps the index provably in bounds for the verifier (TW_MAX_ATOMS is 8);
+	 * barrier_var stops clang from dropping it as redundant after the check above. */
+	__u64 k = i; /* 64-bit: zero-extended once, so the bounded register is the one used */
+	barrier_var(k);
+	k &= TW_MAX_ATOMS - 1;
+	if (!tw_atom_holds(&c->atoms[k], &m->f)) {
+		m->atoms_ok = 0;
+		return 1;
+	}
+	return 0;
+}
+
+/* Tries conjunction `idx`; keeps it when it holds and belongs to an earlier profile. */
+static __always_inline void try_conj(struct match_ctx *m, __u32 idx)
+{
+	__u32 slot = m->slot;
+	void *conjs = bpf_map_lookup_elem(&gen_conjs, &slot);
+	if (!conjs)
+		return;
+	struct tw_conj *c = bpf_map_lookup_elem(conjs, &idx);
+	if (!c || c->order >= m->best_order)
+		return;
+	__u32 n = c->n_atoms;
+	__u32 order = c->order;
+	__u64 id = c->profile_id;
+	m->conj = idx;
+	m->atoms_ok = 1;
+	bpf_loop(n > TW_MAX_ATOMS ? TW_MAX_ATOMS : n, atom_cb, m, 0);
+	if (m->atoms_ok) {
+		m->best_order = order;
+		m->best_id = id;
+	}
+}
+
+static long cand_cb(__u32 i, struct match_ctx *m)
+{
+	__u32 slot = m->slot;
+	void *index = bpf_map_lookup_elem(&gen_index, &slot);
+	if (!index || i >= TW_CHUNK || i >= m->n_cand)
+		return 1;
+	struct tw_index_val *v = bpf_map_lookup_elem(index, &m->key);
+	if (!v)
+		return 1;
+	__u64 k = i; /* 64-bit: zero-extended once, so the bounded register is the one used */
+	barrier_var(k);
+	try_conj(m, v->conj[k & (TW_CHUNK - 1)]);
+	return 0;
+}
+
+static long chunk_cb(__u32 chunk, struct match_ctx *m)
+{
+	__u32 slot = m->slot;
+	void *index = bpf_map_lookup_elem(&gen_index, &slot);
+	if (!index)
+		return 1;
+	m->key.chunk = chunk;
+	struct tw_index_val *v = bpf_map_lookup_elem(index, &m->key);
+	if (!v)
+		return 1;
+	m->n_cand = v->n > TW_CHUNK ? TW_CHUNK : v->n;
+	bpf_loop(TW_CHUNK, cand_cb, m, 0);
+	return m->n_cand < TW_CHUNK; /* a full chunk may have a successor */
+}
+
+static __always_inline void lookup_key(struct match_ctx *m, __u32 attr, __u64 v0, __u64 v1)
+{
+	m->key.attr = attr;
+	m->key.v0 = v0;
+	m->key.v1 = v1;
+	bpf_loop(TW_MAX_CHUNKS, chunk_cb, m, 0);
+}
+
+static long scan_cb(__u32 i, struct match_ctx *m)
+{
+	__u32 slot = m->slot;
+	void *scan = bpf_map_lookup_elem(&gen_scan, &slot);
+	if (!scan)
+		return 1;
+	__u32 *idx = bpf_map_lookup_elem(scan, &i);
+	if (!idx)
+		return 1;
+	try_conj(m, *idx);
+	return 0;
+}
+
+static long cgroup_cb(__u32 i, struct match_ctx *m)
+{
+	__u64 k = i; /* 64-bit: zero-extended once, so the bounded register is the one used */
+	barrier_var(k);
+	if (k >= TW_CGROUP_DEPTH || k >= m->f.n_cgroups)
+		return 1;
+	lookup_key(m, TW_ATTR_CGROUP_UNDER, m->f.cgroups[k], 0);
+	return 0;
+}
+
+static __always_inline void gather_facts(struct facts *f, const struct bpf_token *token, const struct path *path)
+{
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	f->uid = (__u32)uid_gid;
+	f->gid = uid_gid >> 32;
+	bpf_get_current_comm(f->comm, sizeof(f->comm));
+	f->exe_dev = BPF_CORE_READ(task, mm, exe_file, f_inode, i_sb, s_dev);
+	f->exe_ino = BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino);
+	f->owner = BPF_CORE_READ(token, userns, owner.val);
+	f->depth = BPF_CORE_READ(token, userns, level);
+	f->bpffs_dev = BPF_CORE_READ(path, dentry, d_sb, s_dev);
+	f->masks[0] = BPF_CORE_READ(token, allowed_cmds);
+	f->masks[1] = BPF_CORE_READ(token, allowed_maps);
+	f->masks[2] = BPF_CORE_READ(token, allowed_progs);
+	f->masks[3] = BPF_CORE_READ(token, allowed_attachs);
+
+	/* The task's cgroup and its ancestors, nearest first. */
+	__u64 self = bpf_get_current_cgroup_id();
+	int level = -1;
+	for (int l = 0; l < 64; l++) {
+		__u64 id = bpf_get_current_ancestor_cgroup_id(l);
+		if (id == 0)
+			break;
+		level = l;
+		if (id == self)
+			break;
+	}
+	__u32 n = 0;
+	for (int k = 0; k < TW_CGROUP_DEPTH; k++) {
+		int l = level - k;
+		if (l < 0)
+			break;
+		f->cgroups[k] = bpf_get_current_ancestor_cgroup_id(l);
+		n++;
+	}
+	f->n_cgroups = n;
+}
+
+/* After matching: the verdict, and the token's label when it will exist. A separate subprogram
+ * so that its locals are not on the stack during matching (the callbacks' chain is near 512 bytes). */
+static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *set, __u64 token)
+{
+	if (!mp || !set)
+		return 0;
+	struct match_ctx *m = mp;
+	__u32 slot = m->slot;
+	struct decision d = {.hook = TW_HOOK_TOKEN_CREATE, .token = token};
+	int mode = set->mode;
+	bool log_allowed = set->log_allowed;
+	struct tw_token state = {.creator_tgid = bpf_get_current_pid_tgid() >> 32, .generation = set->generation};
+
+	if (m->best_order == 0xffffffff) {
+		d.err = set->err;
+		if (set->default_allow) {
+			d.reason = TW_R_UNCONFINED;
+			state.flags = TW_TOKEN_UNCONFINED;
+		} else {
+			d.verdict = TW_V_DENY;
+			d.reason = TW_R_NO_PROFILE;
+			state.flags = TW_TOKEN_AUDIT_DEFAULT;
+		}
+	} else {
+		struct tw_profile *p = profile_of(slot, m->best_id);
+		if (!p)
+			return 0;
+		d.profile_id = p->id;
+		d.err = p->err;
+		mode = p->mode;
+		d.reason = TW_R_LABELLED;
+		state.profile_id = p->id;
+		if (p->refuse) {
+			d.verdict = TW_V_DENY;
+			d.reason = TW_R_REFUSE;
+		} else if (p->strict && ((m->f.masks[0] & ~p->cmds) || (m->f.masks[1] & ~p->maps) ||
+					 (m->f.masks[2] & ~p->progs) || (m->f.masks[3] & ~p->attachs))) {
+			d.verdict = TW_V_DENY;
+			d.reason = TW_R_STRICT;
+		}
+	}
+
+	int ret = finish(&d, mode, log_allowed);
+	if (ret)
+		return ret;
+	/* The token will exist: remember its label. A full table fails closed. */
+	__u64 key = token;
+	if (bpf_map_update_elem(&tokens, &key, &state, BPF_ANY)) {
+		struct tw_stats *st = global_stats();
+		if (st)
+			st->token_map_full++;
+		struct decision full = {.hook = TW_HOOK_TOKEN_CREATE, .verdict = TW_V_DENY,
+					.reason = TW_R_TOKEN_MAP_FULL, .err = 28 /* ENOSPC */,
+					.profile_id = state.profile_id, .token = key};
+		return finish(&full, TW_MODE_ENFORCE, false);
+	}
+	live_tokens(state.profile_id, 1);
+	return 0;
+}
+
+
+SEC("lsm/bpf_token_create")
+int BPF_PROG(tw_token_create, struct bpf_token *token, union bpf_attr *attr, const struct path *path)
+{
+	int s = live_slot();
+	if (s < 0)
+		return 0;
+	__u32 slot = s;
+	struct tw_settings *set = settings_of(slot);
+	if (!set)
+		return 0;
+
+	struct match_ctx m = {};
+	m.slot = slot;
+	m.best_order = 0xffffffff;
+	gather_facts(&m.f, token, path);
+
+	/* Candidates: every exact value this creator and token have, then the scan list. */
+	lookup_key(&m, TW_ATTR_UID, m.f.uid, 0);
+	lookup_key(&m, TW_ATTR_GID, m.f.gid, 0);
+	lookup_key(&m, TW_ATTR_USERNS_OWNER, m.f.owner, 0);
+	lookup_key(&m, TW_ATTR_USERNS_DEPTH, m.f.depth, 0);
+	lookup_key(&m, TW_ATTR_EXE, m.f.exe_dev, m.f.exe_ino);
+	lookup_key(&m, TW_ATTR_BPFFS, m.f.bpffs_dev, 0);
+	lookup_key(&m, TW_ATTR_CGROUP_IS, m.f.cgroups[0], 0);
+	{
+		__u64 c0 = 0, c1 = 0;
+		__builtin_memcpy(&c0, m.f.comm, 8);
+		__builtin_memcpy(&c1, m.f.comm + 8, 8);
+		lookup_key(&m, TW_ATTR_COMM, c0, c1);
+	}
+	bpf_loop(TW_CGROUP_DEPTH, cgroup_cb, &m, 0);
+	bpf_loop(set->n_scan > TW_MAX_SCAN ? TW_MAX_SCAN : set->n_scan, scan_cb, &m, 0);
+
+	return decide_create(&m, set, (__u64)token);
+}
+
+SEC("lsm/bpf_token_free")
+int BPF_PROG(tw_token_free, struct bpf_token *token)
+{
+	__u64 key = (__u64)token;
+	struct tw_token *t = bpf_map_lookup_elem(&tokens, &key);
+	if (!t)
+		return 0;
+	live_tokens(t->profile_id, -1);
+	bpf_map_delete_elem(&tokens, &key);
+	return 0;
+}
+
+/* ---- decisions on a labelled token ------------------------------------------------------------- */
+
+struct use_ctx {
+	struct tw_settings *set;
+	struct tw_profile *p;   /* null: no profile */
+	struct tw_token *t;     /* null: token predates the policy */
+	int mode;
+	bool unconfined;
+};
+
+/* Finds what governs `token`; false when nothing applies (no policy, or unconfined). On a
+ * refusal that does not depend on the operation (preexisting deny, audited default deny), `d`
+ * is filled and *early is set. */
+static __always_inline bool resolve(const struct bpf_token *token, struct use_ctx *u, struct decision *d, bool *early)
+{
+	*early = false;
+	int s = live_slot();
+	if (s < 0)
+		return false;
+	__u32 slot = s;
+	u->set = settings_of(slot);
+	if (!u->set)
+		return false;
+	u->mode = u->set->mode;
+	__u64 key = (__u64)token;
+	d->token = key;
+	u->t = bpf_map_lookup_elem(&tokens, &key);
+	__u64 id = 0;
+	if (!u->t) {
+		if (u->set->preexisting == TW_PRE_ALLOW)
+			return false;
+		if (u->set->preexisting == TW_PRE_DENY) {
+			d->verdict = TW_V_DENY;
+			d->reason = TW_R_PREEXISTING;
+			d->err = u->set->err;
+			*early = true;
+			return true;
+		}
+		id = u->set->preexisting_id;
+	} else {
+		if (u->t->flags & TW_TOKEN_UNCONFINED)
+			return false;
+		if (u->t->flags & TW_TOKEN_AUDIT_DEFAULT) {
+			d->verdict = TW_V_DENY;
+			d->reason = TW_R_NO_PROFILE;
+			d->err = u->set->err;
+			*early = true;
+			return true;
+		}
+		id = u->t->profile_id;
+	}
+	u->p = profile_of(slot, id);
+	if (!u->p) {
+		/* Its profile is gone from the live policy: treat it like a token from before it. */
+		if (u->set->preexisting == TW_PRE_ALLOW)
+			return false;
+		d->verdict = TW_V_DENY;
+		d->reason = TW_R_NO_POLICY_PROFILE;
+		d->err = u->set->err;
+		d->profile_id = id;
+		*early = true;
+		return true;
+	}
+	d->profile_id = u->p->id;
+	d->err = u->p->err;
+	u->mode = u->p->mode;
+	return true;
+}
+
+static __always_inline bool has(__u64 mask, __u32 bit)
+{
+	return bit < 64 && (mask & (1ULL << bit));
+}
+
+SEC("lsm/bpf_token_cmd")
+int BPF_PROG(tw_token_cmd, const struct bpf_token *token, enum bpf_cmd cmd)
+{
+	struct use_ctx u = {};
+	struct decision d = {.hook = TW_HOOK_TOKEN_CMD, .what = cmd};
+	bool early;
+	if (!resolve(token, &u, &d, &early))
+		return 0;
+	if (!early && !has(u.p->cmds, cmd)) {
+		d.verdict = TW_V_DENY;
+		d.reason = TW_R_CMD;
+	}
+	return finish(&d, u.mode, u.set->log_allowed);
+}
+
+SEC("lsm/bpf_token_capable")
+int BPF_PROG(tw_token_capable, const struct bpf_token *token, int cap)
+{
+	struct use_ctx u = {};
+	struct decision d = {.hook = TW_HOOK_TOKEN_CAPABLE, .what = cap};
+	bool early;
+	if (!resolve(token, &u, &d, &early))
+		return 0;
+	if (!early && !has(u.p->caps, cap)) {
+		d.verdict = TW_V_DENY;
+		d.reason = TW_R_CAP;
+	}
+	return finish(&d, u.mode, u.set->log_allowed);
+}
+
+static __always_inline bool over(struct decision *d, __u64 value, __u32 limit, int reason)
+{
+	if (limit == 0xffffffff || value <= limit)
+		return false;
+	d->verdict = TW_V_DENY;
+	d->reason = reason;
+	d->value = value;
+	d->limit = limit;
+	return true;
+}
+
+SEC("lsm/bpf_map_create")
+int BPF_PROG(tw_map_create, struct bpf_map *map, union bpf_attr *attr, struct bpf_token *token)
+{
+	if (!token)
+		return 0; /* not token-backed: the kernel's own checks apply */
+	struct use_ctx u = {};
+	__u32 type = attr->map_type;
+	__u32 flags = attr->map_flags;
+	struct decision d = {.hook = TW_HOOK_MAP_CREATE, .what = type, .what2 = flags};
+	bool early;
+	if (!resolve(token, &u, &d, &early))
+		return 0;
+	if (!early) {
+		struct tw_profile *p = u.p;
+		if (!has(p->cmds, BPF_MAP_CREATE)) {
+			d.verdict = TW_V_DENY;
+			d.reason = TW_R_CMD;
+		} else if (!has(p->maps, type)) {
+			d.verdict = TW_V_DENY;
+			d.reason = TW_R_MAP_TYPE;
+		} else if (over(&d, attr->max_entries, p->limits[TW_LIM_MAX_ENTRIES], TW_R_MAX_ENTRIES) ||
+			   over(&d, attr->key_size, p->limits[TW_LIM_KEY_SIZE], TW_R_KEY_SIZE) ||
+			   over(&d, attr->value_size, p->limits[TW_LIM_VALUE_SIZE], TW_R_VALUE_SIZE)) {
+		} else if (flags & p->forbidden_map_flags) {
+			d.verdict = TW_V_DENY;
+			d.reason = TW_R_MAP_FLAGS;
+		} else if (u.t && over(&d, (__u64)u.t->maps + 1, p->limits[TW_LIM_MAPS], TW_R_MAPS_QUOTA)) {
+		}
+	}
+	int ret = finish(&d, u.mode, u.set->log_allowed);
+	if (!ret && u.t)
+		__sync_fetch_and_add(&u.t->maps, 1);
+	return ret;
+}
+
+SEC("lsm/bpf_prog_load")
+int BPF_PROG(tw_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct bpf_token *token)
+{
+	if (!token)
+		return 0;
+	struct use_ctx u = {};
+	__u32 type = attr->prog_type;
+	__u32 attach = attr->expected_attach_type;
+	struct decision d = {.hook = TW_HOOK_PROG_LOAD, .what = type, .what2 = attach};
+	bool early;
+	if (!resolve(token, &u, &d, &early))
+		return 0;
+	if (!early) {
+		struct tw_profile *p = u.p;
+		if (!has(p->cmds, BPF_PROG_LOAD)) {
+			d.verdict = TW_V_DENY;
+			d.reason = TW_R_CMD;
+		} else if (!has(p->progs, type)) {
+			d.verdict = TW_V_DENY;
+			d.reason = TW_R_PROG_TYPE;
+		} else if (!has(p->attachs, attach)) {
+			d.verdict = TW_V_DENY;
+			d.reason = TW_R_ATTACH_TYPE;
+		} else if (over(&d, attr->insn_cnt, p->limits[TW_LIM_INSNS], TW_R_INSNS)) {
+		} else if ((attr->prog_flags & BPF_F_SLEEPABLE_FLAG) && !p->sleepable_ok) {
+			d.verdict = TW_V_DENY;
+			d.reason = TW_R_SLEEPABLE;
+		} else if (u.t && over(&d, (__u64)u.t->progs + 1, p->limits[TW_LIM_PROGS], TW_R_PROGS_QUOTA)) {
+		}
+	}
+	int ret = finish(&d, u.mode, u.set->log_allowed);
+	if (!ret && u.t)
+		__sync_fetch_and_add(&u.t->progs, 1);
+	return ret;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,47 @@
+// tokenwarden load POLICY|ARTIFACT: compile if needed, resolve paths on this host, load and
+// attach the BPF LSM programs with the policy's tables, pin them under /sys/fs/bpf/tokenwarden.
+#include <fmt/core.h>
+
+#include "commands.h"
+#include "enforce_cli.h"
+#include "errors.h"
+
+namespace tw::tools {
+namespace {
+
+int run(const std::string& path, const EnforceOptions& o) {
+  int exit_code = kExitOk;
+  auto tables = tables_for(path, o, exit_code);
+  if (!tables) return exit_code;
+  if (!kernel_can_enforce("load")) return kExitSystemError;
+  kernel::EnforcerOptions eo;
+  eo.pin_root = o.pin_root;
+  eo.token_capacity = o.token_capacity;
+  eo.events_per_sec = o.events_per_sec;
+  eo.log_allowed = o.log_allowed;
+  auto e = kernel::Enforcer::install(*tables, eo);
+  if (!e) {
+    report_error(e.error());
+    return kExitSystemError;
+  }
+  fmt::print("loaded policy `{}`: {} profiles, {} match alternatives ({} indexed, {} scanned); pinned at {}\n",
+             tables->name, tables->profiles.size(), tables->conjs.size(), tables->conjs.size() - tables->scan.size(),
+             tables->scan.size(), o.pin_root);
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_load(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("load", "Enforce a policy: load, attach and pin the BPF LSM programs");
+  cmd->footer(
+      "Exit status: 0 enforcing, 1 policy errors, 2 the kernel refused (nothing is left attached or pinned).\n"
+      "Example:\n  tokenwarden load examples/ci-runner.tw\n  tokenwarden load --log-allowed ci-runner.twp");
+  static std::string path;
+  static EnforceOptions o;
+  cmd->add_option("POLICY", path, "Policy file (.tw) or compiled artifact")->required();
+  add_enforce_options(cmd, o, true);
+  cmd->callback([&exit_code] { exit_code = run(path, o); });
+}
+
+}  // namespace tw::tools

@@ -1,0 +1,94 @@
+// tokenwarden status [--json]: the loaded policy (name, hash, generation, load time), per-profile
+// counters per hook and live tokens, audit drops, kernel memory.
+#include <fmt/chrono.h>
+#include <fmt/core.h>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "compiler/ir_io.h"
+#include "errors.h"
+#include "kernel/enforcer.h"
+
+namespace tw::tools {
+namespace {
+
+int run(const std::string& root, bool json) {
+  if (!kernel::Enforcer::installed(root)) {
+    if (json) fmt::print("{{\"loaded\": false}}\n");
+    else fmt::print("no policy is loaded ({} does not exist)\n", root);
+    return kExitOk;
+  }
+  auto e = kernel::Enforcer::open(root);
+  if (!e) {
+    report_error(e.error());
+    return kExitSystemError;
+  }
+  auto st = e->status();
+  if (!st) {
+    report_error(st.error());
+    return kExitSystemError;
+  }
+  auto names = e->profile_names();
+  auto name_of = [&](uint64_t id) {
+    if (id == 0) return std::string("(no profile)");
+    auto it = names.find(id);
+    return it == names.end() ? fmt::format("(removed {:#x})", id) : it->second;
+  };
+  std::time_t loaded = static_cast<std::time_t>(st->loaded_at_ns / 1000000000ULL);
+  if (json) {
+    nlohmann::json j = {{"loaded", st->loaded},
+                        {"policy", st->policy_name},
+                        {"sha256", st->policy_sha256},
+                        {"generation", st->generation},
+                        {"loaded_at", fmt::format("{:%FT%TZ}", fmt::gmtime(loaded))},
+                        {"profiles", st->profiles},
+                        {"alternatives", st->alternatives},
+                        {"tokens", st->tokens},
+                        {"token_capacity", st->token_capacity},
+                        {"decisions", st->stats.decisions},
+                        {"events", st->stats.events},
+                        {"dropped_ringbuf", st->stats.dropped_ringbuf},
+                        {"dropped_ratelimit", st->stats.dropped_ratelimit},
+                        {"token_table_full", st->stats.token_map_full},
+                        {"kernel_memory_bytes", st->kernel_memory_bytes}};
+    j["counters"] = nlohmann::json::array();
+    for (const auto& c : st->counters) {
+      nlohmann::json h = nlohmann::json::object();
+      for (int k = 0; k < TW_HOOK_COUNT; ++k)
+        h[kernel::hook_name(k)] = {{"allowed", c.allowed[k]}, {"denied", c.denied[k]}, {"audited", c.audited[k]}};
+      j["counters"].push_back({{"profile", name_of(c.id)}, {"id", fmt::format("{:#x}", c.id)}, {"live_tokens", c.live_tokens}, {"hooks", h}});
+    }
+    fmt::print("{}\n", compiler::dump_json(j, 2));
+    return kExitOk;
+  }
+  fmt::print("policy `{}` generation {}, loaded {:%F %T} UTC\n  sha256 {}\n", st->policy_name, st->generation,
+             fmt::gmtime(loaded), st->policy_sha256);
+  fmt::print("  {} profiles, {} match alternatives; {} of {} token slots used; kernel memory {:.1f} MiB\n", st->profiles,
+             st->alternatives, st->tokens, st->token_capacity, st->kernel_memory_bytes / 1048576.0);
+  fmt::print("  {} decisions, {} audit events, dropped: {} (ring buffer full) {} (rate limit); token table full {} times\n",
+             st->stats.decisions, st->stats.events, st->stats.dropped_ringbuf, st->stats.dropped_ratelimit,
+             st->stats.token_map_full);
+  fmt::print("\n{:<24} {:>6}  {:>22} {:>22} {:>22} {:>22} {:>22}\n", "profile", "tokens", "token_create a/d/au",
+             "token_cmd a/d/au", "token_capable a/d/au", "map_create a/d/au", "prog_load a/d/au");
+  for (const auto& c : st->counters) {
+    fmt::print("{:<24} {:>6} ", name_of(c.id), c.live_tokens);
+    for (int k = 0; k < TW_HOOK_COUNT; ++k) fmt::print(" {:>22}", fmt::format("{}/{}/{}", c.allowed[k], c.denied[k], c.audited[k]));
+    fmt::print("\n");
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_status(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("status", "Show the loaded policy, its counters and the kernel memory it uses");
+  cmd->footer("Example:\n  tokenwarden status\n  tokenwarden status --json | jq .counters");
+  static std::string root = kernel::kPinRoot;
+  static bool json = false;
+  cmd->add_option("--pin-root", root, "Where the programs and maps are pinned")->capture_default_str();
+  cmd->add_flag("--json", json, "Machine-readable output");
+  cmd->callback([&exit_code] { exit_code = run(root, json); });
+}
+
+}  // namespace tw::tools
