@@ -8,6 +8,7 @@
 #include <string>
 
 #include "compiler/artifact.h"
+#include "compiler/bpf_backend.h"
 #include "compiler/cases.h"
 #include "compiler/explain.h"
 #include "compiler/ir_io.h"
@@ -34,6 +35,27 @@ void exercise(const Ir& ir, uint64_t seed) {
   auto artifact = read_artifact(write_artifact(ir, "fuzz"), error);
   if (!artifact || ir_to_text(artifact->ir) != ir_to_text(ir)) fail("artifact round trip");
   (void)explain(ir);
+  // The BPF backend, with paths resolving to made-up identities (or not at all).
+  Resolver resolver{
+      [seed](const std::string& p) -> std::optional<std::pair<uint64_t, uint64_t>> {
+        if ((seed + p.size()) % 3 == 0) return std::nullopt;
+        return std::make_pair(uint64_t{8}, uint64_t{p.size()});
+      },
+      [seed](const std::string& p) -> std::optional<uint64_t> {
+        if ((seed ^ p.size()) % 4 == 0) return std::nullopt;
+        return p.size() + 1;
+      },
+      [](const std::string& p) -> std::optional<uint64_t> { return p.size() * 7; },
+  };
+  BpfBackendError backend_error;
+  if (auto tables = lower_to_bpf(ir, resolver, backend_error)) {
+    if (tables->profiles.size() != ir.profiles.size()) fail("a profile lost by the BPF backend");
+    for (const auto& c : tables->conjs)
+      if (c.n_atoms > TW_MAX_ATOMS) fail("an alternative over TW_MAX_ATOMS");
+    for (const auto& [k, v] : tables->index)
+      if (v.n > TW_CHUNK) fail("an index chunk over TW_CHUNK");
+    if (tables->scan.size() > TW_MAX_SCAN) fail("a scan list over TW_MAX_SCAN");
+  }
   Event e;
   e.creator.uid = static_cast<uint32_t>(seed % 2000);
   e.creator.gid = static_cast<uint32_t>(seed % 7);
