@@ -663,6 +663,18 @@ int BPF_PROG(tw_token_free, struct bpf_token *token)
 	return 0;
 }
 
+/* The address of hook argument `n` as a plain number (the token table is keyed by address).
+ * Observed on 6.12: in bpf_prog_load, `key = (__u64)token; if (!key) key = prog->aux->token`
+ * still produced key 0 for token-backed loads, while reading the argument with
+ * bpf_probe_read_kernel gives the verifier nothing to reason about and works on 6.12 and 7.x.
+ * Used wherever the argument may legitimately be NULL (calls without a token). */
+static __always_inline __u64 arg_u64(unsigned long long *ctx, int n)
+{
+	__u64 v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), &ctx[n]);
+	return v;
+}
+
 /* ---- decisions on a labelled token ------------------------------------------------------------- */
 
 struct use_ctx {
@@ -676,7 +688,7 @@ struct use_ctx {
 /* Finds what governs `token`; false when nothing applies (no policy, or unconfined). On a
  * refusal that does not depend on the operation (preexisting deny, audited default deny), `d`
  * is filled and *early is set. */
-static __always_inline bool resolve(const struct bpf_token *token, struct use_ctx *u, struct decision *d, bool *early)
+static __always_inline bool resolve(__u64 key, struct use_ctx *u, struct decision *d, bool *early)
 {
 	*early = false;
 	int s = live_slot();
@@ -687,7 +699,6 @@ static __always_inline bool resolve(const struct bpf_token *token, struct use_ct
 	if (!u->set)
 		return false;
 	u->mode = u->set->mode;
-	__u64 key = (__u64)token;
 	d->token = key;
 	u->t = bpf_map_lookup_elem(&tokens, &key);
 	__u64 id = 0;
@@ -743,7 +754,7 @@ int BPF_PROG(tw_token_cmd, const struct bpf_token *token, enum bpf_cmd cmd)
 	struct use_ctx u = {};
 	struct decision d = {.hook = TW_HOOK_TOKEN_CMD, .what = cmd};
 	bool early;
-	if (!resolve(token, &u, &d, &early))
+	if (!resolve((__u64)token, &u, &d, &early))
 		return 0;
 	if (!early && !has(u.p->cmds, cmd)) {
 		d.verdict = TW_V_DENY;
@@ -758,7 +769,7 @@ int BPF_PROG(tw_token_capable, const struct bpf_token *token, int cap)
 	struct use_ctx u = {};
 	struct decision d = {.hook = TW_HOOK_TOKEN_CAPABLE, .what = cap};
 	bool early;
-	if (!resolve(token, &u, &d, &early))
+	if (!resolve((__u64)token, &u, &d, &early))
 		return 0;
 	if (!early && !has(u.p->caps, cap)) {
 		d.verdict = TW_V_DENY;
@@ -781,14 +792,15 @@ static __always_inline bool over(struct decision *d, __u64 value, __u32 limit, i
 SEC("lsm/bpf_map_create")
 int BPF_PROG(tw_map_create, struct bpf_map *map, union bpf_attr *attr, struct bpf_token *token)
 {
-	if (!token)
+	__u64 key = arg_u64(ctx, 2);
+	if (!key)
 		return 0; /* not token-backed: the kernel's own checks apply */
 	struct use_ctx u = {};
 	__u32 type = attr->map_type;
 	__u32 flags = attr->map_flags;
 	struct decision d = {.hook = TW_HOOK_MAP_CREATE, .what = type, .what2 = flags};
 	bool early;
-	if (!resolve(token, &u, &d, &early))
+	if (!resolve(key, &u, &d, &early))
 		return 0;
 	if (!early) {
 		struct tw_profile *p = u.p;
@@ -816,14 +828,20 @@ int BPF_PROG(tw_map_create, struct bpf_map *map, union bpf_attr *attr, struct bp
 SEC("lsm/bpf_prog_load")
 int BPF_PROG(tw_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct bpf_token *token)
 {
-	if (!token)
+	/* Before 7.x bpf_prog_load() moves the token into prog->aux->token before it calls the hook,
+	 * which then gets NULL (seen on 6.12): read it where the kernel keeps it. Only its address is
+	 * used (the key of the token table). */
+	__u64 key = arg_u64(ctx, 2);
+	if (!key)
+		key = (__u64)BPF_CORE_READ(prog, aux, token);
+	if (!key)
 		return 0;
 	struct use_ctx u = {};
 	__u32 type = attr->prog_type;
 	__u32 attach = attr->expected_attach_type;
 	struct decision d = {.hook = TW_HOOK_PROG_LOAD, .what = type, .what2 = attach};
 	bool early;
-	if (!resolve(token, &u, &d, &early))
+	if (!resolve(key, &u, &d, &early))
 		return 0;
 	if (!early) {
 		struct tw_profile *p = u.p;

@@ -7,29 +7,15 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "probe_env.h"
 #include "kernel/probes.h"
 
 namespace tw::tools {
 namespace {
 
-// TOKENWARDEN_PROBE_FORCE="bpf_lsm_active=fail,lsm_prog_load=ok": force probe verdicts (tests).
-std::map<std::string, kernel::Verdict> forced_from_env() {
-  std::map<std::string, kernel::Verdict> out;
-  const char* env = std::getenv("TOKENWARDEN_PROBE_FORCE");
-  if (!env) return out;
-  std::stringstream ss(env);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    auto eq = item.find('=');
-    if (eq == std::string::npos) continue;
-    if (auto v = kernel::verdict_from_name(item.substr(eq + 1))) out[item.substr(0, eq)] = *v;
-  }
-  return out;
-}
-
 int run(bool json) {
   kernel::ProbeEnv env;
-  env.forced = forced_from_env();
+  env.forced = forced_probes_from_env();
   kernel::Probes probes(env);
   auto report = probes.report();
   auto blockers = probes.enforcement_blockers();

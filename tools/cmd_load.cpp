@@ -24,9 +24,10 @@ int run(const std::string& path, const EnforceOptions& o) {
     report_error(e.error());
     return kExitSystemError;
   }
-  fmt::print("loaded policy `{}`: {} profiles, {} match alternatives ({} indexed, {} scanned); pinned at {}\n",
-             tables->name, tables->profiles.size(), tables->conjs.size(), tables->conjs.size() - tables->scan.size(),
-             tables->scan.size(), o.pin_root);
+  fmt::print("loaded policy `{}`: {} profile{}, {} match alternative{} ({} indexed, {} scanned); pinned at {}\n",
+             tables->name, tables->profiles.size(), tables->profiles.size() == 1 ? "" : "s", tables->conjs.size(),
+             tables->conjs.size() == 1 ? "" : "s", tables->conjs.size() - tables->scan.size(), tables->scan.size(),
+             o.pin_root);
   return kExitOk;
 }
 

@@ -9,6 +9,7 @@
 #include "compiler/bpf_backend.h"
 #include "kernel/probes.h"
 #include "kernel/resolve.h"
+#include "probe_env.h"
 
 namespace tw::tools {
 
@@ -70,7 +71,9 @@ std::optional<kernel::PolicyTables> tables_for(const std::string& path, const En
 }
 
 bool kernel_can_enforce(std::string_view verb) {
-  kernel::Probes probes;
+  kernel::ProbeEnv env;
+  env.forced = forced_probes_from_env();
+  kernel::Probes probes(env);
   auto blockers = probes.enforcement_blockers();
   if (blockers.empty()) return true;
   fmt::print(stderr, "tokenwarden {}: error: this kernel cannot enforce tokenwarden policies; nothing was loaded\n", verb);

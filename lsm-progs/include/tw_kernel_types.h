@@ -46,7 +46,15 @@ struct path {
 } __attribute__((preserve_access_index));
 
 struct bpf_map;
-struct bpf_prog;
+struct bpf_token;
+
+struct bpf_prog_aux {
+	struct bpf_token *token;
+} __attribute__((preserve_access_index));
+
+struct bpf_prog {
+	struct bpf_prog_aux *aux;
+} __attribute__((preserve_access_index));
 
 struct bpf_token {
 	struct user_namespace *userns;

@@ -52,7 +52,8 @@ TEST_CASE("cli: --version and --help with examples") {
   auto [st, out] = run_command(kTw + " --version");
   CHECK(st == 0);
   CHECK(out.find("tokenwarden ") == 0);
-  for (const char* verb : {"doctor", "delegate"}) {
+  for (const char* verb : {"doctor", "delegate", "check", "compile", "explain", "simulate", "test", "load", "replace",
+                           "unload", "status", "audit"}) {
     auto [hs, help] = run_command(kTw + " " + verb + " --help");
     CHECK(hs == 0);
     CHECK(help.find("Example:") != std::string::npos);
@@ -79,6 +80,37 @@ TEST_CASE("cli: doctor tells the truth about LSM program loading on this kernel"
   CHECK(j["enforcement_possible"] == !blocked);
   CHECK(status == (blocked ? 3 : 0));
   if (indep != 0) CHECK(blocked);
+}
+
+TEST_CASE("cli: load where the kernel cannot enforce: exit 2, the reason, nothing pinned") {
+  tw::test::require_root();
+  int status = -1;
+  auto j = doctor_json("", status);
+  if (j["enforcement_possible"] == true) {
+    MESSAGE("this kernel can enforce: the refusal path is tested with forced probes below");
+  }
+  // Forcing the LSM probe off gives the same path on any kernel.
+  std::string root = "/sys/fs/bpf/tw-cli-test-" + std::to_string(getpid());
+  auto [st, out] = run_command("TOKENWARDEN_PROBE_FORCE=lsm_prog_load=fail " + kTw + " load --pin-root " + root + " " +
+                               TW_SOURCE_DIR + "/examples/ci-runner.tw 2>&1");
+  CHECK(st == 2);
+  CHECK(out.find("cannot enforce tokenwarden policies; nothing was loaded") != std::string::npos);
+  CHECK(access(root.c_str(), F_OK) != 0);
+  CHECK(access((root + "-staging-" ).c_str(), F_OK) != 0);
+  if (j["enforcement_possible"] == false) {
+    // The real refusal on this kernel, with the probe's own hint.
+    auto [rst, rout] = run_command(kTw + " load --pin-root " + root + " " + TW_SOURCE_DIR + "/examples/ci-runner.tw 2>&1");
+    CHECK(rst == 2);
+    CHECK(rout.find("BPF LSM program load") != std::string::npos);
+    CHECK(access(root.c_str(), F_OK) != 0);
+  }
+  // status and unload with nothing loaded.
+  auto [sst, sout] = run_command(kTw + " status --pin-root " + root);
+  CHECK(sst == 0);
+  CHECK(sout.find("no policy is loaded") != std::string::npos);
+  auto [ust, uout] = run_command(kTw + " unload --pin-root " + root + " 2>&1");
+  CHECK(ust == 2);
+  CHECK(uout.find("no policy is loaded") != std::string::npos);
 }
 
 TEST_CASE("cli: doctor with forced probes: exit code follows enforcement") {

@@ -78,6 +78,7 @@ def build_initramfs(work, guest, tokenwarden, policy_bin):
     for d in ("bin", "proc", "sys", "dev", "tmp", "policy", "etc"):
         (root / d).mkdir(parents=True, exist_ok=True)
     shutil.copytree(ROOT / "tests/vm/policies", root / "policies")
+    shutil.copytree(ROOT / "examples", root / "examples")
     busybox = shutil.which("busybox") or "/bin/busybox"
     shutil.copy(busybox, root / "bin/busybox")
     shutil.copy(ROOT / "tests/vm/guest/init.sh", root / "init")

@@ -46,12 +46,14 @@ std::string read_text(const std::string& path) {
   return s;
 }
 
-// Reads what a child wrote to the pipe's read end (closing it).
+// Reads everything a child wrote to the pipe's read end (closing it).
 std::string read_answer(int fd) {
-  char buf[256] = {};
-  ssize_t n = read(fd, buf, sizeof buf - 1);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
   close(fd);
-  return std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  return out;
 }
 
 std::string outcome_of(const Result<UniqueFd>& r) { return r ? "ok" : errno_name(r.error().err); }
@@ -222,6 +224,9 @@ Outcome enforce_policy() {
          }),
          "token=ok small=ok big=EPERM hash=EPERM second=ok third=EPERM");
   expect("refused", token_session("/tw-refused", [](int) { return std::string("-"); }), "token=EACCES");
+  // Calls without a token are not the policy's business, whatever else is loaded.
+  expect("map without a token, as root", outcome_of(map_create({.type = BPF_MAP_TYPE_HASH, .key_size = 4, .value_size = 8, .max_entries = 4})), "ok");
+  expect("program without a token, as root", outcome_of(prog_load({.type = BPF_PROG_TYPE_SOCKET_FILTER})), "ok");
   expect("no profile", token_session("/tw-none", [](int) { return std::string("-"); }), "token=EPERM");
   expect("audited", token_session("/tw-audit", [](int fd) { return "hash=" + map_outcome(fd, BPF_MAP_TYPE_HASH, 4); }),
          "token=ok hash=ok");
@@ -438,6 +443,151 @@ Outcome enforce_lifecycle() {
               "damaged artifact refused, 10000 create/free cycles leave " + std::to_string(after) + " tokens");
 }
 
+// ---- the main job's demo (scripts/demo.sh runs it in the VM when the host cannot enforce) -----
+
+void say(const std::string& text) {
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    if (!line.empty() || nl != std::string::npos) std::printf("TWVM-DEMO %s\n", line.c_str());
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  std::fflush(stdout);
+}
+
+std::string prog_outcome(int token_fd, uint32_t type, uint32_t attach) {
+  return outcome_of(prog_load({.type = type, .expected_attach_type = attach}, token_fd));
+}
+
+// What flowlogd does with its token (run as /usr/lib/flowlogd/flowlogd, in its unit's cgroup).
+Outcome demo_workload_flowlogd() {
+  auto run = [](const std::string& what, DelegationMasks masks, const std::function<std::string(int)>& ops) {
+    DelegateSpec spec;
+    spec.masks = masks;
+    int p[2];
+    if (pipe(p) != 0) return std::string("pipe");
+    auto status = run_in_delegated_userns(spec, [&](DelegatedMount& m) {
+      close(p[0]);
+      auto token = token_create(m.root_fd.get());
+      std::string r = "  " + what + "\n    BPF_TOKEN_CREATE: " + (token ? std::string("ok") : errno_name(token.error().err)) + "\n";
+      if (token) r += ops(token->get());
+      return write(p[1], r.data(), r.size()) == static_cast<ssize_t>(r.size()) ? 0 : 1;
+    });
+    close(p[1]);
+    std::string answer = read_answer(p[0]);
+    return status ? answer : "setup: " + status.error().message();
+  };
+  DelegationMasks unit;  // what the unit's BPFDelegate*= settings delegate
+  unit.cmds = (1ULL << BPF_MAP_CREATE) | (1ULL << BPF_PROG_LOAD) | (1ULL << BPF_BTF_LOAD);
+  unit.maps = (1ULL << BPF_MAP_TYPE_RINGBUF) | (1ULL << BPF_MAP_TYPE_ARRAY);
+  unit.progs = 1ULL << BPF_PROG_TYPE_CGROUP_SKB;
+  unit.attachs = (1ULL << BPF_CGROUP_INET_INGRESS) | (1ULL << BPF_CGROUP_INET_EGRESS);
+  auto row = [](const std::string& what, const std::string& outcome, const std::string& why = "") {
+    return fmt::format("    {:<32} {:<6}{}\n", what + ":", outcome, why.empty() ? "" : "  <- " + why);
+  };
+  std::string out = run("flowlogd, delegated exactly what its profile allows:", unit, [&](int fd) {
+    std::string r = row("ring buffer (256 KiB)", outcome_of(map_create({.type = BPF_MAP_TYPE_RINGBUF, .key_size = 0,
+                                                                          .value_size = 0, .max_entries = 262144}, fd)));
+    for (int i = 2; i <= 9; ++i)
+      r += row("array map #" + std::to_string(i), map_outcome(fd, BPF_MAP_TYPE_ARRAY, 16), i == 9 ? "`limit maps 8`" : "");
+    r += row("cgroup_skb program, ingress", prog_outcome(fd, BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS));
+    r += row("cgroup_skb program, egress", prog_outcome(fd, BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS));
+    r += row("a third program", prog_outcome(fd, BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS), "`limit progs 2`");
+    return r;
+  });
+  DelegationMasks widened = unit;
+  widened.progs |= 1ULL << BPF_PROG_TYPE_KPROBE;
+  out += run("flowlogd, after someone added BPFProgTypeKprobe to the unit (the profile is strict):", widened,
+             [](int) { return std::string(); });
+  say(out);
+  return pass("transcript printed");
+}
+
+// The TWVM-DEMO lines of a captured output, printed again (to the console).
+void relay_demo_lines(const std::string& captured) {
+  size_t pos = 0;
+  while ((pos = captured.find("TWVM-DEMO ", pos)) != std::string::npos) {
+    size_t nl = captured.find('\n', pos);
+    std::printf("%s\n", captured.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos).c_str());
+    pos = nl == std::string::npos ? captured.size() : nl + 1;
+  }
+  std::fflush(stdout);
+}
+
+// In the guest the paths are the initramfs's; scripts/demo.sh runs the same case on a host that
+// can enforce, with TW_DEMO_TOKENWARDEN and TW_DEMO_EXAMPLES pointing into the build.
+std::string env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+Outcome demo() {
+  const std::string tw = env_or("TW_DEMO_TOKENWARDEN", "/bin/tokenwarden");
+  const std::string examples = env_or("TW_DEMO_EXAMPLES", "/examples");
+  char self[4096] = {};
+  if (readlink("/proc/self/exe", self, sizeof self - 1) < 0) return fail("readlink /proc/self/exe");
+  say("policy examples/systemd-service.tw:");
+  say(read_text(examples + "/systemd-service.tw"));
+  for (const char* d : {"/usr", "/usr/lib", "/usr/lib/flowlogd"}) mkdir(d, 0755);
+  sh(std::string("cp ") + self + " /usr/lib/flowlogd/flowlogd");
+  mkdir("/sys/fs/cgroup/system.slice", 0755);
+  mkdir("/sys/fs/cgroup/system.slice/flowlogd.service", 0755);
+  mkdir("/sys/fs/cgroup/user.slice", 0755);
+
+  auto [crc, cout] = sh(tw + " compile " + examples + "/systemd-service.tw -o /tmp/flowlogd.twp");
+  say("$ tokenwarden compile examples/systemd-service.tw -o flowlogd.twp\n" + cout);
+  auto [lrc, lout] = sh(tw + " load /tmp/flowlogd.twp");
+  say("$ tokenwarden load flowlogd.twp\n" + lout);
+  if (crc != 0 || lrc != 0) return fail("compile/load failed: " + cout + lout);
+
+  // The unit's main process: its executable and its cgroup make it `flowlogd`.
+  auto [wrc, wout] = sh("sh -c 'echo $$ > /sys/fs/cgroup/system.slice/flowlogd.service/cgroup.procs && "
+                        "exec /usr/lib/flowlogd/flowlogd demo_workload_flowlogd'");
+  say("what flowlogd's token may do (each line is a bpf() call and its outcome):");
+  relay_demo_lines(wout);
+
+  auto [orc, oout] = sh("sh -c 'echo $$ > /sys/fs/cgroup/user.slice/cgroup.procs && exec /usr/lib/flowlogd/flowlogd demo_workload_flowlogd'");
+  std::string other;
+  for (size_t pos = 0; (pos = oout.find("BPF_TOKEN_CREATE: ", pos)) != std::string::npos; pos += 18)
+    if (other.empty()) other = oout.substr(pos + 18, oout.find_first_of(" \n", pos + 18) - pos - 18);
+  say("the same binary started outside the unit's cgroup: BPF_TOKEN_CREATE: " + other + " (no profile, default deny)");
+
+  auto [arc, aout] = sh(tw + " audit");
+  say("$ tokenwarden audit   (the CAP_PERFMON refusals are the verifier asking while it checks the\n"
+      "  cgroup_skb programs: the profile does not grant CAP_PERFMON, so they load without it)\n" + aout);
+  auto [src, sout] = sh(tw + " status");
+  say("$ tokenwarden status\n" + sout);
+  sh(tw + " unload");
+  // What the demo claims must be what happened.
+  std::vector<std::string> missing;
+  auto has = [&](const std::string& text, const std::string& what) {
+    if (text.find(what) == std::string::npos) missing.push_back(what);
+  };
+  has(wout, "BPF_TOKEN_CREATE: ok");
+  has(wout, "array map #8:                    ok");
+  has(wout, "array map #9:                    EPERM");
+  has(wout, "a third program:                 EPERM");
+  has(wout, "cgroup_skb program, egress:      ok");
+  has(wout, "strict):\nTWVM-DEMO     BPF_TOKEN_CREATE: EPERM");
+  has(other, "EPERM");
+  has(aout, "maps per token over the limit (9 > 8)");
+  has(aout, "programs per token over the limit (3 > 2)");
+  has(aout, "strict profile: the bpffs delegates more than the profile grants");
+  has(aout, "no profile matches; default deny");
+  has(sout, "policy `flowlogd` generation 1");
+  // Leave nothing behind (on a host this is someone's file system).
+  sh("rm -f /usr/lib/flowlogd/flowlogd /tmp/flowlogd.twp; rmdir /usr/lib/flowlogd 2>/dev/null; "
+     "rmdir /sys/fs/cgroup/system.slice/flowlogd.service 2>/dev/null");
+  if (!missing.empty()) {
+    std::string all;
+    for (const auto& m : missing) all += "`" + m + "` ";
+    return fail("the demo did not show " + all);
+  }
+  return pass("demo shown: allowed and refused calls, strict refusal, default deny, audit lines, status");
+}
+
 // Loads /policy/active.bin, switches to enforcing.
 std::string load_selinux_policy() {
   static std::string loaded;
@@ -513,6 +663,8 @@ const std::map<std::string, std::function<Outcome()>>& cases() {
       {"broken_expectation", broken_expectation},
       {"enforce_policy", enforce_policy},
       {"enforce_lifecycle", enforce_lifecycle},
+      {"demo", demo},
+      {"demo_workload_flowlogd", demo_workload_flowlogd},
   };
   return all;
 }
