@@ -66,7 +66,7 @@ int run(const std::string& root, bool json) {
              fmt::gmtime(loaded), st->policy_sha256);
   fmt::print("  {} profile{}, {} match alternative{}; {} of {} token slots used; kernel memory {:.1f} MiB\n", st->profiles,
              st->profiles == 1 ? "" : "s", st->alternatives, st->alternatives == 1 ? "" : "s", st->tokens,
-             st->token_capacity, st->kernel_memory_bytes / 1048576.0);
+             st->token_capacity, static_cast<double>(st->kernel_memory_bytes) / 1048576.0);
   fmt::print("  {} decisions, {} audit events, dropped: {} (ring buffer full) {} (rate limit); token table full {} times\n",
              st->stats.decisions, st->stats.events, st->stats.dropped_ringbuf, st->stats.dropped_ratelimit,
              st->stats.token_map_full);

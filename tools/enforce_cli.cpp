@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "commands.h"
-#include "compiler/artifact.h"
 #include "compiler/bpf_backend.h"
 #include "kernel/probes.h"
 #include "kernel/resolve.h"
@@ -26,31 +25,9 @@ void add_enforce_options(CLI::App* cmd, EnforceOptions& o, bool sizes) {
 }
 
 std::optional<kernel::PolicyTables> tables_for(const std::string& path, const EnforceOptions& o, int& exit_code) {
-  std::string error;
-  auto text = read_file(path, error);
-  if (!text) {
-    fmt::print(stderr, "tokenwarden: error: {}\n", error);
-    exit_code = kExitPolicyError;
-    return std::nullopt;
-  }
-  // The artifact's checksum identifies the policy; a source is compiled and hashed the same way.
-  std::optional<compiler::Ir> ir;
   std::string sha;
-  if (compiler::looks_like_artifact(*text)) {
-    auto a = compiler::read_artifact(*text, error);
-    if (!a) {
-      fmt::print(stderr, "tokenwarden: error: {}: {}\n", path, error);
-      exit_code = kExitPolicyError;
-      return std::nullopt;
-    }
-    sha = a->sha256;
-    ir = std::move(a->ir);
-  } else {
-    ir = load_ir(path, o.policy, exit_code);
-    if (!ir) return std::nullopt;
-    std::string artifact = compiler::write_artifact(*ir, "");
-    sha = compiler::sha256_hex(artifact.substr(artifact.find('\n') + 1));
-  }
+  auto ir = load_ir(path, o.policy, exit_code, &sha);
+  if (!ir) return std::nullopt;
   compiler::Resolver resolver{
       [](const std::string& p) { return kernel::resolve_exe(p); },
       [](const std::string& p) { return kernel::resolve_cgroup(p); },

@@ -105,7 +105,8 @@ compiler::Compilation compile_and_report(const std::string& path, const PolicyOp
   return c;
 }
 
-std::optional<compiler::Ir> load_ir(const std::string& path, const PolicyOptions& o, int& exit_code) {
+std::optional<compiler::Ir> load_ir(const std::string& path, const PolicyOptions& o, int& exit_code,
+                                    std::string* sha256) {
   std::string error;
   auto text = read_file(path, error);
   if (!text) {
@@ -120,6 +121,7 @@ std::optional<compiler::Ir> load_ir(const std::string& path, const PolicyOptions
       exit_code = kExitPolicyError;
       return std::nullopt;
     }
+    if (sha256) *sha256 = a->sha256;
     return std::move(a->ir);
   }
   PolicyOptions quiet = o;
@@ -128,6 +130,10 @@ std::optional<compiler::Ir> load_ir(const std::string& path, const PolicyOptions
   if (!c.ir) {
     exit_code = kExitPolicyError;
     return std::nullopt;
+  }
+  if (sha256) {
+    std::string artifact = compiler::write_artifact(*c.ir, "");
+    *sha256 = compiler::sha256_hex(std::string_view(artifact).substr(artifact.find('\n') + 1));
   }
   return std::move(c.ir);
 }

@@ -24,8 +24,11 @@ void add_target_option(CLI::App* cmd, PolicyOptions& o);
 compiler::Compilation compile_and_report(const std::string& path, const PolicyOptions& o, bool print_summary);
 
 // A policy source or a compiled artifact, as IR. Prints what went wrong and returns nullopt;
-// `exit_code` is then set (1 for policy errors and bad artifacts, 2 for unreadable files).
-std::optional<compiler::Ir> load_ir(const std::string& path, const PolicyOptions& o, int& exit_code);
+// `exit_code` is then set (1 for policy errors, bad artifacts and unreadable files). `sha256`,
+// when given, receives the policy's hash: the artifact's checksum, or for a source the checksum
+// its artifact would have.
+std::optional<compiler::Ir> load_ir(const std::string& path, const PolicyOptions& o, int& exit_code,
+                                    std::string* sha256 = nullptr);
 
 std::optional<std::string> read_file(const std::string& path, std::string& error);
 bool write_file(const std::string& path, const std::string& data, std::string& error);

@@ -58,24 +58,32 @@ std::string read_answer(int fd) {
 
 std::string outcome_of(const Result<UniqueFd>& r) { return r ? "ok" : errno_name(r.error().err); }
 
-// Creates a token in a delegated user namespace (map_create, array) and tries a token-backed
-// array map; returns "ok" or the errno name, or "setup:<error>".
-std::string token_map_create() {
-  DelegateSpec spec;
-  spec.masks.cmds = 1ULL << BPF_MAP_CREATE;
-  spec.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
+// Runs `body` in a delegated user namespace (kernel/bpffs.h) and returns what it returned there,
+// or "setup:<error>".
+std::string in_delegated(const DelegateSpec& spec, const std::function<std::string(DelegatedMount&)>& body) {
   int p[2];
   if (pipe(p) != 0) return "setup:pipe";
   auto status = run_in_delegated_userns(spec, [&](DelegatedMount& m) {
     close(p[0]);
-    auto token = token_create(m.root_fd.get());
-    std::string r = token ? outcome_of(map_create({}, token->get())) : "token:" + errno_name(token.error().err);
+    std::string r = body(m);
     return write(p[1], r.data(), r.size()) == static_cast<ssize_t>(r.size()) ? 0 : 1;
   });
   close(p[1]);
   std::string answer = read_answer(p[0]);
   if (!status) return "setup:" + status.error().message();
   return answer;
+}
+
+// Creates a token in a delegated user namespace (map_create, array) and tries a token-backed
+// array map; returns "ok" or the errno name, or "setup:<error>".
+std::string token_map_create() {
+  DelegateSpec spec;
+  spec.masks.cmds = 1ULL << BPF_MAP_CREATE;
+  spec.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
+  return in_delegated(spec, [](DelegatedMount& m) {
+    auto token = token_create(m.root_fd.get());
+    return token ? outcome_of(map_create({}, token->get())) : "token:" + errno_name(token.error().err);
+  });
 }
 
 Outcome bpf_lsm_active() {
@@ -152,19 +160,13 @@ std::string token_session(const std::string& cg, const std::function<std::string
   DelegateSpec spec;
   spec.masks.cmds = 1ULL << BPF_MAP_CREATE;
   spec.masks.maps = (1ULL << BPF_MAP_TYPE_ARRAY) | (1ULL << BPF_MAP_TYPE_HASH);
-  int p[2];
-  if (pipe(p) != 0) return "setup:pipe";
-  auto status = run_in_delegated_userns(spec, [&](DelegatedMount& m) {
-    close(p[0]);
+  std::string answer = in_delegated(spec, [&](DelegatedMount& m) {
     auto token = token_create(m.root_fd.get());
     std::string r = "token=" + (token ? std::string("ok") : errno_name(token.error().err));
     if (token) r += " " + ops(token->get());
-    return write(p[1], r.data(), r.size()) == static_cast<ssize_t>(r.size()) ? 0 : 1;
+    return r;
   });
-  close(p[1]);
-  std::string answer = read_answer(p[0]);
   move_to_cgroup("");
-  if (!status) return "setup:" + status.error().message();
   return answer;
 }
 
@@ -325,10 +327,7 @@ std::string token_cycles(const std::string& cg, int n) {
   DelegateSpec spec;
   spec.masks.cmds = 1ULL << BPF_MAP_CREATE;
   spec.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
-  int p[2];
-  if (pipe(p) != 0) return "setup:pipe";
-  auto status = run_in_delegated_userns(spec, [&](DelegatedMount& m) {
-    close(p[0]);
+  std::string answer = in_delegated(spec, [&](DelegatedMount& m) {
     int ok = 0;
     std::string first_error;
     for (int i = 0; i < n; ++i) {
@@ -336,13 +335,9 @@ std::string token_cycles(const std::string& cg, int n) {
       if (t) ++ok;
       else if (first_error.empty()) first_error = " first error " + errno_name(t.error().err);
     }
-    std::string r = std::to_string(ok) + " ok" + first_error;
-    return write(p[1], r.data(), r.size()) == static_cast<ssize_t>(r.size()) ? 0 : 1;
+    return std::to_string(ok) + " ok" + first_error;
   });
-  close(p[1]);
-  std::string answer = read_answer(p[0]);
   move_to_cgroup("");
-  if (!status) return "setup:" + status.error().message();
   return answer;
 }
 
@@ -466,18 +461,12 @@ Outcome demo_workload_flowlogd() {
   auto run = [](const std::string& what, DelegationMasks masks, const std::function<std::string(int)>& ops) {
     DelegateSpec spec;
     spec.masks = masks;
-    int p[2];
-    if (pipe(p) != 0) return std::string("pipe");
-    auto status = run_in_delegated_userns(spec, [&](DelegatedMount& m) {
-      close(p[0]);
+    return in_delegated(spec, [&](DelegatedMount& m) {
       auto token = token_create(m.root_fd.get());
       std::string r = "  " + what + "\n    BPF_TOKEN_CREATE: " + (token ? std::string("ok") : errno_name(token.error().err)) + "\n";
       if (token) r += ops(token->get());
-      return write(p[1], r.data(), r.size()) == static_cast<ssize_t>(r.size()) ? 0 : 1;
+      return r;
     });
-    close(p[1]);
-    std::string answer = read_answer(p[0]);
-    return status ? answer : "setup: " + status.error().message();
   };
   DelegationMasks unit;  // what the unit's BPFDelegate*= settings delegate
   unit.cmds = (1ULL << BPF_MAP_CREATE) | (1ULL << BPF_PROG_LOAD) | (1ULL << BPF_BTF_LOAD);
