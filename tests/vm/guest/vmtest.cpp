@@ -22,6 +22,9 @@
 #include <string>
 
 #include "harness_deny_cmd.skel.h"
+#include "trivial_hooks.skel.h"
+#include <bpf/bpf.h>
+
 #include "kernel/bpf.h"
 #include "kernel/bpffs.h"
 #include "kernel/probes.h"
@@ -577,6 +580,111 @@ Outcome demo() {
   return pass("demo shown: allowed and refused calls, strict refusal, default deny, audit lines, status");
 }
 
+// ---- bench/hooks_bench.sh: per-invocation cost of the programs (not a test) -------------------
+
+struct HookStats {
+  uint64_t ns = 0, cnt = 0;
+};
+
+// run_time_ns / run_cnt of every BPF LSM program attached now, by program name.
+std::map<std::string, HookStats> lsm_prog_stats() {
+  std::map<std::string, HookStats> out;
+  uint32_t id = 0;
+  while (bpf_prog_get_next_id(id, &id) == 0) {
+    UniqueFd fd(bpf_prog_get_fd_by_id(id));
+    if (fd.get() < 0) continue;
+    bpf_prog_info info{};
+    uint32_t len = sizeof info;
+    if (bpf_prog_get_info_by_fd(fd.get(), &info, &len) != 0 || info.type != BPF_PROG_TYPE_LSM) continue;
+    // Names are cut to 15 characters ("tw_token_capabl"): match the hook by prefix.
+    std::string name = info.name;
+    std::string rest = name.substr(name.find('_') + 1);
+    for (const char* hook : {"token_create", "token_cmd", "token_capable", "map_create", "prog_load", "token_free"}) {
+      if (rest.empty() || std::string(hook).rfind(rest, 0) != 0) continue;
+      out[hook].ns += info.run_time_ns;
+      out[hook].cnt += info.run_cnt;
+    }
+  }
+  return out;
+}
+
+// The workload measured: tokens created and freed, each used for maps and a program.
+void bench_workload(int rounds) {
+  DelegateSpec spec;
+  spec.masks.cmds = (1ULL << BPF_MAP_CREATE) | (1ULL << BPF_PROG_LOAD);
+  spec.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
+  spec.masks.progs = 1ULL << BPF_PROG_TYPE_SOCKET_FILTER;
+  spec.masks.attachs = 1ULL << BPF_CGROUP_INET_INGRESS;
+  move_to_cgroup("/tw-bench");
+  in_delegated(spec, [&](DelegatedMount& m) {
+    for (int i = 0; i < rounds; ++i) {
+      auto t = token_create(m.root_fd.get());
+      if (!t) continue;
+      for (int k = 0; k < 4; ++k) (void)map_create({.type = BPF_MAP_TYPE_ARRAY, .max_entries = 4}, t->get());
+      (void)prog_load({.type = BPF_PROG_TYPE_SOCKET_FILTER}, t->get());
+    }
+    return std::string("-");
+  });
+  move_to_cgroup("");
+}
+
+// A policy of `n` profiles; the workload's cgroup is matched by the last one.
+void write_bench_policy(const std::string& path, int n) {
+  std::ofstream out(path);
+  out << "policy bench-" << n << ";\ndefault deny;\npreexisting allow;\n";
+  for (int i = 0; i < n - 1; ++i)
+    out << "profile p" << i << " { match creator.uid == " << 100000 + i << " and creator.comm == \"svc-" << i
+        << "\"; allow cmd map_create; allow map array; allow cap CAP_BPF; }\n";
+  out << "profile bench { match creator.cgroup under \"/tw-bench\"; allow cmd map_create, prog_load; allow map array;"
+         " allow prog socket_filter; allow attach cgroup_inet_ingress; allow cap CAP_BPF, CAP_PERFMON; limit maps 100000;"
+         " limit progs 100000; }\n";
+}
+
+std::string stats_line(const std::string& label, const std::map<std::string, HookStats>& before,
+                       const std::map<std::string, HookStats>& after) {
+  std::string line = "TWVM-BENCH " + label;
+  for (const char* hook : {"token_create", "token_cmd", "token_capable", "map_create", "prog_load", "token_free"}) {
+    HookStats a = after.count(hook) ? after.at(hook) : HookStats{};
+    HookStats b = before.count(hook) ? before.at(hook) : HookStats{};
+    uint64_t cnt = a.cnt - b.cnt, ns = a.ns - b.ns;
+    line += fmt::format(" {}={:.0f}ns/{}", hook, cnt ? static_cast<double>(ns) / static_cast<double>(cnt) : 0.0, cnt);
+  }
+  return line;
+}
+
+Outcome bench_hooks() {
+  const int rounds = 300;
+  std::ofstream("/proc/sys/kernel/bpf_stats_enabled") << "1";
+  mkdir("/sys/fs/cgroup/tw-bench", 0755);
+  bench_workload(20);  // warm-up
+  std::string report;
+  // Baseline: trivial programs on the same hooks.
+  {
+    trivial_hooks* skel = trivial_hooks::open_and_load();
+    if (!skel || trivial_hooks::attach(skel)) return fail("trivial programs did not load");
+    auto before = lsm_prog_stats();
+    bench_workload(rounds);
+    auto line = stats_line("trivial", before, lsm_prog_stats());
+    std::printf("%s\n", line.c_str());
+    report += line + "; ";
+    trivial_hooks::destroy(skel);
+  }
+  for (int n : {1, 100, 10000}) {
+    std::string path = "/tmp/bench-" + std::to_string(n) + ".tw";
+    write_bench_policy(path, n);
+    auto [rc, out] = sh("/bin/tokenwarden load " + path + " 2>/dev/null");
+    if (rc != 0) return fail("load " + path + ": " + out);
+    auto before = lsm_prog_stats();
+    bench_workload(rounds);
+    auto line = stats_line("tokenwarden profiles=" + std::to_string(n), before, lsm_prog_stats());
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+    report += line + "; ";
+    sh("/bin/tokenwarden unload");
+  }
+  return pass(report);
+}
+
 // Loads /policy/active.bin, switches to enforcing.
 std::string load_selinux_policy() {
   static std::string loaded;
@@ -653,6 +761,7 @@ const std::map<std::string, std::function<Outcome()>>& cases() {
       {"enforce_policy", enforce_policy},
       {"enforce_lifecycle", enforce_lifecycle},
       {"demo", demo},
+      {"bench_hooks", bench_hooks},
       {"demo_workload_flowlogd", demo_workload_flowlogd},
   };
   return all;
