@@ -1,5 +1,8 @@
 #include "bpffs.h"
 
+#include <grp.h>
+#include <sys/prctl.h>
+
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -90,6 +93,14 @@ Status write_file(const std::string& path, const std::string& data) {
 
 // Child side, up to handing fs_fd to the parent. Returns the fs fd, or an Error.
 Result<UniqueFd> child_enter_namespaces(uid_t uid, gid_t gid) {
+  if (uid != getuid()) {
+    // Become that host uid first: a user namespace may map only its creator's own uid.
+    if (setgroups(0, nullptr) != 0) return errno_error("setgroups");
+    if (setresgid(gid, gid, gid) != 0) return errno_error("setresgid", std::to_string(gid));
+    if (setresuid(uid, uid, uid) != 0) return errno_error("setresuid", std::to_string(uid));
+    // A uid change makes the process non-dumpable, which leaves /proc/self (uid_map, ...) to root.
+    if (prctl(PR_SET_DUMPABLE, 1) != 0) return errno_error("prctl(PR_SET_DUMPABLE)");
+  }
   if (unshare(CLONE_NEWUSER) != 0) return errno_error("unshare(CLONE_NEWUSER)");
   if (auto s = write_file("/proc/self/setgroups", "deny"); !s) return s.error();
   if (auto s = write_file("/proc/self/uid_map", fmt::format("0 {} 1", uid)); !s) return s.error();
@@ -179,8 +190,8 @@ Result<int> run_in_delegated_userns(const DelegateSpec& spec,
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     return errno_error("socketpair");
   UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
-  uid_t uid = getuid();
-  gid_t gid = getgid();
+  uid_t uid = spec.host_uid ? *spec.host_uid : getuid();
+  gid_t gid = spec.host_uid ? *spec.host_uid : getgid();
   std::fflush(nullptr);  // do not duplicate buffered output into the child
   pid_t pid = fork();
   if (pid < 0) return errno_error("fork");

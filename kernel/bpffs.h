@@ -14,6 +14,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +37,10 @@ struct DelegateSpec {
   // how tests feed the kernel's parser exact strings.
   std::vector<std::pair<std::string, std::string>> raw_options;
   std::string mount_at;  // e.g. "/sys/fs/bpf"; empty leaves the mount detached
+  // The host uid (and gid) the namespace's root maps to. Unset: the caller's. Set: the child
+  // drops to it before creating its namespaces, as container managers map container root to an
+  // unprivileged host uid (systemd PrivateUsers=, LXD, Incus).
+  std::optional<uint32_t> host_uid;
 };
 
 // The exit status the child uses when setup failed (the parent reports the Error instead).

@@ -580,6 +580,51 @@ Outcome demo() {
   return pass("demo shown: allowed and refused calls, strict refusal, default deny, audit lines, status");
 }
 
+// ---- self-protection: what a token holder can do to tokenwarden's own objects --------------------
+
+std::string errno_of(int rc) { return rc >= 0 ? "ok" : errno_name(errno); }
+
+Outcome self_protection() {
+  auto [lrc, lout] = sh("/bin/tokenwarden load /policies/unconfined.tw");
+  if (lrc != 0) return fail("load: " + lout);
+  const std::string root = "/sys/fs/bpf/tokenwarden";
+  // The ids of a map, a link and a program, as root sees them.
+  UniqueFd ctl(bpf_obj_get((root + "/ctl").c_str())), link(bpf_obj_get((root + "/link_tw_token_cmd").c_str()));
+  bpf_map_info minfo{};
+  bpf_link_info linfo{};
+  uint32_t mlen = sizeof minfo, llen = sizeof linfo;
+  if (ctl.get() < 0 || link.get() < 0 || bpf_map_get_info_by_fd(ctl.get(), &minfo, &mlen) ||
+      bpf_link_get_info_by_fd(link.get(), &linfo, &llen)) {
+    sh("/bin/tokenwarden unload");
+    return fail("root cannot open its own pins: the test could not tell anything apart");
+  }
+  auto attempts = [&]() {
+    std::string r;
+    r += " obj_get_map=" + errno_of(bpf_obj_get((root + "/ctl").c_str()));
+    r += " obj_get_link=" + errno_of(bpf_obj_get((root + "/link_tw_token_cmd").c_str()));
+    r += " map_by_id=" + errno_of(bpf_map_get_fd_by_id(minfo.id));
+    r += " link_by_id=" + errno_of(bpf_link_get_fd_by_id(linfo.id));
+    r += " prog_by_id=" + errno_of(bpf_prog_get_fd_by_id(linfo.prog_id));
+    r += " unlink=" + errno_of(unlink((root + "/ctl").c_str()));
+    r += " rename=" + errno_of(rename(root.c_str(), (root + "-moved").c_str()));
+    return r;
+  };
+  // A container: its root is host uid 100000, and its bpffs delegates everything.
+  DelegateSpec spec;
+  spec.host_uid = 100000;
+  spec.masks.cmds = spec.masks.maps = spec.masks.progs = spec.masks.attachs = ~0ULL;
+  std::string inside = in_delegated(spec, [&](DelegatedMount& m) {
+    auto token = token_create(m.root_fd.get());
+    return "token=" + (token ? std::string("ok") : errno_name(token.error().err)) + attempts();
+  });
+  bool pins_intact = access((root + "/ctl").c_str(), F_OK) == 0;
+  auto [urc, uout] = sh("/bin/tokenwarden unload");
+  std::string detail = "uid 100000 with a token delegating everything: " + inside +
+                       "; pins intact=" + std::to_string(pins_intact) + "; unload=" + std::to_string(urc);
+  bool ok = inside.rfind("token=ok", 0) == 0 && inside.find("=ok", 8) == std::string::npos && pins_intact && urc == 0;
+  return ok ? pass(detail) : fail(detail);
+}
+
 // ---- bench/hooks_bench.sh: per-invocation cost of the programs (not a test) -------------------
 
 struct HookStats {
@@ -761,6 +806,7 @@ const std::map<std::string, std::function<Outcome()>>& cases() {
       {"enforce_policy", enforce_policy},
       {"enforce_lifecycle", enforce_lifecycle},
       {"demo", demo},
+      {"self_protection", self_protection},
       {"bench_hooks", bench_hooks},
       {"demo_workload_flowlogd", demo_workload_flowlogd},
   };
