@@ -625,6 +625,72 @@ Outcome self_protection() {
   return ok ? pass(detail) : fail(detail);
 }
 
+// ---- the kernel selftest's token scenarios, as a policy ------------------------------------------
+
+// An XDP program that calls `helpers` in turn, then returns XDP_PASS (2).
+std::vector<bpf_insn> xdp_calling(std::initializer_list<int> helpers) {
+  std::vector<bpf_insn> insns;
+  for (int h : helpers) insns.push_back({.code = BPF_JMP | BPF_CALL, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = h});
+  insns.push_back({.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .src_reg = 0, .off = 0, .imm = 2});
+  insns.push_back({.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0});
+  return insns;
+}
+
+Outcome selftest_scenarios() {
+  for (const char* cg : {"/st-full", "/st-noperf", "/st-nocmd"}) mkdir((std::string("/sys/fs/cgroup") + cg).c_str(), 0755);
+  auto [lrc, lout] = sh("/bin/tokenwarden load /policies/selftest.tw");
+  if (lrc != 0) return fail("load: " + lout);
+  DelegateSpec spec;  // what the selftest delegates
+  spec.masks.cmds = (1ULL << BPF_MAP_CREATE) | (1ULL << BPF_PROG_LOAD) | (1ULL << BPF_BTF_LOAD);
+  spec.masks.maps = (1ULL << BPF_MAP_TYPE_STACK) | (1ULL << BPF_MAP_TYPE_ARRAY);
+  spec.masks.progs = 1ULL << BPF_PROG_TYPE_XDP;
+  spec.masks.attachs = 1ULL << BPF_XDP;
+  auto run = [&](const std::string& cg) {
+    move_to_cgroup(cg);
+    std::string r = in_delegated(spec, [](DelegatedMount& m) {
+      auto token = token_create(m.root_fd.get());
+      if (!token) return "token=" + errno_name(token.error().err);
+      int t = token->get();
+      std::string out = "token=ok";
+      out += " stack=" + outcome_of(map_create({.type = BPF_MAP_TYPE_STACK, .key_size = 0, .value_size = 8, .max_entries = 4}, t));
+      out += " btf=" + outcome_of(btf_load(minimal_btf(), t));
+      out += " xdp_bpf_helper=" +
+             outcome_of(prog_load({.type = BPF_PROG_TYPE_XDP, .expected_attach_type = BPF_XDP,
+                                   .insns = xdp_calling({BPF_FUNC_jiffies64})}, t));
+      out += " xdp_perfmon_helper=" +
+             outcome_of(prog_load({.type = BPF_PROG_TYPE_XDP, .expected_attach_type = BPF_XDP,
+                                   .insns = xdp_calling({BPF_FUNC_jiffies64, BPF_FUNC_get_current_task})}, t));
+      out += " stack_without_token=" + outcome_of(map_create({.type = BPF_MAP_TYPE_STACK, .key_size = 0, .value_size = 8, .max_entries = 4}));
+      return out;
+    });
+    move_to_cgroup("");
+    return r;
+  };
+  std::string full = run("/st-full"), noperf = run("/st-noperf"), nocmd = run("/st-nocmd");
+  auto [arc, aout] = sh("/bin/tokenwarden audit");
+  sh("/bin/tokenwarden unload");
+  std::vector<std::string> bad;
+  auto expect = [&](const std::string& what, const std::string& got, const std::string& want) {
+    if (got != want) bad.push_back(what + ": got `" + got + "`, want `" + want + "`");
+  };
+  expect("full", full, "token=ok stack=ok btf=ok xdp_bpf_helper=ok xdp_perfmon_helper=ok stack_without_token=EPERM");
+  // The verifier refuses the CAP_PERFMON helper (its own errno); the rest is unaffected.
+  if (noperf.find("token=ok stack=ok btf=ok xdp_bpf_helper=ok xdp_perfmon_helper=") != 0 ||
+      noperf.find("xdp_perfmon_helper=ok") != std::string::npos)
+    bad.push_back("no-perfmon: got `" + noperf + "`, want every step ok but the CAP_PERFMON helper");
+  expect("no-prog-load", nocmd, "token=ok stack=ok btf=ok xdp_bpf_helper=EPERM xdp_perfmon_helper=EPERM stack_without_token=EPERM");
+  if (aout.find("CAP_PERFMON") == std::string::npos || aout.find("profile=no-perfmon") == std::string::npos)
+    bad.push_back("audit lacks the CAP_PERFMON refusal of no-perfmon");
+  if (aout.find("cmd prog_load") == std::string::npos) bad.push_back("audit lacks the prog_load refusal of no-prog-load");
+  std::string detail = "full: " + full + " | no-perfmon: " + noperf + " | no-prog-load: " + nocmd;
+  if (!bad.empty()) {
+    std::string all;
+    for (const auto& b : bad) all += b + "; ";
+    return fail(all + detail);
+  }
+  return pass(detail);
+}
+
 // ---- bench/hooks_bench.sh: per-invocation cost of the programs (not a test) -------------------
 
 struct HookStats {
@@ -807,6 +873,7 @@ const std::map<std::string, std::function<Outcome()>>& cases() {
       {"enforce_lifecycle", enforce_lifecycle},
       {"demo", demo},
       {"self_protection", self_protection},
+      {"selftest_scenarios", selftest_scenarios},
       {"bench_hooks", bench_hooks},
       {"demo_workload_flowlogd", demo_workload_flowlogd},
   };
