@@ -97,7 +97,7 @@ bool Enforcer::installed(const std::string& pin_root) {
   return stat(pin_path(pin_root, "ctl").c_str(), &st) == 0;
 }
 
-Status Enforcer::write_generation(const PolicyTables& t, bool log_allowed) {
+Result<uint64_t> Enforcer::write_generation(const PolicyTables& t, bool log_allowed) {
   uint32_t zero = 0;
   tw_ctl cur{};
   if (bpf_map_lookup_elem(fd("ctl"), &zero, &cur) != 0) return errno_error("BPF_MAP_LOOKUP_ELEM(ctl)");
@@ -118,30 +118,30 @@ Status Enforcer::write_generation(const PolicyTables& t, bool log_allowed) {
   clock_gettime(CLOCK_REALTIME, &now);
   settings.loaded_at_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000ULL + static_cast<uint64_t>(now.tv_nsec);
   std::strncpy(settings.policy_name, t.name.c_str(), sizeof settings.policy_name - 1);
-  if (auto s = update(inner[0].get(), &zero, &settings, "settings"); !s) return s;
+  if (auto s = update(inner[0].get(), &zero, &settings, "settings"); !s) return s.error();
   for (const auto& p : t.profiles)
-    if (auto s = update(inner[1].get(), &p.id, &p, "profiles"); !s) return s;
+    if (auto s = update(inner[1].get(), &p.id, &p, "profiles"); !s) return s.error();
   for (uint32_t i = 0; i < t.conjs.size(); ++i)
-    if (auto s = update(inner[2].get(), &i, &t.conjs[i], "conjs"); !s) return s;
+    if (auto s = update(inner[2].get(), &i, &t.conjs[i], "conjs"); !s) return s.error();
   for (const auto& [k, v] : t.index)
-    if (auto s = update(inner[3].get(), &k, &v, "index"); !s) return s;
+    if (auto s = update(inner[3].get(), &k, &v, "index"); !s) return s.error();
   for (uint32_t i = 0; i < t.scan.size(); ++i)
-    if (auto s = update(inner[4].get(), &i, &t.scan[i], "scan"); !s) return s;
+    if (auto s = update(inner[4].get(), &i, &t.scan[i], "scan"); !s) return s.error();
 
   for (size_t i = 0; i < std::size(kInner); ++i) {
     int inner_fd = inner[i].get();
-    if (auto s = update(fd(kInner[i].outer), &idle, &inner_fd, kInner[i].outer); !s) return s;
+    if (auto s = update(fd(kInner[i].outer), &idle, &inner_fd, kInner[i].outer); !s) return s.error();
   }
   // The switch: one update, after which every hook reads the new generation.
   tw_ctl next{idle, 1, cur.generation + 1};
-  if (auto s = update(fd("ctl"), &zero, &next, "ctl"); !s) return s;
+  if (auto s = update(fd("ctl"), &zero, &next, "ctl"); !s) return s.error();
   if (cur.loaded) {
     // Wait until no program can still be reading the old slot, then release its maps.
     if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0) usleep(100 * 1000);
     uint32_t old = cur.slot;
     for (const auto& in : kInner) bpf_map_delete_elem(fd(in.outer), &old);
   }
-  return ok_status();
+  return next.generation;
 }
 
 Result<Enforcer> Enforcer::install(const PolicyTables& tables, const EnforcerOptions& o) {
@@ -167,7 +167,6 @@ Result<Enforcer> Enforcer::install(const PolicyTables& tables, const EnforcerOpt
     ~SkelGuard() { tokenwarden::destroy(s); }
   } guard{skel};
 
-  skel->rodata->token_capacity = o.token_capacity;
   skel->rodata->events_per_sec = o.events_per_sec;
   bpf_map__set_max_entries(skel->maps.tokens, o.token_capacity);
   bpf_map__set_max_entries(skel->maps.counters,
@@ -186,28 +185,20 @@ Result<Enforcer> Enforcer::install(const PolicyTables& tables, const EnforcerOpt
   if (auto s = e.write_generation(tables, o.log_allowed); !s) return s.error();
   if (int err = tokenwarden::attach(skel)) return Error{"attach BPF LSM programs", -err, ""};
 
-  // Pin into the staging directory, then rename it into place: all or nothing.
-  auto fail = [&](Error err) { return err; };
+  // Pin into the staging directory (its guard removes it on failure), then rename it into place.
   for (const char* name : kMaps) {
     std::string p = pin_path(staging, name);
-    if (bpf_obj_pin(e.fd(name), p.c_str()) != 0) return fail(errno_error("BPF_OBJ_PIN", p));
+    if (bpf_obj_pin(e.fd(name), p.c_str()) != 0) return errno_error("BPF_OBJ_PIN", p);
     chmod(p.c_str(), 0600);
   }
-  bpf_program* prog;
-  bpf_object__for_each_program(prog, skel->obj) {
-    const char* name = bpf_program__name(prog);
-    bpf_link* link = nullptr;
-    if (!std::strcmp(name, "tw_token_create")) link = skel->links.tw_token_create;
-    else if (!std::strcmp(name, "tw_token_free")) link = skel->links.tw_token_free;
-    else if (!std::strcmp(name, "tw_token_cmd")) link = skel->links.tw_token_cmd;
-    else if (!std::strcmp(name, "tw_token_capable")) link = skel->links.tw_token_capable;
-    else if (!std::strcmp(name, "tw_map_create")) link = skel->links.tw_map_create;
-    else if (!std::strcmp(name, "tw_prog_load")) link = skel->links.tw_prog_load;
-    std::string p = pin_path(staging, std::string("link_") + name);
-    if (!link || bpf_link__pin(link, p.c_str()) != 0) return fail(errno_error("BPF_OBJ_PIN", p));
+  // The skeleton pairs every program with its link.
+  for (int i = 0; i < skel->skeleton->prog_cnt; ++i) {
+    const bpf_prog_skeleton& ps = skel->skeleton->progs[i];
+    std::string p = pin_path(staging, std::string("link_") + ps.name);
+    if (!*ps.link || bpf_link__pin(*ps.link, p.c_str()) != 0) return errno_error("BPF_OBJ_PIN", p);
     chmod(p.c_str(), 0600);
   }
-  if (rename(staging.c_str(), o.pin_root.c_str()) != 0) return fail(errno_error("rename", staging + " -> " + o.pin_root));
+  if (rename(staging.c_str(), o.pin_root.c_str()) != 0) return errno_error("rename", staging + " -> " + o.pin_root);
   staging_guard.keep = true;
   return e;
 }
@@ -247,7 +238,9 @@ Status Enforcer::remove(const std::string& pin_root) {
   return ok_status();
 }
 
-Status Enforcer::replace(const PolicyTables& tables, bool log_allowed) { return write_generation(tables, log_allowed); }
+Result<uint64_t> Enforcer::replace(const PolicyTables& tables, bool log_allowed) {
+  return write_generation(tables, log_allowed);
+}
 
 Result<EnforcerStatus> Enforcer::status() const {
   EnforcerStatus st;

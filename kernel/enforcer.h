@@ -63,7 +63,8 @@ class Enforcer {
   static Status remove(const std::string& pin_root = kPinRoot);
   static bool installed(const std::string& pin_root = kPinRoot);
 
-  Status replace(const PolicyTables& tables, bool log_allowed);
+  // The new generation, or an Error with the previous policy still in force.
+  Result<uint64_t> replace(const PolicyTables& tables, bool log_allowed);
   Result<EnforcerStatus> status() const;
   // Profile id -> name, from the live policy.
   std::map<uint64_t, std::string> profile_names() const;
@@ -76,7 +77,7 @@ class Enforcer {
  private:
   Enforcer();
   int fd(const std::string& map) const;
-  Status write_generation(const PolicyTables& tables, bool log_allowed);
+  Result<uint64_t> write_generation(const PolicyTables& tables, bool log_allowed);  // the generation
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -23,8 +23,7 @@
 #define EPERM 1
 #define BPF_F_SLEEPABLE_FLAG (1U << 4)
 
-/* Sizes are set by the loader before load. */
-const volatile __u32 token_capacity = 65536;
+/* Set by the loader before load (it also sizes `tokens` and `counters`). */
 const volatile __u32 events_per_sec = 1000;
 
 /* ---- state that survives replace ------------------------------------------------------------ */
@@ -38,7 +37,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536); /* resized to token_capacity by the loader */
+	__uint(max_entries, 65536); /* resized to --token-capacity by the loader */
 	__type(key, __u64);          /* the struct bpf_token's address */
 	__type(value, struct tw_token);
 } tokens SEC(".maps");

@@ -19,14 +19,14 @@ int run(const std::string& path, const EnforceOptions& o) {
     fmt::print(stderr, "  hint: is a policy loaded? `tokenwarden status`, or `tokenwarden load` first\n");
     return kExitSystemError;
   }
-  if (auto s = e->replace(*tables, o.log_allowed); !s) {
-    report_error(s.error());
+  auto generation = e->replace(*tables, o.log_allowed);
+  if (!generation) {
+    report_error(generation.error());
     fmt::print(stderr, "  the previous policy is still enforcing\n");
     return kExitSystemError;
   }
-  auto st = e->status();
   fmt::print("replaced: policy `{}` now enforcing ({} profiles), generation {}\n", tables->name,
-             tables->profiles.size(), st ? st->generation : 0);
+             tables->profiles.size(), *generation);
   return kExitOk;
 }
 

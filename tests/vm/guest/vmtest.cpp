@@ -136,6 +136,26 @@ Outcome token_cmd_deny() {
   return ok ? pass(detail) : fail(detail);
 }
 
+// Expectations of one case: each mismatch is kept, and the case fails naming all of them.
+struct Expectations {
+  std::vector<std::string> bad;
+  // `log` prints each step to the console as it happens (long cases: where a panic struck).
+  bool log = false;
+  void operator()(const std::string& what, const std::string& got, const std::string& want) {
+    if (log) std::fprintf(stderr, "TWVM-STEP %s: %s\n", what.c_str(), got.c_str());
+    if (got != want) bad.push_back(what + ": got `" + got + "`, want `" + want + "`");
+  }
+  void require(bool ok, const std::string& what) {
+    if (!ok) bad.push_back(what);
+  }
+  Outcome result(const std::string& detail) const {
+    if (bad.empty()) return pass(detail);
+    std::string all;
+    for (const auto& b : bad) all += b + "; ";
+    return fail(all + detail);
+  }
+};
+
 // ---- enforcement: tokenwarden load/status/audit/unload with the product's BPF programs ----------
 
 // Runs a shell command, returns {exit status, output}.
@@ -178,10 +198,7 @@ std::string map_outcome(int token_fd, uint32_t type, uint32_t max_entries) {
 }
 
 Outcome enforce_policy() {
-  std::vector<std::string> bad;
-  auto expect = [&](const std::string& what, const std::string& got, const std::string& want) {
-    if (got != want) bad.push_back(what + ": got `" + got + "`, want `" + want + "`");
-  };
+  Expectations expect;
 
   // The policy names these cgroups: they must exist when `load` resolves them.
   for (const char* cg : {"/tw-maps", "/tw-refused", "/tw-audit", "/tw-none"})
@@ -243,13 +260,13 @@ Outcome enforce_policy() {
 
   auto [st_rc, st_out] = sh("/bin/tokenwarden status --json");
   if (st_rc != 0 || st_out.find("\"policy\": \"vm-enforce\"") == std::string::npos)
-    bad.push_back("status: " + st_out);
+    expect.bad.push_back("status: " + st_out);
   auto [au_rc, au_out] = sh("/bin/tokenwarden audit");
   for (const char* reason : {"max_entries over the limit", "map type not allowed", "maps per token over the limit",
                              "the profile refuses tokens", "no profile matches; default deny",
                              "the token predates the policy; preexisting deny"})
-    if (au_out.find(reason) == std::string::npos) bad.push_back(std::string("audit lacks `") + reason + "`");
-  if (au_out.find("audit bpf_map_create") == std::string::npos) bad.push_back("audit lacks the audit-mode event");
+    expect.require(au_out.find(reason) != std::string::npos, std::string("audit lacks `") + reason + "`");
+  expect.require(au_out.find("audit bpf_map_create") != std::string::npos, "audit lacks the audit-mode event");
 
   auto [un_rc, un_out] = sh("/bin/tokenwarden unload");
   expect("unload", std::to_string(un_rc), "0");
@@ -258,11 +275,7 @@ Outcome enforce_policy() {
   expect("nothing pinned after unload", std::to_string(access("/sys/fs/bpf/tokenwarden", F_OK)), "-1");
 
   std::string detail = "load: " + load_out.substr(0, load_out.find('\n'));
-  if (!bad.empty()) {
-    std::string all;
-    for (const auto& b : bad) all += b + "; ";
-    return fail(all + " | status: " + st_out + " | audit: " + au_out);
-  }
+  if (!expect.bad.empty()) return expect.result(" | status: " + st_out + " | audit: " + au_out);
   return pass(detail + "; audit lines: " + std::to_string(std::count(au_out.begin(), au_out.end(), '\n')));
 }
 
@@ -352,11 +365,8 @@ long tokens_remembered() {
 }
 
 Outcome enforce_lifecycle() {
-  std::vector<std::string> bad;
-  auto expect = [&](const std::string& what, const std::string& got, const std::string& want) {
-    std::fprintf(stderr, "TWVM-STEP %s: %s\n", what.c_str(), got.c_str());
-    if (got != want) bad.push_back(what + ": got `" + got + "`, want `" + want + "`");
-  };
+  Expectations expect;
+  expect.log = true;
   for (const char* cg : {"/tw-worker", "/tw-retired", "/tw-other"}) mkdir((std::string("/sys/fs/cgroup") + cg).c_str(), 0755);
   if (auto [rc, out] = sh("/bin/tokenwarden load --token-capacity 4 /policies/lifecycle-a.tw"); rc != 0)
     return fail("load: " + out);
@@ -390,16 +400,15 @@ Outcome enforce_lifecycle() {
       _exit(0);
     }
     int ops = 0, flipper_status = 0;
-    std::map<std::string, int> seen;
     while (waitpid(flipper, &flipper_status, WNOHANG) == 0) {
       std::string a = worker.op('a'), h = worker.op('h'), r = worker.op('r');
       ++ops;
-      if (a != "ok" || r != "EPERM" || (h != "ok" && h != "EPERM")) bad.push_back("during replaces: array=" + a + " hash=" + h + " ringbuf=" + r);
-      ++seen["hash=" + h];
+      expect.require(a == "ok" && r == "EPERM" && (h == "ok" || h == "EPERM"),
+                     "during replaces: array=" + a + " hash=" + h + " ringbuf=" + r);
     }
     expect("100 replaces", std::to_string(WIFEXITED(flipper_status) ? WEXITSTATUS(flipper_status) : -1), "0");
-    if (ops < 5) bad.push_back("only " + std::to_string(ops) + " operation rounds during the replaces");
-    if (bad.size() > 20) bad.resize(20);
+    expect.require(ops >= 5, "only " + std::to_string(ops) + " operation rounds during the replaces");
+    if (expect.bad.size() > 20) expect.bad.resize(20);
 
     // Drain the ring buffer (nobody read it during the storm above; it is bounded and drops).
     sh("/bin/tokenwarden audit > /dev/null");
@@ -408,13 +417,9 @@ Outcome enforce_lifecycle() {
     expect("third and fourth tokens", std::to_string(t3.ready() && t4.ready()), "1");
     expect("fifth token", token_session("/tw-worker", [](int) { return std::string("-"); }), "token=ENOSPC");
     auto [arc, aout] = sh("/bin/tokenwarden audit");
-    if (aout.find("the token table is full (fails closed)") == std::string::npos) bad.push_back("audit lacks the full-table refusal");
-    std::string detail = "rounds=" + std::to_string(ops) + " " + std::to_string(seen["hash=ok"]) + "/" + std::to_string(seen["hash=EPERM"]);
-    if (!bad.empty()) {
-      std::string all;
-      for (const auto& b : bad) all += b + "; ";
-      return fail(all);
-    }
+    expect.require(aout.find("the token table is full (fails closed)") != std::string::npos,
+                   "audit lacks the full-table refusal");
+    if (!expect.bad.empty()) return expect.result("");
   }
   // Every holder is gone: their tokens are freed (from a workqueue) and forgotten.
   for (int i = 0; i < 100 && tokens_remembered() != 0; ++i) usleep(20 * 1000);
@@ -432,12 +437,7 @@ Outcome enforce_lifecycle() {
   sh("/bin/tokenwarden unload");
   expect("10000 create/free cycles", cycles, "10000 ok");
   expect("tokens remembered after the cycles", std::to_string(after), std::to_string(before));
-  if (!bad.empty()) {
-    std::string all;
-    for (const auto& b : bad) all += b + "; ";
-    return fail(all);
-  }
-  return pass("replace keeps labels, 100 replaces under load saw only A or B, full table fails closed, "
+  return expect.result("replace keeps labels, 100 replaces under load saw only A or B, full table fails closed, "
               "damaged artifact refused, 10000 create/free cycles leave " + std::to_string(after) + " tokens");
 }
 
@@ -669,26 +669,17 @@ Outcome selftest_scenarios() {
   std::string full = run("/st-full"), noperf = run("/st-noperf"), nocmd = run("/st-nocmd");
   auto [arc, aout] = sh("/bin/tokenwarden audit");
   sh("/bin/tokenwarden unload");
-  std::vector<std::string> bad;
-  auto expect = [&](const std::string& what, const std::string& got, const std::string& want) {
-    if (got != want) bad.push_back(what + ": got `" + got + "`, want `" + want + "`");
-  };
+  Expectations expect;
   expect("full", full, "token=ok stack=ok btf=ok xdp_bpf_helper=ok xdp_perfmon_helper=ok stack_without_token=EPERM");
   // The verifier refuses the CAP_PERFMON helper (its own errno); the rest is unaffected.
   if (noperf.find("token=ok stack=ok btf=ok xdp_bpf_helper=ok xdp_perfmon_helper=") != 0 ||
       noperf.find("xdp_perfmon_helper=ok") != std::string::npos)
-    bad.push_back("no-perfmon: got `" + noperf + "`, want every step ok but the CAP_PERFMON helper");
+    expect.bad.push_back("no-perfmon: got `" + noperf + "`, want every step ok but the CAP_PERFMON helper");
   expect("no-prog-load", nocmd, "token=ok stack=ok btf=ok xdp_bpf_helper=EPERM xdp_perfmon_helper=EPERM stack_without_token=EPERM");
   if (aout.find("CAP_PERFMON") == std::string::npos || aout.find("profile=no-perfmon") == std::string::npos)
-    bad.push_back("audit lacks the CAP_PERFMON refusal of no-perfmon");
-  if (aout.find("cmd prog_load") == std::string::npos) bad.push_back("audit lacks the prog_load refusal of no-prog-load");
-  std::string detail = "full: " + full + " | no-perfmon: " + noperf + " | no-prog-load: " + nocmd;
-  if (!bad.empty()) {
-    std::string all;
-    for (const auto& b : bad) all += b + "; ";
-    return fail(all + detail);
-  }
-  return pass(detail);
+    expect.bad.push_back("audit lacks the CAP_PERFMON refusal of no-perfmon");
+  expect.require(aout.find("cmd prog_load") != std::string::npos, "audit lacks the prog_load refusal of no-prog-load");
+  return expect.result("full: " + full + " | no-perfmon: " + noperf + " | no-prog-load: " + nocmd);
 }
 
 // ---- bench/hooks_bench.sh: per-invocation cost of the programs (not a test) -------------------
