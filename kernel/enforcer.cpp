@@ -119,8 +119,10 @@ Result<uint64_t> Enforcer::write_generation(const PolicyTables& t, bool log_allo
   settings.loaded_at_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000ULL + static_cast<uint64_t>(now.tv_nsec);
   std::strncpy(settings.policy_name, t.name.c_str(), sizeof settings.policy_name - 1);
   if (auto s = update(inner[0].get(), &zero, &settings, "settings"); !s) return s.error();
-  for (const auto& p : t.profiles)
+  for (tw_profile p : t.profiles) {
+    p.rules.log_allowed = log_allowed;
     if (auto s = update(inner[1].get(), &p.id, &p, "profiles"); !s) return s.error();
+  }
   for (uint32_t i = 0; i < t.conjs.size(); ++i)
     if (auto s = update(inner[2].get(), &i, &t.conjs[i], "conjs"); !s) return s.error();
   for (const auto& [k, v] : t.index)
@@ -287,14 +289,19 @@ Result<EnforcerStatus> Enforcer::status() const {
       st.stats.dropped_ringbuf += s.dropped_ringbuf;
       st.stats.dropped_ratelimit += s.dropped_ratelimit;
       st.stats.token_map_full += s.token_map_full;
-      st.stats.decisions += s.decisions;
     }
+  // Allowed uses of live tokens are counted in their records until they are freed.
+  std::map<uint64_t, ProfileCounters> by_id;
   uint64_t key = 0, next = 0;
   const uint64_t* prev = nullptr;
+  tw_token token{};
   while (bpf_map_get_next_key(fd("tokens"), prev, &next) == 0) {
-    ++st.tokens;
     key = next;
     prev = &key;
+    ++st.tokens;
+    if (bpf_map_lookup_elem(fd("tokens"), &key, &token) != 0) continue;
+    ProfileCounters& pc = by_id[token.profile_id];
+    for (int h = 0; h < TW_HOOK_COUNT; ++h) pc.allowed[h] += token.allowed[h];
   }
   bpf_map_info tinfo{};
   uint32_t tlen = sizeof tinfo;
@@ -305,8 +312,7 @@ Result<EnforcerStatus> Enforcer::status() const {
     key = next;
     prev = &key;
     if (bpf_map_lookup_elem(fd("counters"), &key, counters.data()) != 0) continue;
-    ProfileCounters pc;
-    pc.id = key;
+    ProfileCounters& pc = by_id[key];
     for (const auto& c : counters) {
       for (int h = 0; h < TW_HOOK_COUNT; ++h) {
         pc.allowed[h] += c.allowed[h];
@@ -315,6 +321,10 @@ Result<EnforcerStatus> Enforcer::status() const {
       }
       pc.live_tokens += c.live_tokens;
     }
+  }
+  for (auto& [id, pc] : by_id) {
+    pc.id = id;
+    for (int h = 0; h < TW_HOOK_COUNT; ++h) st.decisions += pc.allowed[h] + pc.denied[h] + pc.audited[h];
     st.counters.push_back(pc);
   }
   return st;

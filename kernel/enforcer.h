@@ -52,6 +52,7 @@ struct EnforcerStatus {
   uint64_t tokens = 0;  // labelled tokens alive
   uint32_t token_capacity = 0;
   tw_stats stats{};
+  uint64_t decisions = 0;  // every hook invocation a policy decided, summed over the counters
   std::vector<ProfileCounters> counters;
   uint64_t kernel_memory_bytes = 0;  // memlock of every map and program
 };

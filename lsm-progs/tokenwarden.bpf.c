@@ -63,6 +63,14 @@ struct {
 	__type(value, struct tw_ratelimit);
 } ratelimit SEC(".maps");
 
+/* Where bpf_token_create builds a token's record: too big for the stack beside the matching. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tw_token);
+} scratch SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
@@ -153,14 +161,12 @@ static __always_inline struct tw_stats *global_stats(void)
 	return bpf_map_lookup_elem(&stats, &zero);
 }
 
-/* The live slot, or -1 when no policy is loaded. */
-static __always_inline int live_slot(void)
+/* The switch record when a policy is loaded, else null. */
+static __always_inline struct tw_ctl *live_ctl(void)
 {
 	__u32 zero = 0;
 	struct tw_ctl *c = bpf_map_lookup_elem(&ctl, &zero);
-	if (!c || !c->loaded)
-		return -1;
-	return c->slot & 1;
+	return c && c->loaded ? c : 0;
 }
 
 static __always_inline struct tw_settings *settings_of(__u32 slot)
@@ -180,17 +186,21 @@ static __always_inline struct tw_profile *profile_of(__u32 slot, __u64 id)
 	return bpf_map_lookup_elem(inner, &id);
 }
 
-static __always_inline void count(__u64 profile_id, int hook, int verdict)
+/* A profile's counters (id 0: no profile), made on first use. */
+static __always_inline struct tw_counters *counters_of(__u64 profile_id)
 {
 	struct tw_counters *c = bpf_map_lookup_elem(&counters, &profile_id);
-	if (!c) {
-		struct tw_counters fresh = {};
-		bpf_map_update_elem(&counters, &profile_id, &fresh, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&counters, &profile_id);
-		if (!c)
-			return;
-	}
-	if (hook < 0 || hook >= TW_HOOK_COUNT)
+	if (c)
+		return c;
+	struct tw_counters fresh = {};
+	bpf_map_update_elem(&counters, &profile_id, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&counters, &profile_id);
+}
+
+static __always_inline void count(__u64 profile_id, int hook, int verdict)
+{
+	struct tw_counters *c = counters_of(profile_id);
+	if (!c || hook < 0 || hook >= TW_HOOK_COUNT)
 		return;
 	if (verdict == TW_V_DENY)
 		c->denied[hook]++;
@@ -198,18 +208,6 @@ static __always_inline void count(__u64 profile_id, int hook, int verdict)
 		c->audited[hook]++;
 	else
 		c->allowed[hook]++;
-}
-
-static __always_inline void live_tokens(__u64 profile_id, int delta)
-{
-	struct tw_counters *c = bpf_map_lookup_elem(&counters, &profile_id);
-	if (!c) {
-		struct tw_counters fresh = {};
-		bpf_map_update_elem(&counters, &profile_id, &fresh, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&counters, &profile_id);
-	}
-	if (c)
-		c->live_tokens += delta;
 }
 
 /* A bounded number of events per second and CPU; what is over budget is counted, not sent. */
@@ -280,17 +278,20 @@ static __always_inline void emit(struct decision *d)
 		s->events++;
 }
 
-/* Turns a refusal into the hook's return value according to the mode; counts and logs. */
-static __always_inline int finish(struct decision *d, int mode, bool log_allowed)
+/* Turns a refusal into the hook's return value according to the mode; counts and logs. An
+ * allowed use of a token with a record is counted in the record (no map lookup on the common
+ * path); everything else in the profile's counters. */
+static __always_inline int finish(struct decision *d, int mode, bool log_allowed, struct tw_token *t)
 {
-	struct tw_stats *s = global_stats();
-	if (s)
-		s->decisions++;
 	if (d->verdict == TW_V_DENY && mode == TW_MODE_AUDIT)
 		d->verdict = TW_V_AUDIT;
 	if (d->verdict == TW_V_DENY && mode == TW_MODE_OFF)
 		d->verdict = TW_V_ALLOW;
-	count(d->profile_id, d->hook, d->verdict);
+	__u32 hook = d->hook;
+	if (t && d->verdict == TW_V_ALLOW && hook < TW_HOOK_COUNT)
+		t->allowed[hook]++; /* statistics: a rare lost update under concurrent use is fine */
+	else
+		count(d->profile_id, d->hook, d->verdict);
 	if (d->verdict != TW_V_ALLOW || log_allowed)
 		emit(d);
 	if (d->verdict != TW_V_DENY)
@@ -553,7 +554,7 @@ static __always_inline void gather_facts(struct facts *f, const struct bpf_token
 	f->n_cgroups = n;
 }
 
-/* After matching: the verdict, and the token's label when it will exist. A separate subprogram
+/* After matching: the verdict, and the token's record when it will exist. A separate subprogram
  * so that its locals are not on the stack during matching (the callbacks' chain is near 512 bytes). */
 static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *set, __u64 token)
 {
@@ -561,55 +562,64 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 		return 0;
 	struct match_ctx *m = mp;
 	__u32 slot = m->slot;
+	__u32 zero = 0;
+	struct tw_token *state = bpf_map_lookup_elem(&scratch, &zero);
+	if (!state)
+		return 0;
+	__builtin_memset(state, 0, sizeof(*state));
+	state->creator_tgid = bpf_get_current_pid_tgid() >> 32;
+	state->generation = set->generation;
 	struct decision d = {.hook = TW_HOOK_TOKEN_CREATE, .token = token};
 	int mode = set->mode;
 	bool log_allowed = set->log_allowed;
-	struct tw_token state = {.creator_tgid = bpf_get_current_pid_tgid() >> 32, .generation = set->generation};
 
 	if (m->best_order == 0xffffffff) {
 		d.err = set->err;
 		if (set->default_allow) {
 			d.reason = TW_R_UNCONFINED;
-			state.flags = TW_TOKEN_UNCONFINED;
+			state->flags = TW_TOKEN_UNCONFINED;
 		} else {
 			d.verdict = TW_V_DENY;
 			d.reason = TW_R_NO_PROFILE;
-			state.flags = TW_TOKEN_AUDIT_DEFAULT;
+			state->flags = TW_TOKEN_AUDIT_DEFAULT;
 		}
 	} else {
 		struct tw_profile *p = profile_of(slot, m->best_id);
 		if (!p)
 			return 0;
 		d.profile_id = p->id;
-		d.err = p->err;
-		mode = p->mode;
+		d.err = p->rules.err;
+		mode = p->rules.mode;
 		d.reason = TW_R_LABELLED;
-		state.profile_id = p->id;
+		state->profile_id = p->id;
+		state->rules = p->rules;
 		if (p->refuse) {
 			d.verdict = TW_V_DENY;
 			d.reason = TW_R_REFUSE;
-		} else if (p->strict && ((m->f.masks[0] & ~p->cmds) || (m->f.masks[1] & ~p->maps) ||
-					 (m->f.masks[2] & ~p->progs) || (m->f.masks[3] & ~p->attachs))) {
+		} else if (p->strict && ((m->f.masks[0] & ~p->rules.cmds) || (m->f.masks[1] & ~p->rules.maps) ||
+					 (m->f.masks[2] & ~p->rules.progs) || (m->f.masks[3] & ~p->rules.attachs))) {
 			d.verdict = TW_V_DENY;
 			d.reason = TW_R_STRICT;
 		}
 	}
 
-	int ret = finish(&d, mode, log_allowed);
+	int ret = finish(&d, mode, log_allowed, 0);
 	if (ret)
 		return ret;
-	/* The token will exist: remember its label. A full table fails closed. */
+	/* The token will exist: remember its record. A full table fails closed. */
 	__u64 key = token;
-	if (bpf_map_update_elem(&tokens, &key, &state, BPF_ANY)) {
+	if (bpf_map_update_elem(&tokens, &key, state, BPF_ANY)) {
 		struct tw_stats *st = global_stats();
 		if (st)
 			st->token_map_full++;
 		struct decision full = {.hook = TW_HOOK_TOKEN_CREATE, .verdict = TW_V_DENY,
 					.reason = TW_R_TOKEN_MAP_FULL, .err = 28 /* ENOSPC */,
-					.profile_id = state.profile_id, .token = key};
-		return finish(&full, TW_MODE_ENFORCE, false);
+					.profile_id = state->profile_id, .token = key};
+		return finish(&full, TW_MODE_ENFORCE, false, 0);
 	}
-	live_tokens(state.profile_id, 1);
+	struct tw_counters *c = counters_of(state->profile_id);
+	if (c)
+		c->live_tokens++;
 	return 0;
 }
 
@@ -617,10 +627,10 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 SEC("lsm/bpf_token_create")
 int BPF_PROG(tw_token_create, struct bpf_token *token, union bpf_attr *attr, const struct path *path)
 {
-	int s = live_slot();
-	if (s < 0)
+	struct tw_ctl *c = live_ctl();
+	if (!c)
 		return 0;
-	__u32 slot = s;
+	__u32 slot = c->slot & 1;
 	struct tw_settings *set = settings_of(slot);
 	if (!set)
 		return 0;
@@ -657,7 +667,14 @@ int BPF_PROG(tw_token_free, struct bpf_token *token)
 	struct tw_token *t = bpf_map_lookup_elem(&tokens, &key);
 	if (!t)
 		return 0;
-	live_tokens(t->profile_id, -1);
+	/* Its allowed uses join its profile's counters; its live count leaves them. */
+	__u64 id = t->profile_id;
+	struct tw_counters *c = counters_of(id);
+	if (c) {
+		for (int h = 0; h < TW_HOOK_COUNT; h++)
+			c->allowed[h] += t->allowed[h];
+		c->live_tokens -= 1;
+	}
 	bpf_map_delete_elem(&tokens, &key);
 	return 0;
 }
@@ -677,68 +694,87 @@ static __always_inline __u64 arg_u64(unsigned long long *ctx, int n)
 /* ---- decisions on a labelled token ------------------------------------------------------------- */
 
 struct use_ctx {
-	struct tw_settings *set;
-	struct tw_profile *p;   /* null: no profile */
-	struct tw_token *t;     /* null: token predates the policy */
+	const struct tw_rules *r; /* what governs the token */
+	struct tw_token *t;       /* null: the token predates the policy */
 	int mode;
-	bool unconfined;
+	bool log_allowed;
 };
 
 /* Finds what governs `token`; false when nothing applies (no policy, or unconfined). On a
  * refusal that does not depend on the operation (preexisting deny, audited default deny), `d`
- * is filled and *early is set. */
+ * is filled and *early is set.
+ *
+ * The common case costs one hash lookup: a token labelled by the live generation carries that
+ * generation's rules in its record. A token from an earlier generation (before a replace) or
+ * from before the policy takes the long way through the live generation's tables. */
 static __always_inline bool resolve(__u64 key, struct use_ctx *u, struct decision *d, bool *early)
 {
 	*early = false;
-	int s = live_slot();
-	if (s < 0)
+	struct tw_ctl *c = live_ctl();
+	if (!c)
 		return false;
-	__u32 slot = s;
-	u->set = settings_of(slot);
-	if (!u->set)
-		return false;
-	u->mode = u->set->mode;
+	__u64 generation = c->generation;
+	__u32 slot = c->slot & 1;
 	d->token = key;
 	u->t = bpf_map_lookup_elem(&tokens, &key);
-	__u64 id = 0;
-	if (!u->t) {
-		if (u->set->preexisting == TW_PRE_ALLOW)
+	struct tw_token *t = u->t;
+	if (t && t->generation == generation && !(t->flags & TW_TOKEN_AUDIT_DEFAULT)) {
+		if (t->flags & TW_TOKEN_UNCONFINED)
 			return false;
-		if (u->set->preexisting == TW_PRE_DENY) {
+		u->r = &t->rules;
+		u->mode = t->rules.mode;
+		u->log_allowed = t->rules.log_allowed;
+		d->profile_id = t->profile_id;
+		d->err = t->rules.err;
+		return true;
+	}
+
+	struct tw_settings *set = settings_of(slot);
+	if (!set)
+		return false;
+	u->mode = set->mode;
+	u->log_allowed = set->log_allowed;
+	__u64 id = 0;
+	if (!t) {
+		if (set->preexisting == TW_PRE_ALLOW)
+			return false;
+		if (set->preexisting == TW_PRE_DENY) {
 			d->verdict = TW_V_DENY;
 			d->reason = TW_R_PREEXISTING;
-			d->err = u->set->err;
+			d->err = set->err;
 			*early = true;
 			return true;
 		}
-		id = u->set->preexisting_id;
+		id = set->preexisting_id;
 	} else {
-		if (u->t->flags & TW_TOKEN_UNCONFINED)
+		if (t->flags & TW_TOKEN_UNCONFINED)
 			return false;
-		if (u->t->flags & TW_TOKEN_AUDIT_DEFAULT) {
+		if (t->flags & TW_TOKEN_AUDIT_DEFAULT) {
 			d->verdict = TW_V_DENY;
 			d->reason = TW_R_NO_PROFILE;
-			d->err = u->set->err;
+			d->err = set->err;
 			*early = true;
 			return true;
 		}
-		id = u->t->profile_id;
+		id = t->profile_id;
 	}
-	u->p = profile_of(slot, id);
-	if (!u->p) {
+	struct tw_profile *p = profile_of(slot, id);
+	if (!p) {
 		/* Its profile is gone from the live policy: treat it like a token from before it. */
-		if (u->set->preexisting == TW_PRE_ALLOW)
+		if (set->preexisting == TW_PRE_ALLOW)
 			return false;
 		d->verdict = TW_V_DENY;
 		d->reason = TW_R_NO_POLICY_PROFILE;
-		d->err = u->set->err;
+		d->err = set->err;
 		d->profile_id = id;
 		*early = true;
 		return true;
 	}
-	d->profile_id = u->p->id;
-	d->err = u->p->err;
-	u->mode = u->p->mode;
+	u->r = &p->rules;
+	d->profile_id = p->id;
+	d->err = p->rules.err;
+	u->mode = p->rules.mode;
+	u->log_allowed = p->rules.log_allowed;
 	return true;
 }
 
@@ -755,11 +791,11 @@ int BPF_PROG(tw_token_cmd, const struct bpf_token *token, enum bpf_cmd cmd)
 	bool early;
 	if (!resolve((__u64)token, &u, &d, &early))
 		return 0;
-	if (!early && !has(u.p->cmds, cmd)) {
+	if (!early && !has(u.r->cmds, cmd)) {
 		d.verdict = TW_V_DENY;
 		d.reason = TW_R_CMD;
 	}
-	return finish(&d, u.mode, u.set->log_allowed);
+	return finish(&d, u.mode, u.log_allowed, u.t);
 }
 
 SEC("lsm/bpf_token_capable")
@@ -770,11 +806,11 @@ int BPF_PROG(tw_token_capable, const struct bpf_token *token, int cap)
 	bool early;
 	if (!resolve((__u64)token, &u, &d, &early))
 		return 0;
-	if (!early && !has(u.p->caps, cap)) {
+	if (!early && !has(u.r->caps, cap)) {
 		d.verdict = TW_V_DENY;
 		d.reason = TW_R_CAP;
 	}
-	return finish(&d, u.mode, u.set->log_allowed);
+	return finish(&d, u.mode, u.log_allowed, u.t);
 }
 
 static __always_inline bool over(struct decision *d, __u64 value, __u32 limit, int reason)
@@ -802,7 +838,7 @@ int BPF_PROG(tw_map_create, struct bpf_map *map, union bpf_attr *attr, struct bp
 	if (!resolve(key, &u, &d, &early))
 		return 0;
 	if (!early) {
-		struct tw_profile *p = u.p;
+		const struct tw_rules *p = u.r;
 		if (!has(p->cmds, BPF_MAP_CREATE)) {
 			d.verdict = TW_V_DENY;
 			d.reason = TW_R_CMD;
@@ -818,7 +854,7 @@ int BPF_PROG(tw_map_create, struct bpf_map *map, union bpf_attr *attr, struct bp
 		} else if (u.t && over(&d, (__u64)u.t->maps + 1, p->limits[TW_LIM_MAPS], TW_R_MAPS_QUOTA)) {
 		}
 	}
-	int ret = finish(&d, u.mode, u.set->log_allowed);
+	int ret = finish(&d, u.mode, u.log_allowed, u.t);
 	if (!ret && u.t)
 		__sync_fetch_and_add(&u.t->maps, 1);
 	return ret;
@@ -843,7 +879,7 @@ int BPF_PROG(tw_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct b
 	if (!resolve(key, &u, &d, &early))
 		return 0;
 	if (!early) {
-		struct tw_profile *p = u.p;
+		const struct tw_rules *p = u.r;
 		if (!has(p->cmds, BPF_PROG_LOAD)) {
 			d.verdict = TW_V_DENY;
 			d.reason = TW_R_CMD;
@@ -860,7 +896,7 @@ int BPF_PROG(tw_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct b
 		} else if (u.t && over(&d, (__u64)u.t->progs + 1, p->limits[TW_LIM_PROGS], TW_R_PROGS_QUOTA)) {
 		}
 	}
-	int ret = finish(&d, u.mode, u.set->log_allowed);
+	int ret = finish(&d, u.mode, u.log_allowed, u.t);
 	if (!ret && u.t)
 		__sync_fetch_and_add(&u.t->progs, 1);
 	return ret;

@@ -46,7 +46,7 @@ int run(const std::string& root, bool json) {
                         {"alternatives", st->alternatives},
                         {"tokens", st->tokens},
                         {"token_capacity", st->token_capacity},
-                        {"decisions", st->stats.decisions},
+                        {"decisions", st->decisions},
                         {"events", st->stats.events},
                         {"dropped_ringbuf", st->stats.dropped_ringbuf},
                         {"dropped_ratelimit", st->stats.dropped_ratelimit},
@@ -68,7 +68,7 @@ int run(const std::string& root, bool json) {
              st->profiles == 1 ? "" : "s", st->alternatives, st->alternatives == 1 ? "" : "s", st->tokens,
              st->token_capacity, static_cast<double>(st->kernel_memory_bytes) / 1048576.0);
   fmt::print("  {} decisions, {} audit events, dropped: {} (ring buffer full) {} (rate limit); token table full {} times\n",
-             st->stats.decisions, st->stats.events, st->stats.dropped_ringbuf, st->stats.dropped_ratelimit,
+             st->decisions, st->stats.events, st->stats.dropped_ringbuf, st->stats.dropped_ratelimit,
              st->stats.token_map_full);
   fmt::print("\n{:<24} {:>6}  {:>22} {:>22} {:>22} {:>22} {:>22}\n", "profile", "tokens", "token_create a/d/au",
              "token_cmd a/d/au", "token_capable a/d/au", "map_create a/d/au", "prog_load a/d/au");

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define TW_ABI_VERSION 1
+#define TW_ABI_VERSION 2
 
 #define TW_MAX_ATOMS 8      /* atoms per conjunction */
 #define TW_MAX_RANGES 4     /* intervals per numeric atom */
@@ -121,17 +121,27 @@ struct tw_index_val {
 	__u32 conj[TW_CHUNK];
 };
 
+/* What a profile lets a labelled token do: everything the per-use hooks read. A copy lives in
+ * each token's record (struct tw_token), so that a use of a token labelled by the live policy
+ * generation costs one hash lookup. */
+struct tw_rules {
+	__u64 cmds, maps, progs, attachs, caps;
+	__u32 limits[TW_LIM_COUNT];
+	__u32 forbidden_map_flags;
+	__s32 err;         /* positive errno */
+	__u8 mode;         /* enum tw_mode: the profile's, or the policy's when it has none */
+	__u8 sleepable_ok;
+	__u8 log_allowed;  /* also emit events for allowed decisions (debugging, tests) */
+	__u8 pad;
+};
+
 struct tw_profile {
 	__u64 id;
 	__u32 order;
-	__u8 mode;     /* enum tw_mode */
 	__u8 refuse;
 	__u8 strict;
-	__u8 sleepable_ok;
-	__s32 err;     /* positive errno */
-	__u32 forbidden_map_flags;
-	__u64 cmds, maps, progs, attachs, caps;
-	__u32 limits[TW_LIM_COUNT];
+	__u8 pad[2];
+	struct tw_rules rules;
 	char name[64]; /* for status and audit; truncated */
 };
 
@@ -156,16 +166,20 @@ struct tw_ctl {
 	__u64 generation;
 };
 
-/* What the kernel side remembers about a token it labelled. */
+/* What the kernel side remembers about a token it labelled. Written whole at bpf_token_create and
+ * never rewritten (a hash element is replaced atomically, so readers never see half of one); only
+ * the counters below change afterwards, atomically. */
 #define TW_TOKEN_UNCONFINED 1  /* default allow: no profile */
 #define TW_TOKEN_AUDIT_DEFAULT 2 /* default deny in audit mode let it through */
 struct tw_token {
 	__u64 profile_id;
+	__u64 generation;  /* of the policy that labelled it: `rules` hold while it is live */
 	__u32 flags;
 	__u32 maps;
 	__u32 progs;
 	__u32 creator_tgid;
-	__u64 generation;  /* of the policy that labelled it */
+	__u64 allowed[TW_HOOK_COUNT];  /* allowed uses, folded into `counters` when the token is freed */
+	struct tw_rules rules;         /* the profile's, as that generation had it */
 };
 
 struct tw_counters {
@@ -180,7 +194,6 @@ struct tw_stats {
 	__u64 dropped_ringbuf;    /* ring buffer full */
 	__u64 dropped_ratelimit;  /* over the events-per-second budget */
 	__u64 token_map_full;
-	__u64 decisions;
 };
 
 struct tw_ratelimit {

@@ -15,11 +15,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "harness_deny_cmd.skel.h"
 #include "trivial_hooks.skel.h"
@@ -28,54 +30,12 @@
 #include "kernel/bpf.h"
 #include "kernel/bpffs.h"
 #include "kernel/probes.h"
+#include "guest.h"
 
 using namespace tw::kernel;
+using namespace twvm;
 
 namespace {
-
-struct Outcome {
-  std::string status;  // PASS, FAIL, SKIP
-  std::string detail;
-};
-Outcome pass(std::string d) { return {"PASS", std::move(d)}; }
-Outcome fail(std::string d) { return {"FAIL", std::move(d)}; }
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\0')) s.pop_back();
-  return s;
-}
-
-// Reads everything a child wrote to the pipe's read end (closing it).
-std::string read_answer(int fd) {
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return out;
-}
-
-std::string outcome_of(const Result<UniqueFd>& r) { return r ? "ok" : errno_name(r.error().err); }
-
-// Runs `body` in a delegated user namespace (kernel/bpffs.h) and returns what it returned there,
-// or "setup:<error>".
-std::string in_delegated(const DelegateSpec& spec, const std::function<std::string(DelegatedMount&)>& body) {
-  int p[2];
-  if (pipe(p) != 0) return "setup:pipe";
-  auto status = run_in_delegated_userns(spec, [&](DelegatedMount& m) {
-    close(p[0]);
-    std::string r = body(m);
-    return write(p[1], r.data(), r.size()) == static_cast<ssize_t>(r.size()) ? 0 : 1;
-  });
-  close(p[1]);
-  std::string answer = read_answer(p[0]);
-  if (!status) return "setup:" + status.error().message();
-  return answer;
-}
 
 // Creates a token in a delegated user namespace (map_create, array) and tries a token-backed
 // array map; returns "ok" or the errno name, or "setup:<error>".
@@ -136,45 +96,7 @@ Outcome token_cmd_deny() {
   return ok ? pass(detail) : fail(detail);
 }
 
-// Expectations of one case: each mismatch is kept, and the case fails naming all of them.
-struct Expectations {
-  std::vector<std::string> bad;
-  // `log` prints each step to the console as it happens (long cases: where a panic struck).
-  bool log = false;
-  void operator()(const std::string& what, const std::string& got, const std::string& want) {
-    if (log) std::fprintf(stderr, "TWVM-STEP %s: %s\n", what.c_str(), got.c_str());
-    if (got != want) bad.push_back(what + ": got `" + got + "`, want `" + want + "`");
-  }
-  void require(bool ok, const std::string& what) {
-    if (!ok) bad.push_back(what);
-  }
-  Outcome result(const std::string& detail) const {
-    if (bad.empty()) return pass(detail);
-    std::string all;
-    for (const auto& b : bad) all += b + "; ";
-    return fail(all + detail);
-  }
-};
-
 // ---- enforcement: tokenwarden load/status/audit/unload with the product's BPF programs ----------
-
-// Runs a shell command, returns {exit status, output}.
-std::pair<int, std::string> sh(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return {-1, "popen failed"};
-  char buf[512];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-bool move_to_cgroup(const std::string& cg) {
-  std::string dir = "/sys/fs/cgroup" + cg;
-  mkdir(dir.c_str(), 0755);
-  std::ofstream(dir + "/cgroup.procs") << getpid();
-  return read_text("/proc/self/cgroup").find("::" + cg) != std::string::npos;
-}
 
 // Creates a token from a bpffs delegating map_create for array and hash maps, as a task in
 // cgroup `cg`, then runs `ops` with it; returns "token=<outcome> <what ops return>".
@@ -730,6 +652,40 @@ void bench_workload(int rounds) {
   move_to_cgroup("");
 }
 
+// Latency of a token-backed BPF_MAP_CREATE (array, 4 entries) and the close of its fd, from one
+// token in the bench cgroup: the median over 7 batches of each batch's mean, in ns. Run with
+// kernel.bpf_stats_enabled=0, so that the programs do not also pay for their statistics.
+double map_create_latency() {
+  DelegateSpec spec;
+  spec.masks.cmds = 1ULL << BPF_MAP_CREATE;
+  spec.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
+  std::ofstream("/proc/sys/kernel/bpf_stats_enabled") << "0";
+  move_to_cgroup("/tw-bench");
+  std::string r = in_delegated(spec, [&](DelegatedMount& m) {
+    auto t = token_create(m.root_fd.get());
+    if (!t) return std::string("0");
+    std::vector<double> batches;
+    for (int b = 0; b < 7; ++b) {
+      const int n = 300;
+      timespec t0{}, t1{};
+      clock_gettime(CLOCK_MONOTONIC, &t0);
+      for (int i = 0; i < n; ++i) (void)map_create({.type = BPF_MAP_TYPE_ARRAY, .max_entries = 4}, t->get());
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+      batches.push_back((static_cast<double>(t1.tv_sec - t0.tv_sec) * 1e9 + static_cast<double>(t1.tv_nsec - t0.tv_nsec)) / n);
+    }
+    std::sort(batches.begin(), batches.end());
+    return fmt::format("{:.0f}", batches[batches.size() / 2]);
+  });
+  move_to_cgroup("");
+  std::ofstream("/proc/sys/kernel/bpf_stats_enabled") << "1";
+  return std::strtod(r.c_str(), nullptr);
+}
+
+void print_latency(const std::string& label, double ns) {
+  std::printf("TWVM-LATENCY %s %.0f\n", label.c_str(), ns);
+  std::fflush(stdout);
+}
+
 // A policy of `n` profiles; the workload's cgroup is matched by the last one.
 void write_bench_policy(const std::string& path, int n) {
   std::ofstream out(path);
@@ -760,10 +716,12 @@ Outcome bench_hooks() {
   mkdir("/sys/fs/cgroup/tw-bench", 0755);
   bench_workload(20);  // warm-up
   std::string report;
+  print_latency("none", map_create_latency());
   // Baseline: trivial programs on the same hooks.
   {
     trivial_hooks* skel = trivial_hooks::open_and_load();
     if (!skel || trivial_hooks::attach(skel)) return fail("trivial programs did not load");
+    print_latency("trivial", map_create_latency());
     auto before = lsm_prog_stats();
     bench_workload(rounds);
     auto line = stats_line("trivial", before, lsm_prog_stats());
@@ -776,6 +734,7 @@ Outcome bench_hooks() {
     write_bench_policy(path, n);
     auto [rc, out] = sh("/bin/tokenwarden load " + path + " 2>/dev/null");
     if (rc != 0) return fail("load " + path + ": " + out);
+    print_latency("tokenwarden profiles=" + std::to_string(n), map_create_latency());
     auto before = lsm_prog_stats();
     bench_workload(rounds);
     auto line = stats_line("tokenwarden profiles=" + std::to_string(n), before, lsm_prog_stats());
@@ -784,6 +743,7 @@ Outcome bench_hooks() {
     report += line + "; ";
     sh("/bin/tokenwarden unload");
   }
+  print_latency("none, again", map_create_latency());  // how far the baseline drifted
   return pass(report);
 }
 
@@ -865,6 +825,7 @@ const std::map<std::string, std::function<Outcome()>>& cases() {
       {"demo", demo},
       {"self_protection", self_protection},
       {"selftest_scenarios", selftest_scenarios},
+      {"differential", differential},
       {"bench_hooks", bench_hooks},
       {"demo_workload_flowlogd", demo_workload_flowlogd},
   };
@@ -874,6 +835,7 @@ const std::map<std::string, std::function<Outcome()>>& cases() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--diff-op") return differential_op(argc, argv);
   utsname u{};
   uname(&u);
   std::printf("TWVM-KERNEL %s\n", u.release);

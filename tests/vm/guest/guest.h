@@ -1,0 +1,51 @@
+// What the guest test cases share (tests/vm/guest/*.cpp): case outcomes, expectations, running
+// commands, cgroups and delegated user namespaces.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernel/bpffs.h"
+#include "kernel/fd.h"
+#include "kernel/result.h"
+
+namespace twvm {
+
+struct Outcome {
+  std::string status;  // PASS, FAIL, SKIP
+  std::string detail;
+};
+inline Outcome pass(std::string d) { return {"PASS", std::move(d)}; }
+inline Outcome fail(std::string d) { return {"FAIL", std::move(d)}; }
+
+// Expectations of one case: each mismatch is kept, and the case fails naming all of them.
+struct Expectations {
+  std::vector<std::string> bad;
+  // `log` prints each step to the console as it happens (long cases: where a panic struck).
+  bool log = false;
+  void operator()(const std::string& what, const std::string& got, const std::string& want);
+  void require(bool ok, const std::string& what) {
+    if (!ok) bad.push_back(what);
+  }
+  Outcome result(const std::string& detail) const;
+};
+
+std::string read_text(const std::string& path);  // without trailing newlines
+std::string read_answer(int fd);                 // everything until EOF; closes fd
+std::string outcome_of(const tw::kernel::Result<tw::kernel::UniqueFd>& r);  // "ok" or the errno name
+
+// Runs `body` in a delegated user namespace (kernel/bpffs.h) and returns what it returned there,
+// or "setup:<error>".
+std::string in_delegated(const tw::kernel::DelegateSpec& spec,
+                         const std::function<std::string(tw::kernel::DelegatedMount&)>& body);
+
+std::pair<int, std::string> sh(const std::string& cmd);  // {exit status, stdout and stderr}
+bool move_to_cgroup(const std::string& cg);              // "" is the root; made when missing
+
+// differential.cpp: the case table run on the reference evaluator and on this kernel.
+Outcome differential();
+int differential_op(int argc, char** argv);  // `tw-vmtest --diff-op ...`: one case's operations
+
+}  // namespace twvm
