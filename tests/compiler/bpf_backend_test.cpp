@@ -1,0 +1,139 @@
+// The BPF backend (IR -> the tables of lsm-progs/include/tw_abi.h), with a fake resolver: records,
+// the exact-value index, the scan list, set splitting, unresolvable paths and the limits.
+#include <doctest/doctest.h>
+
+#include <fmt/format.h>
+#include <linux/bpf.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "compile_support.h"
+#include "compiler/bpf_backend.h"
+
+using namespace tw::compiler;
+using tw::test::compile_text;
+
+namespace {
+
+// Executables and cgroups exist when their path starts with "/ok"; ids are derived from the length.
+Resolver fake_resolver() {
+  Resolver r;
+  r.exe = [](const std::string& p) -> std::optional<std::pair<uint64_t, uint64_t>> {
+    if (p.rfind("/ok", 0) != 0) return std::nullopt;
+    return std::make_pair(uint64_t{7}, uint64_t{1000 + p.size()});
+  };
+  r.cgroup = [](const std::string& p) -> std::optional<uint64_t> {
+    if (p.rfind("/ok", 0) != 0) return std::nullopt;
+    return 5000 + p.size();
+  };
+  r.bpffs = [](const std::string&) -> std::optional<uint64_t> { return std::nullopt; };
+  return r;
+}
+
+BpfTables lower(const std::string& text) {
+  auto c = compile_text(text);
+  REQUIRE_MESSAGE(c.ir, text);
+  BpfBackendError err;
+  auto t = lower_to_bpf(*c.ir, fake_resolver(), err);
+  REQUIRE_MESSAGE(t, err.message);
+  return *t;
+}
+
+std::string failure(const std::string& text) {
+  auto c = compile_text(text);
+  REQUIRE(c.ir);
+  BpfBackendError err;
+  CHECK_FALSE(lower_to_bpf(*c.ir, fake_resolver(), err));
+  return err.message;
+}
+
+}  // namespace
+
+TEST_CASE("bpf backend: profile records carry the rules the per-use hooks read") {
+  auto t = lower(R"(policy p; default allow; errno EACCES; mode audit;
+profile a { match creator.uid == 1; allow cmd map_create; allow map array; allow cap CAP_BPF;
+            limit max_entries 10; limit maps 3; forbid map_flags mmapable; forbid sleepable; }
+profile b { match creator.uid == 2; mode enforce; refuse; strict; errno EBUSY; })");
+  REQUIRE(t.profiles.size() == 2);
+  const tw_profile& a = t.profiles[0];
+  CHECK(a.order == 0);
+  CHECK(a.rules.cmds == 1ULL << BPF_MAP_CREATE);
+  CHECK(a.rules.maps == 1ULL << BPF_MAP_TYPE_ARRAY);
+  CHECK(a.rules.caps == 1ULL << 39);
+  CHECK(a.rules.limits[TW_LIM_MAX_ENTRIES] == 10);
+  CHECK(a.rules.limits[TW_LIM_MAPS] == 3);
+  CHECK(a.rules.limits[TW_LIM_INSNS] == 0xffffffff);  // no limit
+  CHECK(a.rules.forbidden_map_flags == BPF_F_MMAPABLE);
+  CHECK(a.rules.sleepable_ok == 0);
+  CHECK(a.rules.mode == TW_MODE_AUDIT);  // the policy's mode
+  CHECK(a.rules.err == 13);              // the policy's errno
+  CHECK(std::string(a.name) == "a");
+  const tw_profile& b = t.profiles[1];
+  CHECK(b.order == 1);
+  CHECK(b.refuse == 1);
+  CHECK(b.strict == 1);
+  CHECK(b.rules.mode == TW_MODE_ENFORCE);
+  CHECK(b.rules.err == 16);
+  CHECK(t.settings.default_allow == 1);
+  CHECK(t.settings.mode == TW_MODE_AUDIT);
+  CHECK(t.settings.n_conj == t.conjs.size());
+}
+
+TEST_CASE("bpf backend: alternatives are indexed by their most selective exact value") {
+  auto t = lower(R"(policy p;
+profile a { match creator.exe == "/ok/bin/a" and creator.uid == 5; }
+profile b { match creator.uid == 6 and creator.comm == "b"; }
+profile c { match creator.uid in 100..200; })");
+  REQUIRE(t.conjs.size() == 3);
+  auto indexed_under = [&](uint32_t conj) {
+    for (const auto& [k, v] : t.index)
+      for (uint32_t i = 0; i < v.n; ++i)
+        if (v.conj[i] == conj) return static_cast<int>(k.attr);
+    return -1;
+  };
+  CHECK(indexed_under(0) == TW_ATTR_EXE);   // not the uid
+  CHECK(indexed_under(1) == TW_ATTR_COMM);  // comm before uid
+  CHECK(indexed_under(2) == -1);            // a range of 101 uids: scanned
+  CHECK(t.scan == std::vector<uint32_t>{2});
+  CHECK(t.settings.n_scan == 1);
+}
+
+TEST_CASE("bpf backend: a set larger than one atom holds is split into alternatives") {
+  auto t = lower(R"(policy p; profile a { match creator.comm in "a", "b", "c", "d", "e", "f"; })");
+  // TW_MAX_VALUES comms per atom: two alternatives, each indexed by its comms.
+  CHECK(t.conjs.size() == 2);
+  size_t indexed = 0;
+  for (const auto& [k, v] : t.index) indexed += v.n;
+  CHECK(indexed == 6);
+  CHECK(t.scan.empty());
+}
+
+TEST_CASE("bpf backend: paths that do not exist never match, or exclude nothing") {
+  auto t = lower(R"(policy p;
+profile gone { match creator.exe == "/missing/x"; }
+profile here { match creator.cgroup under "/ok/slice" and not creator.exe == "/missing/y"; })");
+  // `gone` can never match: no alternative at all; `here` keeps only its cgroup atom.
+  REQUIRE(t.conjs.size() == 1);
+  CHECK(t.conjs[0].n_atoms == 1);
+  CHECK(t.conjs[0].atoms[0].attr == TW_ATTR_CGROUP_UNDER);
+  CHECK(t.conjs[0].atoms[0].ids[0][0] == 5000 + std::strlen("/ok/slice"));
+  CHECK(t.notes.size() == 2);
+}
+
+TEST_CASE("bpf backend: SELinux-only alternatives are left to SELinux") {
+  auto t = lower(R"(policy p; profile a { match creator.selinux_type == "svc_t" or creator.uid == 3; })");
+  CHECK(t.conjs.size() == 1);
+  REQUIRE(t.notes.size() == 1);
+  CHECK(t.notes[0].find("only SELinux enforces it") != std::string::npos);
+}
+
+TEST_CASE("bpf backend: what the programs cannot hold is refused with the reason") {
+  std::string many;
+  for (int i = 0; i < TW_MAX_SCAN + 1; ++i) many += fmt::format("profile p{} {{ match creator.uid > {}; }}\n", i, i);
+  CHECK(failure("policy p;\n" + many).find("at most 256 one by one") != std::string::npos);
+  std::string shared;
+  for (int i = 0; i < TW_CHUNK * TW_MAX_CHUNKS + 1; ++i)
+    shared += fmt::format("profile p{} {{ match creator.comm == \"same\" and creator.uid == {}; }}\n", i, i);
+  CHECK(failure("policy p;\n" + shared).find("share one exact value") != std::string::npos);
+}
