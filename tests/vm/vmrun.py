@@ -26,7 +26,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIP = 77
-POLICY_FOR = {"6.12": "base", "7.x": "token"}  # which SELinux test policy each kernel loads
+# The SELinux policies each kernel's guest gets, compiled from tests/vm/selinux (T) and
+# selinux-module (M) into /policy/NAME.bin; the guest loads the one a case needs. `active`:
+# the minimal base; `module*`: the base plus tokenwarden's module and the tests' grants.
+_T, _M = "tests/vm/selinux/", "selinux-module/"
+_BASE = [_T + "base.cil"]
+_DOMAINS = [_T + "domains.cil"]
+_MODULE_TOKEN = [_M + "tokenwarden.cil", _M + "delegation-token.cil", _T + "grants.cil"]
+_MODULE_LEGACY = [_M + "tokenwarden.cil", _M + "delegation-legacy.cil", _T + "grants.cil"]
+POLICIES = {
+    "6.12": {
+        "active": _BASE + [_T + "bpf-legacy.cil"] + _DOMAINS,
+        "module-legacy": _BASE + [_T + "bpf-legacy.cil"] + _DOMAINS + _MODULE_LEGACY,
+    },
+    "7.x": {
+        "active": _BASE + [_T + "bpf-token.cil"] + _DOMAINS + [_M + "token-perms.cil"],
+        "module": _BASE + [_T + "bpf-token.cil"] + _DOMAINS + _MODULE_TOKEN + [_M + "token-perms.cil"],
+        "module-nopolcap": _BASE + [_T + "bpf-token.cil"] + _DOMAINS + _MODULE_TOKEN,
+    },
+}
 QEMU = os.environ.get("TW_VM_QEMU", "qemu-system-x86_64")  # overridable to test the failure path
 # TCG mis-emulates cmpxchg16b, which SLUB uses on its fast paths: with multi-threaded TCG the
 # guest's slab allocator was corrupted in about 1 boot in 3; with one vCPU it still was, every
@@ -64,16 +82,18 @@ def fetch_cache():
     return Path(out.splitlines()[-1]), None
 
 
-def compile_policy(cache, kind, dest):
-    src = ROOT / "tests/vm/selinux" / f"{kind}.cil"
+def compile_policy(cache, files, dest):
     # bpf_token_perms needs libsepol >= 3.10: sid's secilc from the cache; else the system's.
-    secilc = str(cache / "secilc-sid/secilc") if kind == "token" else shutil.which("secilc")
+    needs_sid = any(f.endswith("token-perms.cil") for f in files)
+    secilc = str(cache / "secilc-sid/secilc") if needs_sid else shutil.which("secilc")
     if not secilc:
         raise RuntimeError("secilc not found (apt-get install secilc)")
-    subprocess.run([secilc, "-c", "33", "-o", str(dest), "-f", "/dev/null", str(src)], check=True)
+    # The module's optional blocks for admin domains the test base lacks are reported, not errors.
+    subprocess.run([secilc, "-c", "33", "-o", str(dest), "-f", "/dev/null"] + [str(ROOT / f) for f in files],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def build_initramfs(work, guest, tokenwarden, policy_bin):
+def build_initramfs(work, guest, tokenwarden, policies):
     root = work / "root"
     for d in ("bin", "proc", "sys", "dev", "tmp", "policy", "etc"):
         (root / d).mkdir(parents=True, exist_ok=True)
@@ -85,8 +105,8 @@ def build_initramfs(work, guest, tokenwarden, policy_bin):
     os.chmod(root / "init", 0o755)
     shutil.copy(guest, root / "bin/tw-vmtest")
     shutil.copy(tokenwarden, root / "bin/tokenwarden")
-    if policy_bin:
-        shutil.copy(policy_bin, root / "policy/active.bin")
+    for name, path in policies.items():
+        shutil.copy(path, root / f"policy/{name}.bin")
     image = work / "initramfs.cpio.gz"
     files = subprocess.run(["find", "."], cwd=root, check=True, stdout=subprocess.PIPE).stdout
     cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root, input=files,
@@ -115,9 +135,11 @@ def prepare(args, out_dir):
     if not vmlinuz.exists():
         cannot_run(f"no kernel image {vmlinuz}", out_dir)
     work = Path(tempfile.mkdtemp(prefix=f"twvm-{args.kernel}-"))
-    policy = work / "policy.bin"
-    compile_policy(cache, POLICY_FOR[args.kernel], policy)
-    initrd = build_initramfs(work, args.guest, args.tokenwarden, policy)
+    policies = {}
+    for name, files in POLICIES[args.kernel].items():
+        policies[name] = work / f"{name}.bin"
+        compile_policy(cache, files, policies[name])
+    initrd = build_initramfs(work, args.guest, args.tokenwarden, policies)
     return vmlinuz, initrd, work
 
 
@@ -238,7 +260,7 @@ def main():
     sub = p.add_subparsers(dest="verb", required=True)
     for verb in ("boot", "check", "shell"):
         s = sub.add_parser(verb)
-        s.add_argument("--kernel", required=True, choices=sorted(POLICY_FOR))
+        s.add_argument("--kernel", required=True, choices=sorted(POLICIES))
         if verb in ("boot", "check"):
             s.add_argument("--out", required=True)
         if verb in ("boot", "shell"):

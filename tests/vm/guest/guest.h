@@ -44,6 +44,12 @@ std::string in_delegated(const tw::kernel::DelegateSpec& spec,
 std::pair<int, std::string> sh(const std::string& cmd);  // {exit status, stdout and stderr}
 bool move_to_cgroup(const std::string& cg);              // "" is the root; made when missing
 
+// selinux.cpp: SELinux with the test policies and tokenwarden's module.
+Outcome selinux_map_create();
+Outcome selinux_token_perms();
+Outcome selinux_module_delegation();
+Outcome selinux_module_legacy();
+
 // differential.cpp: the case table run on the reference evaluator and on this kernel.
 Outcome differential();
 int differential_op(int argc, char** argv);  // `tw-vmtest --diff-op ...`: one case's operations

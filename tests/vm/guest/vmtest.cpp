@@ -769,65 +769,6 @@ Outcome bench_hooks() {
   return pass(report);
 }
 
-// Loads /policy/active.bin, switches to enforcing.
-std::string load_selinux_policy() {
-  static std::string loaded;
-  if (!loaded.empty()) return loaded;
-  std::ifstream in("/policy/active.bin", std::ios::binary);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (data.empty()) return "no /policy/active.bin";
-  int fd = open("/sys/fs/selinux/load", O_WRONLY);
-  if (fd < 0) return "open /sys/fs/selinux/load: " + errno_name(errno);
-  ssize_t n = write(fd, data.data(), data.size());
-  int err = errno;
-  close(fd);
-  if (n != static_cast<ssize_t>(data.size())) return "load policy: " + errno_name(err);
-  std::ofstream("/sys/fs/selinux/enforce") << "1";
-  if (read_text("/sys/fs/selinux/enforce") != "1") return "enforce did not switch on";
-  loaded = "ok";
-  return loaded;
-}
-
-// Runs fn in a child that first switches to SELinux context `context`.
-std::string in_context(const std::string& context, const std::function<std::string()>& fn) {
-  int p[2];
-  if (pipe(p) != 0) return "pipe";
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(p[0]);
-    std::string r;
-    int fd = open("/proc/self/attr/current", O_WRONLY);
-    if (fd < 0 || write(fd, context.data(), context.size()) < 0) r = "setcon:" + errno_name(errno);
-    else r = fn();
-    if (write(p[1], r.data(), r.size()) < 0) _exit(2);
-    _exit(0);
-  }
-  close(p[1]);
-  std::string answer = read_answer(p[0]);
-  waitpid(pid, nullptr, 0);
-  return answer;
-}
-
-Outcome selinux_map_create() {
-  if (std::string s = load_selinux_policy(); s != "ok") return fail(s);
-  std::string self = read_text("/proc/self/attr/current");
-  std::string allowed = outcome_of(map_create({}));
-  std::string confined = in_context("u:r:confined_t", [] { return outcome_of(map_create({})); });
-  std::string detail = fmt::format("enforcing; {}: map_create={}; u:r:confined_t: map_create={}",
-                                   self, allowed, confined);
-  return allowed == "ok" && confined == "EACCES" ? pass(detail) : fail(detail);
-}
-
-Outcome selinux_token_perms() {
-  if (std::string s = load_selinux_policy(); s != "ok") return fail(s);
-  bool map_as = access("/sys/fs/selinux/class/bpf/perms/map_create_as", F_OK) == 0;
-  bool prog_as = access("/sys/fs/selinux/class/bpf/perms/prog_load_as", F_OK) == 0;
-  std::string cap = read_text("/sys/fs/selinux/policy_capabilities/bpf_token_perms");
-  std::string detail = fmt::format("map_create_as={} prog_load_as={} policycap bpf_token_perms={}",
-                                   map_as, prog_as, cap.empty() ? "absent" : cap);
-  return map_as && prog_as && cap == "1" ? pass(detail) : fail(detail);
-}
-
 // A case with a deliberately wrong expectation, to show how a failure looks.
 Outcome broken_expectation() {
   std::string r = outcome_of(map_create({.type = BPF_MAP_TYPE_HASH, .max_entries = 0}));
@@ -841,6 +782,8 @@ const std::map<std::string, std::function<Outcome()>>& cases() {
       {"token_cmd_deny", token_cmd_deny},
       {"selinux_map_create", selinux_map_create},
       {"selinux_token_perms", selinux_token_perms},
+      {"selinux_module_delegation", selinux_module_delegation},
+      {"selinux_module_legacy", selinux_module_legacy},
       {"broken_expectation", broken_expectation},
       {"enforce_policy", enforce_policy},
       {"enforce_lifecycle", enforce_lifecycle},

@@ -1,0 +1,229 @@
+// SELinux cases: the minimal test policies (tests/vm/selinux/) and tokenwarden's policy module
+// (selinux-module/) on the VM kernels. vmrun.py compiles the policies each kernel needs into
+// /policy/NAME.bin; a case loads one (replacing whatever was loaded) and switches to enforcing.
+// They run last in a boot: once enforcing, the guest stays so.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <vector>
+#include <string>
+
+#include "guest.h"
+#include "kernel/bpf.h"
+#include "token_sid.skel.h"
+#include <bpf/bpf.h>
+
+namespace twvm {
+namespace {
+
+using namespace tw::kernel;
+
+// Loads /policy/NAME.bin and switches to enforcing; "ok" or what went wrong.
+std::string load_selinux_policy(const std::string& name) {
+  std::ifstream in("/policy/" + name + ".bin", std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (data.empty()) return "no /policy/" + name + ".bin";
+  int fd = open("/sys/fs/selinux/load", O_WRONLY);
+  if (fd < 0) return "open /sys/fs/selinux/load: " + errno_name(errno);
+  ssize_t n = write(fd, data.data(), data.size());
+  int err = errno;
+  close(fd);
+  if (n != static_cast<ssize_t>(data.size())) return "load policy " + name + ": " + errno_name(err);
+  std::ofstream("/sys/fs/selinux/enforce") << "1";
+  if (read_text("/sys/fs/selinux/enforce") != "1") return "enforce did not switch on";
+  return "ok";
+}
+
+std::string context(const std::string& type) { return "system_u:system_r:" + type; }
+
+// Switches the calling process to `type`; "" or the errno.
+std::string setcon(const std::string& type) {
+  std::string c = context(type);
+  int fd = open("/proc/self/attr/current", O_WRONLY);
+  if (fd < 0) return "open:" + errno_name(errno);
+  std::string r = write(fd, c.data(), c.size()) < 0 ? "setcon:" + errno_name(errno) : "";
+  close(fd);
+  return r;
+}
+
+// Runs fn in a child that first switches to SELinux domain `type`.
+std::string in_domain(const std::string& type, const std::function<std::string()>& fn) {
+  int p[2];
+  if (pipe(p) != 0) return "pipe";
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(p[0]);
+    std::string r = setcon(type);
+    if (r.empty()) r = fn();
+    if (write(p[1], r.data(), r.size()) < 0) _exit(2);
+    _exit(0);
+  }
+  close(p[1]);
+  std::string answer = read_answer(p[0]);
+  waitpid(pid, nullptr, 0);
+  return answer;
+}
+
+// Domain `manager` sets up a bpffs delegating map and program creation (it runs
+// fsconfig(FSCONFIG_CMD_CREATE), so the superblock's creator is `manager`); inside the new
+// namespace the process switches to `user`, creates a token, then an array map and a socket
+// filter with it: "token=X map=Y prog=Z".
+std::string delegated_session(const std::string& manager, const std::string& user) {
+  return in_domain(manager, [&] {
+    DelegateSpec spec;
+    spec.masks.cmds = (1ULL << BPF_MAP_CREATE) | (1ULL << BPF_PROG_LOAD);
+    spec.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
+    spec.masks.progs = 1ULL << BPF_PROG_TYPE_SOCKET_FILTER;
+    spec.masks.attachs = 1ULL << BPF_CGROUP_INET_INGRESS;
+    return in_delegated(spec, [&](DelegatedMount& m) {
+      if (std::string e = setcon(user); !e.empty()) return e;
+      auto token = token_create(m.root_fd.get());
+      std::string r = "token=" + outcome_of(token);
+      if (!token) return r;
+      r += " map=" + outcome_of(map_create({}, token->get()));
+      r += " prog=" + outcome_of(prog_load({}, token->get()));
+      return r;
+    });
+  });
+}
+
+// AVC denials logged since the last call (the guest has no audit daemon: they go to the kernel log).
+std::string new_avc_denials() {
+  static size_t seen = 0;
+  auto [rc, log] = sh("dmesg");
+  std::string out;
+  size_t n = 0, pos = 0;
+  while ((pos = log.find("avc:  denied", pos)) != std::string::npos) {
+    size_t end = log.find('\n', pos);
+    if (n++ >= seen) out += log.substr(pos, end - pos) + "\n";
+    pos = end == std::string::npos ? log.size() : end;
+  }
+  seen = n;
+  return out;
+}
+
+}  // namespace
+
+Outcome selinux_map_create() {
+  if (std::string s = load_selinux_policy("active"); s != "ok") return fail(s);
+  std::string self = read_text("/proc/self/attr/current");
+  std::string allowed = outcome_of(map_create({}));
+  std::string confined = in_domain("confined_t", [] { return outcome_of(map_create({})); });
+  std::string detail = fmt::format("enforcing; {}: map_create={}; confined_t: map_create={}", self, allowed, confined);
+  return allowed == "ok" && confined == "EACCES" ? pass(detail) : fail(detail);
+}
+
+Outcome selinux_token_perms() {
+  if (std::string s = load_selinux_policy("active"); s != "ok") return fail(s);
+  bool map_as = access("/sys/fs/selinux/class/bpf/perms/map_create_as", F_OK) == 0;
+  bool prog_as = access("/sys/fs/selinux/class/bpf/perms/prog_load_as", F_OK) == 0;
+  std::string cap = read_text("/sys/fs/selinux/policy_capabilities/bpf_token_perms");
+  std::string detail = fmt::format("map_create_as={} prog_load_as={} policycap bpf_token_perms={}",
+                                   map_as, prog_as, cap.empty() ? "absent" : cap);
+  return map_as && prog_as && cap == "1" ? pass(detail) : fail(detail);
+}
+
+// Linux 7.x, the module's delegation interfaces (selinux-module/delegation-token.cil) as
+// tests/vm/selinux/grants.cil calls them, with and without the bpf_token_perms module.
+Outcome selinux_module_delegation() {
+  Expectations expect;
+  if (std::string s = load_selinux_policy("module"); s != "ok") return fail(s);
+  new_avc_denials();
+  std::string detail = "bpf_token_perms=" + read_text("/sys/fs/selinux/policy_capabilities/bpf_token_perms");
+  // One session; returns the AVC denials it caused.
+  auto run = [&](const std::string& user, const std::string& want) {
+    // Without an audit daemon AVC denials reach the kernel log through printk_ratelimited (10
+    // lines per 5 s): start each session with a fresh allowance.
+    sleep(6);
+    std::string got = delegated_session("mgr_t", user);
+    expect(user + " with tokens from mgr_t", got, want);
+    detail += "; " + user + ": " + got;
+    return new_avc_denials();
+  };
+  auto denied = [](const std::string& avc, const std::string& perm, const std::string& user, const std::string& target,
+                   const std::string& tclass) {
+    for (size_t pos = 0; (pos = avc.find("{ " + perm + " }", pos)) != std::string::npos; ++pos) {
+      std::string line = avc.substr(pos, avc.find('\n', pos) - pos);
+      if (line.find("scontext=system_u:system_r:" + user + " ") != std::string::npos &&
+          line.find("tcontext=system_u:system_r:" + target + " ") != std::string::npos &&
+          line.find("tclass=" + tclass + " ") != std::string::npos)
+        return true;
+    }
+    return false;
+  };
+  // Granted maps, programs and CAP_BPF: all works, and nothing is denied (but the CAP_PERFMON
+  // the verifier asks for, which grants.cil does not audit).
+  std::string avc = run("app_t", "token=ok map=ok prog=ok");
+  expect.require(avc.empty(), "app_t caused denials: " + avc);
+  // Not granted CAP_BPF through the token: the token exists, bpf_token_capable refuses CAP_BPF
+  // against the delegator, so map and program creation fail with EPERM.
+  avc = run("nocap_t", "token=ok map=EPERM prog=EPERM");
+  expect.require(denied(avc, "bpf", "nocap_t", "mgr_t", "cap2_userns"), "nocap_t: no CAP_BPF denial against mgr_t: " + avc);
+  // Granted maps only, from a bpffs that also delegates program loading: no token (EACCES).
+  avc = run("maponly_t", "token=EACCES");
+  expect.require(denied(avc, "prog_load_as", "maponly_t", "mgr_t", "bpf"), "maponly_t: no prog_load_as denial: " + avc);
+  // Granted nothing: not even CAP_BPF in its own namespace, which BPF_TOKEN_CREATE requires (EPERM).
+  avc = run("other_t", "token=EPERM");
+  expect.require(denied(avc, "bpf", "other_t", "other_t", "cap2_userns"), "other_t: no CAP_BPF denial on itself: " + avc);
+
+  // Without token-perms.cil the pre-7.0 check (USER self:bpf map_create) applies to token-backed
+  // calls too, and the module's interfaces do not grant it.
+  if (std::string s = load_selinux_policy("module-nopolcap"); s != "ok") return fail(s);
+  new_avc_denials();
+  detail += " | without token-perms.cil: bpf_token_perms=" + read_text("/sys/fs/selinux/policy_capabilities/bpf_token_perms");
+  avc = run("app_t", "token=ok map=EACCES prog=EACCES");
+  expect.require(denied(avc, "map_create", "app_t", "app_t", "bpf") && denied(avc, "prog_load", "app_t", "app_t", "bpf"),
+                 "app_t: no legacy self:bpf denials: " + avc);
+  return expect.result(detail);
+}
+
+// Linux 6.12, the gated variant of the module (delegation-legacy.cil): it loads; SELinux checks
+// only the caller's own bpf permissions; every token carries its creator's SID.
+Outcome selinux_module_legacy() {
+  Expectations expect;
+  if (std::string s = load_selinux_policy("module-legacy"); s != "ok") return fail(s);
+  token_sid* skel = token_sid::open_and_load();
+  if (!skel || token_sid::attach(skel)) return fail("token_sid programs did not load");
+  std::string app = delegated_session("mgr_t", "app_t");
+  std::string nocap = delegated_session("mgr_t", "nocap_t");
+  std::string other = delegated_session("mgr_t", "other_t");
+  expect("app_t (granted by the legacy interfaces)", app, "token=ok map=ok prog=ok");
+  // Before 7.0 SELinux cannot check a token's capabilities against the delegator.
+  expect("nocap_t", nocap, "token=ok map=ok prog=ok");
+  // Granted nothing: no CAP_BPF in its own namespace, which BPF_TOKEN_CREATE requires.
+  expect("other_t", other, "token=EPERM");
+
+  // The SIDs the kernel stamped, per creating process: tokens carry their creator's SID, the
+  // same SID its maps get, and a different one for another domain.
+  std::map<uint32_t, std::pair<uint32_t, uint32_t>> by_pid;
+  uint32_t key = 0, next = 0;
+  const uint32_t* prev = nullptr;
+  int fd = bpf_map__fd(skel->maps.sids);
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    uint32_t v[2] = {};
+    if (bpf_map_lookup_elem(fd, &key, v) == 0) by_pid[key] = {v[0], v[1]};
+  }
+  token_sid::destroy(skel);
+  std::vector<std::pair<uint32_t, uint32_t>> sessions;
+  for (const auto& [pid, s] : by_pid)
+    if (s.first) sessions.push_back(s);
+  std::string sids;
+  for (const auto& [t, m] : sessions) sids += fmt::format(" token={} map={}", t, m);
+  // Two creators (app_t, nocap_t), each with a token and a map; other_t never got a token.
+  expect.require(sessions.size() == 2, "expected two token creators, saw" + sids);
+  if (sessions.size() == 2) {
+    for (const auto& [t, m] : sessions) expect.require(t == m, "a token and its creator's map carry different SIDs:" + sids);
+    expect.require(sessions[0].first != sessions[1].first, "two domains' tokens carry one SID:" + sids);
+  }
+  return expect.result("app_t: " + app + "; nocap_t: " + nocap + "; other_t: " + other + "; SIDs:" + sids);
+}
+
+}  // namespace twvm
