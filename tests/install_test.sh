@@ -5,8 +5,12 @@ build=$1
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 DESTDIR=$stage cmake --install "$build" --prefix /usr >/dev/null
-for f in usr/bin/tokenwarden usr/share/doc/tokenwarden/README.md usr/share/doc/tokenwarden/architecture.md; do
+for f in usr/bin/tokenwarden usr/share/doc/tokenwarden/README.md usr/share/doc/tokenwarden/architecture.md \
+  usr/share/selinux/packages/tokenwarden.cil.bz2 usr/share/selinux/devel/include/contrib/tokenwarden.if; do
   [[ -e $stage/$f ]] || { echo "missing after install: $f"; exit 1; }
 done
 "$stage/usr/bin/tokenwarden" --version | grep -q '^tokenwarden '
+# The installed module is the configured variant, whole.
+bzip2 -dc "$stage/usr/share/selinux/packages/tokenwarden.cil.bz2" | grep -q '(macro tokenwarden_token_map_create'
+
 echo "installed into $stage: $(cd "$stage" && find . -type f | sort | tr '\n' ' ')"
