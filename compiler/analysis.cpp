@@ -9,7 +9,7 @@ namespace tw::compiler {
 namespace {
 
 bool is_string_set(Attr a) {
-  return a == Attr::comm || a == Attr::exe || a == Attr::bpffs || a == Attr::selinux_type || a == Attr::cgroup_is;
+  return a == Attr::comm || a == Attr::exe || a == Attr::bpffs || attr_is_selinux(a) || a == Attr::cgroup_is;
 }
 
 bool path_under(const std::string& path, const std::string& root) {

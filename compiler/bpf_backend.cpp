@@ -87,8 +87,8 @@ class Lowering {
   void conjunction(const IrProfile& p, const Conjunction& c) {
     std::vector<AtomList> alts{AtomList{}};
     for (const auto& a : c.atoms) {
-      if (a.attr == Attr::selinux_type) {
-        t_.notes.push_back(fmt::format("profile `{}`: an alternative tests creator.selinux_type; only SELinux enforces it", p.name));
+      if (attr_is_selinux(a.attr)) {
+        t_.notes.push_back(fmt::format("profile `{}`: an alternative tests {}; only SELinux enforces it", p.name, attr_name(a.attr)));
         return;
       }
       std::vector<tw_atom> pieces;
@@ -169,6 +169,7 @@ class Lowering {
         return true;
       }
       case Attr::selinux_type:
+      case Attr::delegator_type:
         return false;
     }
     return false;

@@ -181,7 +181,8 @@ class CaseParser {
         else if (key == "bpffs") e.token.bpffs = v;
         else if (key == "owner") { if (auto n = number(f, v)) e.token.userns_owner = *n; }
         else if (key == "depth") { if (auto n = number(f, v)) e.token.userns_depth = *n; }
-        else unknown_key(f, key, {"cmds", "maps", "progs", "attachs", "bpffs", "owner", "depth"});
+        else if (key == "delegator_type") e.token.delegator_type = v;
+        else unknown_key(f, key, {"cmds", "maps", "progs", "attachs", "bpffs", "owner", "depth", "delegator_type"});
       }
     } else if (k == "map") {
       for (auto& [key, v] : pairs(f)) {

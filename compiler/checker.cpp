@@ -481,7 +481,7 @@ class Checker {
         {"creator.comm", Attr::comm},        {"creator.exe", Attr::exe},
         {"creator.cgroup", Attr::cgroup_under}, {"creator.selinux_type", Attr::selinux_type},
         {"token.userns.owner", Attr::userns_owner}, {"token.userns.depth", Attr::userns_depth},
-        {"token.bpffs", Attr::bpffs}};
+        {"token.bpffs", Attr::bpffs}, {"token.delegator.selinux_type", Attr::delegator_type}};
     auto it = attrs.find(attr);
     if (it == attrs.end()) {
       std::vector<std::string> names;
@@ -607,6 +607,7 @@ class Checker {
         }
         return true;
       case Attr::selinux_type:
+      case Attr::delegator_type:
         if (!std::all_of(s.value.begin(), s.value.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; })) {
           diags_.report(Code::E030, s.span, fmt::format("`{}` is not an SELinux type name", s.value))
               .hint("a type, not a full context: `container_t`, not `system_u:system_r:container_t:s0`");
@@ -720,12 +721,12 @@ class Checker {
       diags_.report(Code::W109, set.sleepable_span, fmt::format("`forbid sleepable` has no effect: profile `{}` does not allow prog_load", p.name));
 
     if (p.match && mentions_selinux(*p.match))
-      diags_.report(Code::W112, at, fmt::format("profile `{}` matches on creator.selinux_type: only the SELinux backend enforces it", p.name))
-          .hint("the BPF LSM cannot read SELinux types; under BPF this profile labels no token");
+      diags_.report(Code::W112, at, fmt::format("profile `{}` matches on SELinux types: only the SELinux backend enforces them", p.name))
+          .hint("the BPF LSM cannot read SELinux types: under BPF the alternatives that test them never match");
   }
 
   static bool mentions_selinux(const CheckedExpr& e) {
-    if (e.kind == CheckedExpr::Kind::predicate) return e.atom.attr == Attr::selinux_type;
+    if (e.kind == CheckedExpr::Kind::predicate) return attr_is_selinux(e.atom.attr);
     return std::any_of(e.children.begin(), e.children.end(), mentions_selinux);
   }
 

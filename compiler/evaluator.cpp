@@ -62,6 +62,9 @@ std::optional<bool> atom_holds(const Atom& a, const Creator& c, const TokenFacts
     case Attr::selinux_type:
       if (!c.selinux_type) return std::nullopt;
       return in(a.strings, *c.selinux_type) != a.negated;
+    case Attr::delegator_type:
+      if (!t.delegator_type) return std::nullopt;
+      return in(a.strings, *t.delegator_type) != a.negated;
     case Attr::cgroup_under:
       return std::any_of(a.strings.begin(), a.strings.end(), [&](const std::string& r) { return path_under(c.cgroup, r); }) !=
              a.negated;

@@ -26,6 +26,7 @@ struct TokenFacts {
   uint64_t cmds = 0, maps = 0, progs = 0, attachs = 0;  // what the bpffs delegates
   uint32_t userns_owner = 0, userns_depth = 1;
   std::string bpffs;
+  std::optional<std::string> delegator_type;  // SELinux type of whoever set up the bpffs
 };
 
 struct MapRequest {

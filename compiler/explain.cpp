@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "cil_backend.h"
 #include "ir_io.h"
 #include "kernel/result.h"
 
@@ -11,8 +12,14 @@ namespace {
 bool mentions_selinux(const IrProfile& p) {
   for (const auto& c : p.match)
     for (const auto& a : c.atoms)
-      if (a.attr == Attr::selinux_type) return true;
+      if (attr_is_selinux(a.attr)) return true;
   return false;
+}
+
+std::string join_lines(const std::vector<std::string>& v, std::string_view sep) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : std::string(sep)) + x;
+  return s;
 }
 
 std::string verdict_words(const IrProfile& p) {
@@ -102,14 +109,17 @@ std::string explain(const Ir& ir) {
                          grant_names(GrantKind::attach, p.grants[GrantKind::attach]), limits_text(p, false));
   }
 
-  out += "\nbackends:\n";
-  std::string selinux_only;
-  for (const auto& p : ir.profiles)
-    if (mentions_selinux(p)) selinux_only += (selinux_only.empty() ? "" : ", ") + ("`" + p.name + "`");
-  out += "  BPF LSM: every hook above";
-  out += selinux_only.empty() ? "\n" : fmt::format(", except the creator.selinux_type tests of {} (those alternatives never match under BPF)\n", selinux_only);
-  out += selinux_only.empty() ? "  SELinux: no profile tests creator.selinux_type; nothing is SELinux-specific\n"
-                              : fmt::format("  SELinux: the creator.selinux_type tests of {}\n", selinux_only);
+  // What each backend enforces, per profile (cil_backend.h says how SELinux's part is derived).
+  out += "\nbackends (the BPF LSM enforces every hook above; SELinux, with --emit cil, what it can check):\n";
+  for (const auto& cov : lower_to_cil(ir).coverage) {
+    const IrProfile* p = ir.find(cov.profile);
+    bool selinux_only = p && mentions_selinux(*p);
+    out += fmt::format("  `{}`\n", cov.profile);
+    if (selinux_only) out += "    BPF LSM: its alternatives that test SELinux types never match there\n";
+    out += cov.selinux.empty() ? "    SELinux: nothing (no alternative names creators by creator.selinux_type)\n"
+                               : "    SELinux: " + join_lines(cov.selinux, "\n             ") + "\n";
+    if (!cov.selinux.empty() && !cov.bpf_only.empty()) out += "    BPF-only: " + join_lines(cov.bpf_only, "; ") + "\n";
+  }
   return out;
 }
 

@@ -33,7 +33,7 @@ constexpr AttrInfo kAttrs[kAttrCount] = {
     {"creator.cgroup under", false, 0},       {"creator.cgroup", false, 0},
     {"creator.selinux_type", false, 0},       {"token.userns.owner", true, UINT32_MAX},
     {"token.userns.depth", true, 32},         {"token.bpffs", false, 0},
-    {"token delegates", false, 0},
+    {"token delegates", false, 0},            {"token.delegator.selinux_type", false, 0},
 };
 }  // namespace
 

@@ -36,8 +36,11 @@ enum class Attr {
   userns_depth,  // token.userns.depth (0 = initial namespace)
   bpffs,         // token.bpffs (the bpffs instance the token was created from)
   delegates,     // token delegates [any|all] KIND names
+  delegator_type,  // token.delegator.selinux_type: who set up the bpffs (SELinux backend only)
 };
-inline constexpr size_t kAttrCount = 11;
+inline constexpr size_t kAttrCount = 12;
+// Attributes only SELinux can see: alternatives testing them never match under the BPF LSM.
+inline bool attr_is_selinux(Attr a) { return a == Attr::selinux_type || a == Attr::delegator_type; }
 std::string_view attr_name(Attr a);  // "creator.uid", ...
 bool attr_is_numeric(Attr a);
 uint32_t attr_max(Attr a);  // largest value of a numeric attribute

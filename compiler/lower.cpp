@@ -20,7 +20,7 @@ Atom negate(Atom a) {
 }
 
 bool is_string_set(Attr a) {
-  return a == Attr::comm || a == Attr::exe || a == Attr::bpffs || a == Attr::selinux_type || a == Attr::cgroup_is;
+  return a == Attr::comm || a == Attr::exe || a == Attr::bpffs || attr_is_selinux(a) || a == Attr::cgroup_is;
 }
 
 std::vector<std::string> set_intersection(const std::vector<std::string>& a, const std::vector<std::string>& b) {

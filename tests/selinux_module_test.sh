@@ -11,7 +11,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 status=0
 for v in token legacy; do
-  base="$t/base.cil $t/bpf-$v.cil $t/domains.cil"
+  base="$root/selinux-module/check-base.cil $root/selinux-module/check-bpf-$v.cil $t/domains.cil"
   # Optional blocks for admin domains the minimal base lacks are reported on stderr: not errors.
   if secilc -c 33 -o "$out/$v.bin" -f /dev/null $base "$build/selinux-module/tokenwarden-$v.cil" "$t/grants.cil" 2>"$out/$v.log"; then
     echo "ok: tokenwarden-$v.cil compiles against the minimal $v base"

@@ -1,9 +1,11 @@
 // tokenwarden compile POLICY -o ARTIFACT: the versioned, checksummed artifact that `load` applies
-// (no compiler needed on the target); --emit ir|json prints the decision IR instead.
+// (no compiler needed on the target); --emit ir|json prints the decision IR instead, --emit cil
+// the SELinux backend's CIL (compiled and checked in-process with libsepol first).
 #include <fmt/core.h>
 
 #include "commands.h"
 #include "compiler/artifact.h"
+#include "compiler/cil_backend.h"
 #include "compiler/ir_io.h"
 #include "policy_cli.h"
 #include "version.h"
@@ -20,7 +22,15 @@ int run(const Args& a) {
   auto c = compile_and_report(a.policy, a.o, true);
   if (!c.ir) return kExitPolicyError;
   std::string data;
-  if (a.emit == "ir") data = compiler::ir_to_text(*c.ir);
+  if (a.emit == "cil") {
+    auto module = compiler::lower_to_cil(*c.ir);
+    compiler::Diagnostics diags;
+    if (!compiler::check_cil(module, c.sources, diags)) {
+      for (const auto& d : diags.all()) fmt::print(stderr, "{}", compiler::render_text(d, c.sources, false));
+      return kExitPolicyError;
+    }
+    data = module.text;
+  } else if (a.emit == "ir") data = compiler::ir_to_text(*c.ir);
   else if (a.emit == "json") data = compiler::dump_json(compiler::ir_to_json(*c.ir), 2) + "\n";
   else data = compiler::write_artifact(*c.ir, std::string("tokenwarden ") + TW_VERSION);
   if (a.output.empty() || a.output == "-") {
@@ -45,12 +55,14 @@ void register_compile(CLI::App& app, int& exit_code) {
   cmd->footer(
       "Exit status: 0 compiled, 1 policy errors (nothing is written), 2 the output could not be written.\n"
       "Example:\n  tokenwarden compile examples/ci-runner.tw -o ci-runner.twp\n"
-      "  tokenwarden compile --emit ir examples/ci-runner.tw");
+      "  tokenwarden compile --emit ir examples/ci-runner.tw\n"
+      "  tokenwarden compile --emit cil policy.tw -o policy.cil && semodule -i policy.cil");
   static Args a;
   cmd->add_option("POLICY", a.policy, "Policy file (.tw)")->required();
   cmd->add_option("-o,--output", a.output, "Where to write (default: stdout)");
-  cmd->add_option("--emit", a.emit, "Print the decision IR instead of an artifact: ir (text) or json")
-      ->check(CLI::IsMember({"ir", "json"}));
+  cmd->add_option("--emit", a.emit,
+                  "Instead of an artifact: the decision IR (ir: text, json), or the SELinux backend's CIL (cil)")
+      ->check(CLI::IsMember({"ir", "json", "cil"}));
   add_target_option(cmd, a.o);
   cmd->callback([&exit_code] { exit_code = run(a); });
 }

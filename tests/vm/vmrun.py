@@ -27,22 +27,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SKIP = 77
 # The SELinux policies each kernel's guest gets, compiled from tests/vm/selinux (T) and
-# selinux-module (M) into /policy/NAME.bin; the guest loads the one a case needs. `active`:
+# selinux-module/ (M: the module, and the minimal base policy it is checked against) into
+# /policy/NAME.bin; the guest loads the one a case needs. `active`:
 # the minimal base; `module*`: the base plus tokenwarden's module and the tests' grants.
 _T, _M = "tests/vm/selinux/", "selinux-module/"
-_BASE = [_T + "base.cil"]
+_BASE = [_M + "check-base.cil"]
 _DOMAINS = [_T + "domains.cil"]
 _MODULE_TOKEN = [_M + "tokenwarden.cil", _M + "delegation-token.cil", _T + "grants.cil"]
 _MODULE_LEGACY = [_M + "tokenwarden.cil", _M + "delegation-legacy.cil", _T + "grants.cil"]
 POLICIES = {
     "6.12": {
-        "active": _BASE + [_T + "bpf-legacy.cil"] + _DOMAINS,
-        "module-legacy": _BASE + [_T + "bpf-legacy.cil"] + _DOMAINS + _MODULE_LEGACY,
+        "active": _BASE + [_M + "check-bpf-legacy.cil"] + _DOMAINS,
+        "module-legacy": _BASE + [_M + "check-bpf-legacy.cil"] + _DOMAINS + _MODULE_LEGACY,
     },
     "7.x": {
-        "active": _BASE + [_T + "bpf-token.cil"] + _DOMAINS + [_M + "token-perms.cil"],
-        "module": _BASE + [_T + "bpf-token.cil"] + _DOMAINS + _MODULE_TOKEN + [_M + "token-perms.cil"],
-        "module-nopolcap": _BASE + [_T + "bpf-token.cil"] + _DOMAINS + _MODULE_TOKEN,
+        "active": _BASE + [_M + "check-bpf-token.cil"] + _DOMAINS + [_M + "token-perms.cil"],
+        "module": _BASE + [_M + "check-bpf-token.cil"] + _DOMAINS + _MODULE_TOKEN + [_M + "token-perms.cil"],
+        "module-nopolcap": _BASE + [_M + "check-bpf-token.cil"] + _DOMAINS + _MODULE_TOKEN,
     },
 }
 QEMU = os.environ.get("TW_VM_QEMU", "qemu-system-x86_64")  # overridable to test the failure path
