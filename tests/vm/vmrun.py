@@ -44,6 +44,9 @@ POLICIES = {
         "active": _BASE + [_M + "check-bpf-token.cil"] + _DOMAINS + [_M + "token-perms.cil"],
         "module": _BASE + [_M + "check-bpf-token.cil"] + _DOMAINS + _MODULE_TOKEN + [_M + "token-perms.cil"],
         "module-nopolcap": _BASE + [_M + "check-bpf-token.cil"] + _DOMAINS + _MODULE_TOKEN,
+        # The SELinux half of tests/vm/policies/both.tw, as `tokenwarden compile --emit cil` makes it.
+        "both": _BASE + [_M + "check-bpf-token.cil"] + _DOMAINS + _MODULE_TOKEN[:2] + [_M + "token-perms.cil"]
+                + ["emit-cil:tests/vm/policies/both.tw"],
     },
 }
 QEMU = os.environ.get("TW_VM_QEMU", "qemu-system-x86_64")  # overridable to test the failure path
@@ -83,14 +86,25 @@ def fetch_cache():
     return Path(out.splitlines()[-1]), None
 
 
-def compile_policy(cache, files, dest):
+def compile_policy(cache, files, dest, tokenwarden):
+    # "emit-cil:POLICY" stands for the CIL tokenwarden's SELinux backend makes of POLICY.
+    paths = []
+    for f in files:
+        if f.startswith("emit-cil:"):
+            policy = f.split(":", 1)[1]
+            out = Path(dest).with_suffix(".generated.cil")
+            subprocess.run([str(tokenwarden), "compile", "--emit", "cil", str(ROOT / policy), "-o", str(out)],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            paths.append(out)
+        else:
+            paths.append(ROOT / f)
     # bpf_token_perms needs libsepol >= 3.10: sid's secilc from the cache; else the system's.
     needs_sid = any(f.endswith("token-perms.cil") for f in files)
     secilc = str(cache / "secilc-sid/secilc") if needs_sid else shutil.which("secilc")
     if not secilc:
         raise RuntimeError("secilc not found (apt-get install secilc)")
     # The module's optional blocks for admin domains the test base lacks are reported, not errors.
-    subprocess.run([secilc, "-c", "33", "-o", str(dest), "-f", "/dev/null"] + [str(ROOT / f) for f in files],
+    subprocess.run([secilc, "-c", "33", "-o", str(dest), "-f", "/dev/null"] + [str(p) for p in paths],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -139,7 +153,7 @@ def prepare(args, out_dir):
     policies = {}
     for name, files in POLICIES[args.kernel].items():
         policies[name] = work / f"{name}.bin"
-        compile_policy(cache, files, policies[name])
+        compile_policy(cache, files, policies[name], args.tokenwarden)
     initrd = build_initramfs(work, args.guest, args.tokenwarden, policies)
     return vmlinuz, initrd, work
 

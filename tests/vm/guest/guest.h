@@ -49,6 +49,7 @@ Outcome selinux_map_create();
 Outcome selinux_token_perms();
 Outcome selinux_module_delegation();
 Outcome selinux_module_legacy();
+Outcome selinux_both_backends();
 
 // differential.cpp: the case table run on the reference evaluator and on this kernel.
 Outcome differential();

@@ -3,6 +3,7 @@
 // /policy/NAME.bin; a case loads one (replacing whatever was loaded) and switches to enforcing.
 // They run last in a boot: once enforcing, the guest stays so.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,6 +89,24 @@ std::string delegated_session(const std::string& manager, const std::string& use
       if (!token) return r;
       r += " map=" + outcome_of(map_create({}, token->get()));
       r += " prog=" + outcome_of(prog_load({}, token->get()));
+      return r;
+    });
+  });
+}
+
+// Like delegated_session, from a bpffs delegating array maps only, as a task in cgroup `cg`:
+// "token=X map=Y" for an array map of `entries` entries.
+std::string map_session(const std::string& manager, const std::string& user, const std::string& cg, uint32_t entries) {
+  return in_domain(manager, [&] {
+    if (!move_to_cgroup(cg)) return std::string("cgroup");
+    DelegateSpec spec;
+    spec.masks.cmds = 1ULL << BPF_MAP_CREATE;
+    spec.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
+    return in_delegated(spec, [&](DelegatedMount& m) {
+      if (std::string e = setcon(user); !e.empty()) return e;
+      auto token = token_create(m.root_fd.get());
+      std::string r = "token=" + outcome_of(token);
+      if (token) r += " map=" + outcome_of(map_create({.max_entries = entries}, token->get()));
       return r;
     });
   });
@@ -180,6 +199,46 @@ Outcome selinux_module_delegation() {
   avc = run("app_t", "token=ok map=EACCES prog=EACCES");
   expect.require(denied(avc, "map_create", "app_t", "app_t", "bpf") && denied(avc, "prog_load", "app_t", "app_t", "bpf"),
                  "app_t: no legacy self:bpf denials: " + avc);
+  return expect.result(detail);
+}
+
+// Linux 7.x: tests/vm/policies/both.tw enforced by SELinux (its --emit cil, with the module)
+// and by the BPF LSM (tokenwarden load) at once. Each layer refuses what it sees, the stricter
+// decision wins, and each refusal shows in its own layer's log.
+Outcome selinux_both_backends() {
+  Expectations expect;
+  if (std::string s = load_selinux_policy("both"); s != "ok") return fail(s);
+  mkdir("/sys/fs/cgroup/both", 0755);
+  auto [rc, out] = sh("/bin/tokenwarden load /policies/both.tw");
+  if (rc != 0) return fail("load: " + out);
+  new_avc_denials();
+  sh("/bin/tokenwarden audit > /dev/null");  // drain
+  std::string detail;
+  auto step = [&](const std::string& what, const std::string& user, uint32_t entries, const std::string& want) {
+    sleep(6);  // a fresh allowance of AVC lines (printk_ratelimited)
+    std::string got = map_session("mgr_t", user, "/both", entries);
+    expect(what, got, want);
+    std::string avc = new_avc_denials();
+    auto [arc, audit] = sh("/bin/tokenwarden audit");
+    detail += fmt::format("{}: {} | SELinux: {} | tokenwarden: {}; ", what, got, avc.empty() ? "-" : avc,
+                          audit.empty() ? "-" : audit);
+    return std::make_pair(avc, audit);
+  };
+  // Both layers allow it.
+  auto [avc1, tw1] = step("app_t, 8 entries", "app_t", 8, "token=ok map=ok");
+  expect.require(avc1.empty() && tw1.find(" deny ") == std::string::npos, "app_t, 8 entries: a layer refused");
+  // SELinux allows (limits are the BPF LSM's), the BPF LSM refuses: EPERM, logged by tokenwarden.
+  auto [avc2, tw2] = step("app_t, 100 entries", "app_t", 100, "token=ok map=EPERM");
+  expect.require(avc2.empty(), "app_t, 100 entries: SELinux refused too: " + avc2);
+  expect.require(tw2.find("max_entries over the limit") != std::string::npos, "app_t, 100 entries: not in tokenwarden audit: " + tw2);
+  // The BPF LSM allows (the cgroup's profile grants CAP_BPF), SELinux refuses CAP_BPF through
+  // mgr_t's token (the `nocap` profile does not grant it): EPERM, logged as an AVC denial.
+  auto [avc3, tw3] = step("nocap_t, 8 entries", "nocap_t", 8, "token=ok map=EPERM");
+  expect.require(avc3.find("scontext=system_u:system_r:nocap_t") != std::string::npos &&
+                     avc3.find("tcontext=system_u:system_r:mgr_t") != std::string::npos && avc3.find("{ bpf }") != std::string::npos,
+                 "nocap_t: no SELinux denial of CAP_BPF against mgr_t: " + avc3);
+  expect.require(tw3.find(" deny ") == std::string::npos, "nocap_t: tokenwarden refused too: " + tw3);
+  sh("/bin/tokenwarden unload");
   return expect.result(detail);
 }
 
