@@ -6,6 +6,9 @@
 #   secilc-sid/            secilc + libsepol2 + libc6 from sid (libsepol >= 3.10 knows the
 #                          bpf_token_perms policy capability; bookworm has 3.4), run through
 #                          its own dynamic loader: nothing is installed system-wide.
+#   selinux-distro/        Debian's selinux-policy-default (refpolicy) and policycoreutils'
+#                          pp-to-CIL converter from bookworm, unpacked: a distribution's base
+#                          policy for tests/selinux_distro_test.sh.
 # A private apt configuration (sources, lists, cache) is used; the system's apt setup is untouched.
 # Prints the cache directory. Cache: $TOKENWARDEN_VM_CACHE or ~/.cache/tokenwarden/vm.
 set -euo pipefail
@@ -22,7 +25,8 @@ exec 9>"$cache/.fetch.lock"
 flock 9
 
 all_present() {
-  [[ -s $cache/kernels/6.12/vmlinuz && -s $cache/kernels/7.x/vmlinuz && -x $cache/secilc-sid/secilc ]]
+  [[ -s $cache/kernels/6.12/vmlinuz && -s $cache/kernels/7.x/vmlinuz && -x $cache/secilc-sid/secilc &&
+     -x $cache/selinux-distro/root/usr/libexec/selinux/hll/pp ]]
 }
 if all_present && [[ -z ${TW_VM_REFRESH:-} ]]; then
   echo "$cache"
@@ -32,6 +36,7 @@ fi
 uri=$(mirror_uri) || { log "cannot find the Debian mirror in /etc/apt/sources.list*"; exit 1; }
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 cat >"$apt_dir/sources.list" <<SRC
+deb [signed-by=$keyring] $uri bookworm main
 deb [signed-by=$keyring] $uri bookworm-backports main
 deb [signed-by=$keyring] $uri trixie-backports main
 deb [signed-by=$keyring] $uri sid main
@@ -112,8 +117,21 @@ WRAP
   log "secilc from sid: $("$dest/secilc" --version 2>&1 | head -n1 || true)"
 }
 
+fetch_distro_policy() {
+  local dest=$cache/selinux-distro
+  [[ -x $dest/root/usr/libexec/selinux/hll/pp && -z ${TW_VM_REFRESH:-} ]] && return 0
+  rm -rf "$dest.tmp" && mkdir -p "$dest.tmp/root"
+  local p
+  for p in selinux-policy-default policycoreutils; do
+    dpkg-deb -x "$(download "$p/bookworm")" "$dest.tmp/root"
+  done
+  rm -rf "$dest" && mv "$dest.tmp" "$dest"
+  log "Debian's base policy: $(ls "$dest/root/usr/share/selinux/default" | wc -l) modules"
+}
+
 fetch_kernel bookworm-backports 6.12
 fetch_kernel trixie-backports 7.x
 fetch_secilc
+fetch_distro_policy
 all_present || { log "incomplete cache in $cache"; exit 1; }
 echo "$cache"
