@@ -82,6 +82,28 @@ TEST_CASE("evaluator: the BPF LSM does not see SELinux types") {
   CHECK(evaluate(*c.ir, e).profile == "rest");
 }
 
+TEST_CASE("evaluator: the delegating domain, from a case file") {
+  all_pass(R"(profile from-mgr { match creator.selinux_type == app_t and token.delegator.selinux_type == mgr_t;
+  allow cmd map_create; allow map array; }
+profile rest { match any; refuse; })",
+           R"([app_t with a token from mgr_t's bpffs]
+hook    = token_create
+creator = selinux_type=app_t
+token   = delegator_type=mgr_t
+expect  = allow from-mgr
+
+[app_t with a token from someone else's bpffs]
+hook    = token_create
+creator = selinux_type=app_t
+token   = delegator_type=other_t
+expect  = deny rest
+
+[under the BPF LSM, which sees no SELinux types]
+hook    = token_create
+expect  = deny rest
+)");
+}
+
 TEST_CASE("evaluator: limits name the rule that decided") {
   auto c = compile_text("profile p { match any;\n  allow cmd map_create;\n  allow map hash;\n  limit key_size 8;\n}");
   REQUIRE(c.ir);
