@@ -152,6 +152,13 @@ void analyse(const Ir& ir, const SourceSet& sources, Diagnostics& diags) {
   size_t budget = kShadowBudget;
   bool budget_reported = false;
   for (const auto& p : ir.profiles) {
+    bool bpf_visible = std::any_of(p.match.begin(), p.match.end(), [](const Conjunction& c) {
+      return std::none_of(c.atoms.begin(), c.atoms.end(), [](const Atom& a) { return attr_is_selinux(a.attr); });
+    });
+    if (!p.match.empty() && !bpf_visible)
+      diags.report(Code::W112, p.span, fmt::format("profile `{}` matches only on SELinux types: the BPF LSM never labels a token with it", p.name))
+          .hint("only the SELinux backend (`compile --emit cil`) enforces it; add an alternative the BPF LSM can see "
+                "(`or creator.cgroup under ...`) to enforce it there too");
     if (p.match.empty()) {
       diags.report(Code::W102, p.span, fmt::format("profile `{}` can never match: its match clause contradicts itself", p.name))
           .hint("e.g. `creator.uid == 1 and creator.uid == 2`; check the `and`s and `not`s");

@@ -719,15 +719,6 @@ class Checker {
       diags_.report(Code::W109, set.map_flags_span, fmt::format("`forbid map_flags` has no effect: profile `{}` does not allow map_create", p.name));
     if (!set.limits.sleepable && !prog_load)
       diags_.report(Code::W109, set.sleepable_span, fmt::format("`forbid sleepable` has no effect: profile `{}` does not allow prog_load", p.name));
-
-    if (p.match && mentions_selinux(*p.match))
-      diags_.report(Code::W112, at, fmt::format("profile `{}` matches on SELinux types: only the SELinux backend enforces them", p.name))
-          .hint("the BPF LSM cannot read SELinux types: under BPF the alternatives that test them never match");
-  }
-
-  static bool mentions_selinux(const CheckedExpr& e) {
-    if (e.kind == CheckedExpr::Kind::predicate) return attr_is_selinux(e.atom.attr);
-    return std::any_of(e.children.begin(), e.children.end(), mentions_selinux);
   }
 
   void finish() {
