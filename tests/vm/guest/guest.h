@@ -50,6 +50,7 @@ Outcome selinux_token_perms();
 Outcome selinux_module_delegation();
 Outcome selinux_module_legacy();
 Outcome selinux_both_backends();
+Outcome selinux_pins_protected();
 
 // differential.cpp: the case table run on the reference evaluator and on this kernel.
 Outcome differential();

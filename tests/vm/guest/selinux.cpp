@@ -242,6 +242,45 @@ Outcome selinux_both_backends() {
   return expect.result(detail);
 }
 
+// Both kernels: with tokenwarden running in tokenwarden_t (the module's domain), its maps,
+// programs and links carry tokenwarden_t, and a domain the module grants nothing on them cannot
+// get an fd for them through the pins, even as root with every capability.
+Outcome selinux_pins_protected() {
+  Expectations expect;
+  std::string policy = access("/policy/module.bin", F_OK) == 0 ? "module" : "module-legacy";
+  if (std::string s = load_selinux_policy(policy); s != "ok") return fail(s);
+  auto tw = [](const std::string& args) {
+    return in_domain("tokenwarden_t", [&] {
+      auto [rc, out] = sh("/bin/tokenwarden " + args);
+      return std::to_string(rc) + (rc ? " " + out : "");
+    });
+  };
+  expect("tokenwarden load, in tokenwarden_t", tw("load /policies/unconfined.tw"), "0");
+  std::string detail = "policy " + policy;
+  for (const char* pin : {"ctl", "tokens", "events"}) {
+    std::string path = std::string("/sys/fs/bpf/tokenwarden/") + pin;
+    std::string app = in_domain("app_t", [&] { return outcome_of(obj_get(path)); });
+    std::string admin = outcome_of(obj_get(path));  // kernel_t: the tests' unconfined domain
+    expect(std::string("app_t opens ") + pin, app, "EACCES");
+    expect(std::string("kernel_t opens ") + pin, admin, "ok");
+    detail += fmt::format("; {}: app_t {}, kernel_t {}", pin, app, admin);
+  }
+  // SELinux labels maps and programs, not links: a root process in any domain that can reach
+  // the pin gets a link fd (the pins' 0600/0700 modes are what keeps others out). What it can do
+  // with it: not detach an LSM link (the kernel has no detach for tracing links).
+  std::string link = in_domain("app_t", [] {
+    auto fd = obj_get("/sys/fs/bpf/tokenwarden/link_tw_token_create");
+    if (!fd) return "open " + errno_name(fd.error().err);
+    int rc = bpf_link_detach(fd->get());
+    return std::string("open ok, detach ") + (rc == 0 ? "ok" : errno_name(errno));
+  });
+  expect("app_t and a link pin", link, "open ok, detach EOPNOTSUPP");
+  detail += "; link: app_t " + link;
+  expect("tokenwarden status, in tokenwarden_t", tw("status").substr(0, 1), "0");
+  expect("tokenwarden unload, in tokenwarden_t", tw("unload"), "0");
+  return expect.result(detail);
+}
+
 // Linux 6.12, the gated variant of the module (delegation-legacy.cil): it loads; SELinux checks
 // only the caller's own bpf permissions; every token carries its creator's SID.
 Outcome selinux_module_legacy() {

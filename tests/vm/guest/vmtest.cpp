@@ -785,6 +785,7 @@ const std::map<std::string, std::function<Outcome()>>& cases() {
       {"selinux_module_delegation", selinux_module_delegation},
       {"selinux_module_legacy", selinux_module_legacy},
       {"selinux_both_backends", selinux_both_backends},
+      {"selinux_pins_protected", selinux_pins_protected},
       {"broken_expectation", broken_expectation},
       {"enforce_policy", enforce_policy},
       {"enforce_lifecycle", enforce_lifecycle},
