@@ -26,4 +26,32 @@ grep -q 'map_create_as' "$build/selinux-module/tokenwarden-token.cil" || { echo 
 if grep -v '^;' "$build/selinux-module/tokenwarden-legacy.cil" | grep -q '_as'; then
   echo "FAIL: legacy variant uses a 7.0 permission"; status=1
 fi
+# The refpolicy interface file, both variants as CMake configures them, expanded with m4 (stub
+# definitions of refpolicy's support macros): each interface yields the rules of its CIL twin.
+m4_stubs='define(`interface'"'"', `define(`$1'"'"', `$2'"'"')'"'"')define(`gen_require'"'"', `'"'"')'
+m4_stubs+='define(`domtrans_pattern'"'"', `allow $1 $2:file entrypoint_etc; allow $1 $3:process transition;'"'"')'
+calls='tokenwarden_token_map_create(u_t, g_t)
+tokenwarden_token_prog_load(u_t, g_t)
+tokenwarden_token_cap_net_admin(u_t, g_t)
+tokenwarden_domtrans(init_t)'
+for v in token legacy; do
+  if [[ $v == token ]]; then tok='' leg='dnl '; else tok='dnl ' leg=''; fi
+  rules=$( { echo "$m4_stubs"; sed "s/@TW_IF_TOKEN_RULES@/$tok/; s/@TW_IF_LEGACY_RULES@/$leg/" \
+    "$root/selinux-module/tokenwarden.if.in"; echo "$calls"; } | m4 | grep -o 'allow [^;]*;' | sort -u)
+  if [[ $v == token ]]; then
+    want=('allow u_t g_t:bpf map_create_as;' 'allow g_t u_t:bpf map_create;' 'allow u_t g_t:bpf prog_load_as;'
+          'allow g_t u_t:bpf prog_load;' 'allow u_t g_t:cap_userns net_admin;' 'allow u_t self:cap2_userns bpf;'
+          'allow init_t tokenwarden_t:process transition;')
+    unwanted='self:bpf map_create;'
+  else
+    want=('allow u_t self:bpf map_create;' 'allow u_t self:bpf prog_load;' 'allow u_t self:cap_userns net_admin;'
+          'allow u_t self:cap2_userns bpf;' 'allow init_t tokenwarden_t:process transition;')
+    unwanted='_as;'
+  fi
+  for w in "${want[@]}"; do
+    grep -qxF "$w" <<<"$rules" || { echo "FAIL: tokenwarden.if ($v) lacks: $w"; echo "$rules"; status=1; }
+  done
+  grep -qF "$unwanted" <<<"$rules" && { echo "FAIL: tokenwarden.if ($v) has $unwanted"; status=1; }
+  echo "ok: tokenwarden.if ($v) expands to its interfaces' rules"
+done
 exit $status
