@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -184,6 +185,21 @@ Outcome enforce_policy() {
   auto [st_rc, st_out] = sh("/bin/tokenwarden status --json");
   if (st_rc != 0 || st_out.find("\"policy\": \"vm-enforce\"") == std::string::npos)
     expect.bad.push_back("status: " + st_out);
+  // maps-only's counters: its tokens are gone, their allowed uses folded into the profile's
+  // (small, second), the refusals counted as they happened (big, hash, third); no live token.
+  try {
+    auto j = nlohmann::json::parse(st_out);
+    std::string got = "none";
+    for (const auto& c : j.at("counters"))
+      if (c.at("profile") == "maps-only") {
+        const auto& h = c.at("hooks").at("bpf_map_create");
+        got = fmt::format("allowed={} denied={} live={}", h.at("allowed").get<uint64_t>(), h.at("denied").get<uint64_t>(),
+                          c.at("live_tokens").get<int64_t>());
+      }
+    expect("maps-only's bpf_map_create counters", got, "allowed=2 denied=3 live=0");
+  } catch (const std::exception& e) {
+    expect.bad.push_back(std::string("status --json: ") + e.what());
+  }
   auto [au_rc, au_out] = sh("/bin/tokenwarden audit");
   for (const char* reason : {"max_entries over the limit", "map type not allowed", "maps per token over the limit",
                              "the profile refuses tokens", "no profile matches; default deny",
@@ -665,6 +681,10 @@ double map_create_latency() {
   std::string r = in_delegated(spec, [&](DelegatedMount& m) {
     auto t = token_create(m.root_fd.get());
     if (!t) return std::string("0");
+    // Let deferred work of the previous configuration (freed maps, detached programs: RCU
+    // callbacks, workqueues) finish, and warm up, before measuring.
+    sleep(2);
+    for (int i = 0; i < 100; ++i) (void)map_create({.type = BPF_MAP_TYPE_ARRAY, .max_entries = 4}, t->get());
     std::vector<double> batches;
     for (int b = 0; b < 7; ++b) {
       const int n = 300;
