@@ -35,15 +35,7 @@ struct CheckedProfile {
   bool refuse = false, strict = false;
 };
 
-struct CheckedPolicy {
-  std::string name;
-  std::string source;
-  std::string target_kernel;
-  bool default_allow = false;
-  Preexisting preexisting = Preexisting::deny;
-  std::string preexisting_profile;
-  Mode mode = Mode::enforce;
-  int deny_errno = 1;
+struct CheckedPolicy : PolicySettings {
   std::vector<CheckedProfile> profiles;
   std::vector<Rule> rules;  // every allow/limit/forbid statement, once
 };

@@ -141,7 +141,8 @@ struct IrProfile {
 
 enum class Preexisting { allow, deny, profile };
 
-struct Ir {
+// What a policy says as a whole, once for the checker's output and the IR.
+struct PolicySettings {
   std::string name;       // `policy NAME;` or the file's stem
   std::string source;     // root file as given
   std::string target_kernel;  // "6.12", "running", or "" (the builtin 6.18 catalogue)
@@ -150,6 +151,9 @@ struct Ir {
   std::string preexisting_profile;
   Mode mode = Mode::enforce;
   int deny_errno = 1;
+};
+
+struct Ir : PolicySettings {
   std::vector<IrProfile> profiles;
   std::vector<Rule> rules;  // shared by the profiles
 

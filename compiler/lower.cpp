@@ -158,14 +158,7 @@ Dnf dnf(const CheckedExpr& e, bool negated) {
 
 Ir lower(const CheckedPolicy& policy, const SourceSet& sources, Diagnostics& diags, IdentityFn identity) {
   Ir ir;
-  ir.name = policy.name;
-  ir.source = policy.source;
-  ir.target_kernel = policy.target_kernel;
-  ir.default_allow = policy.default_allow;
-  ir.preexisting = policy.preexisting;
-  ir.preexisting_profile = policy.preexisting_profile;
-  ir.mode = policy.mode;
-  ir.deny_errno = policy.deny_errno;
+  static_cast<PolicySettings&>(ir) = policy;
   ir.rules = policy.rules;
   ir.profiles.reserve(policy.profiles.size());
   std::unordered_map<uint64_t, size_t> ids;
