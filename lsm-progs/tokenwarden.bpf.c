@@ -864,11 +864,12 @@ SEC("lsm/bpf_prog_load")
 int BPF_PROG(tw_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct bpf_token *token)
 {
 	/* Before 7.x bpf_prog_load() moves the token into prog->aux->token before it calls the hook,
-	 * which then gets NULL (seen on 6.12): read it where the kernel keeps it. Only its address is
-	 * used (the key of the token table). */
+	 * which then gets NULL (seen on 6.12): read it where the kernel keeps it, with direct loads
+	 * through the trusted `prog` (cheaper than probe reads). Only its address is used (the key
+	 * of the token table). */
 	__u64 key = arg_u64(ctx, 2);
 	if (!key)
-		key = (__u64)BPF_CORE_READ(prog, aux, token);
+		key = (__u64)prog->aux->token;
 	if (!key)
 		return 0;
 	struct use_ctx u = {};
