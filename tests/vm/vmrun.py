@@ -33,19 +33,20 @@ SKIP = 77
 _T, _M = "tests/vm/selinux/", "selinux-module/"
 _BASE = [_M + "check-base.cil"]
 _DOMAINS = [_T + "domains.cil"]
-_MODULE_TOKEN = [_M + "tokenwarden.cil", _M + "delegation-token.cil", _T + "grants.cil"]
-_MODULE_LEGACY = [_M + "tokenwarden.cil", _M + "delegation-legacy.cil", _T + "grants.cil"]
+_MODULE_TOKEN = [_M + "tokenwarden.cil", _M + "delegation-token.cil"]
+_MODULE_LEGACY = [_M + "tokenwarden.cil", _M + "delegation-legacy.cil"]
+_GRANTS = [_T + "grants.cil"]
 POLICIES = {
     "6.12": {
         "active": _BASE + [_M + "check-bpf-legacy.cil"] + _DOMAINS,
-        "module-legacy": _BASE + [_M + "check-bpf-legacy.cil"] + _DOMAINS + _MODULE_LEGACY,
+        "module-legacy": _BASE + [_M + "check-bpf-legacy.cil"] + _DOMAINS + _MODULE_LEGACY + _GRANTS,
     },
     "7.x": {
         "active": _BASE + [_M + "check-bpf-token.cil"] + _DOMAINS + [_M + "token-perms.cil"],
-        "module": _BASE + [_M + "check-bpf-token.cil"] + _DOMAINS + _MODULE_TOKEN + [_M + "token-perms.cil"],
-        "module-nopolcap": _BASE + [_M + "check-bpf-token.cil"] + _DOMAINS + _MODULE_TOKEN,
+        "module": _BASE + [_M + "check-bpf-token.cil"] + _DOMAINS + _MODULE_TOKEN + _GRANTS + [_M + "token-perms.cil"],
+        "module-nopolcap": _BASE + [_M + "check-bpf-token.cil"] + _DOMAINS + _MODULE_TOKEN + _GRANTS,
         # The SELinux half of tests/vm/policies/both.tw, as `tokenwarden compile --emit cil` makes it.
-        "both": _BASE + [_M + "check-bpf-token.cil"] + _DOMAINS + _MODULE_TOKEN[:2] + [_M + "token-perms.cil"]
+        "both": _BASE + [_M + "check-bpf-token.cil"] + _DOMAINS + _MODULE_TOKEN + [_M + "token-perms.cil"]
                 + ["emit-cil:tests/vm/policies/both.tw"],
     },
 }

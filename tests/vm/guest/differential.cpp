@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -59,8 +60,7 @@ std::string unrealizable(const Event& e) {
   if (!e.token.bpffs.empty()) return "the bpffs is mounted inside the namespace, so no host path names it";
   if (e.hook == Hook::token_cmd && e.cmd != BPF_MAP_CREATE && e.cmd != BPF_PROG_LOAD && e.cmd != BPF_BTF_LOAD)
     return "token_cmd cases use map_create, prog_load or btf_load (the commands that take a token)";
-  if (e.hook == Hook::token_capable && e.cap != 39 /* CAP_BPF */ && e.cap != 38 /* CAP_PERFMON */ &&
-      e.cap != 12 /* CAP_NET_ADMIN */)
+  if (e.hook == Hook::token_capable && e.cap != CAP_BPF && e.cap != CAP_PERFMON && e.cap != CAP_NET_ADMIN)
     return "token_capable cases use CAP_BPF, CAP_PERFMON or CAP_NET_ADMIN";
   if (e.maps_created && e.hook != Hook::map_create) return "maps_created only with map_create";
   if (e.progs_created && e.hook != Hook::prog_load) return "progs_created only with prog_load";
@@ -103,10 +103,10 @@ std::string operate(const std::map<std::string, std::string>& a, int token) {
       if (num("cmd") == BPF_PROG_LOAD) return outcome_of(tw::kernel::prog_load(prog_of(BPF_PROG_TYPE_SOCKET_FILTER, 0, 2, false), token));
       return outcome_of(tw::kernel::btf_load(tw::kernel::minimal_btf(), token));
     case Hook::token_capable: {
-      if (num("cap") == 39) return outcome_of(tw::kernel::map_create(array, token));
+      if (num("cap") == CAP_BPF) return outcome_of(tw::kernel::map_create(array, token));
       // The verifier asks for CAP_PERFMON, XDP programs for CAP_NET_ADMIN; the case's `prog` when
       // it names one (the program must get past the profile's program type check first).
-      auto p = num("cap") == 38 ? prog_of(BPF_PROG_TYPE_SOCKET_FILTER, 0, 2, false) : prog_of(BPF_PROG_TYPE_XDP, BPF_XDP, 2, false);
+      auto p = num("cap") == CAP_PERFMON ? prog_of(BPF_PROG_TYPE_SOCKET_FILTER, 0, 2, false) : prog_of(BPF_PROG_TYPE_XDP, BPF_XDP, 2, false);
       if (num("prog_type") != BPF_PROG_TYPE_UNSPEC) p = prog_of(num("prog_type"), num("attach"), 2, false);
       return outcome_of(tw::kernel::prog_load(p, token));
     }
@@ -312,7 +312,8 @@ Outcome differential() {
 
   int agree = 0;
   for (const auto& c : cases) {
-    Decision reference = evaluate(*comp.ir, c.event);
+    CaseResult evaluated = run_case(*comp.ir, c);  // the evaluator's decision, and whether it meets `expect`
+    const Decision& reference = evaluated.got;
     Observed o;
     std::string problem = act(c.event, rb, sink, o);
     Verdict k = problem.empty() ? kernel_verdict(c.event, o, names) : Verdict{std::nullopt, problem};
@@ -330,12 +331,12 @@ Outcome differential() {
         line += fmt::format("; the syscall returned {}, the policy's errno is {}", got, errno_name(reference.err));
       }
     }
-    if (same && !run_case(*comp.ir, c).passed) line += " (the evaluator disagrees with the case's `expect`)";
+    if (same && !evaluated.passed) line += " (the evaluator disagrees with the case's `expect`)";
     std::printf("TWVM-DIFF %s %s\n", same ? "agree   " : "DISAGREE", line.c_str());
     std::fflush(stdout);
     if (same) ++agree;
     else expect.bad.push_back(line);
-    expect.require(run_case(*comp.ir, c).passed, "[" + c.name + "] the evaluator disagrees with the case's `expect`");
+    expect.require(evaluated.passed, "[" + c.name + "] the evaluator disagrees with the case's `expect`");
   }
   ring_buffer__free(rb);
   auto [src, status] = sh("/bin/tokenwarden status --json");

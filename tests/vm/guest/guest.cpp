@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "kernel/bpf.h"
+
 namespace twvm {
 
 using namespace tw::kernel;
@@ -44,6 +46,22 @@ std::string in_delegated(const DelegateSpec& spec, const std::function<std::stri
   close(p[1]);
   std::string answer = read_answer(p[0]);
   if (!status) return "setup:" + status.error().message();
+  return answer;
+}
+
+std::string token_session(const TokenSession& s, const std::function<std::string(int)>& ops) {
+  if (!s.cgroup.empty() && !move_to_cgroup(s.cgroup)) return "setup:cgroup " + s.cgroup;
+  DelegateSpec spec;
+  spec.masks = s.masks;
+  std::string answer = in_delegated(spec, [&](DelegatedMount& m) {
+    if (s.setup)
+      if (std::string e = s.setup(); !e.empty()) return e;
+    auto token = token_create(m.root_fd.get());
+    std::string r = "token=" + outcome_of(token);
+    if (token) r += " " + ops(token->get());
+    return r;
+  });
+  if (!s.cgroup.empty()) move_to_cgroup("");
   return answer;
 }
 

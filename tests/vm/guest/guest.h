@@ -44,6 +44,18 @@ std::string in_delegated(const tw::kernel::DelegateSpec& spec,
 std::pair<int, std::string> sh(const std::string& cmd);  // {exit status, stdout and stderr}
 bool move_to_cgroup(const std::string& cg);              // "" is the root; made when missing
 
+// How token_session creates its token.
+struct TokenSession {
+  tw::kernel::DelegationMasks masks;  // what the bpffs delegates
+  std::string cgroup;                 // the creator's cgroup, left afterwards; "": stay
+  // Run inside the namespace before the token is made (e.g. switching SELinux domain); a
+  // non-empty answer is returned instead of going on.
+  std::function<std::string()> setup;
+};
+// Creates a token as `s` says, then runs `ops` with it: "token=<outcome> <what ops return>",
+// or "setup:<error>".
+std::string token_session(const TokenSession& s, const std::function<std::string(int)>& ops);
+
 // selinux.cpp: SELinux with the test policies and tokenwarden's module.
 Outcome selinux_map_create();
 Outcome selinux_token_perms();

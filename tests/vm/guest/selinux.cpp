@@ -77,19 +77,15 @@ std::string in_domain(const std::string& type, const std::function<std::string()
 // filter with it: "token=X map=Y prog=Z".
 std::string delegated_session(const std::string& manager, const std::string& user) {
   return in_domain(manager, [&] {
-    DelegateSpec spec;
-    spec.masks.cmds = (1ULL << BPF_MAP_CREATE) | (1ULL << BPF_PROG_LOAD);
-    spec.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
-    spec.masks.progs = 1ULL << BPF_PROG_TYPE_SOCKET_FILTER;
-    spec.masks.attachs = 1ULL << BPF_CGROUP_INET_INGRESS;
-    return in_delegated(spec, [&](DelegatedMount& m) {
-      if (std::string e = setcon(user); !e.empty()) return e;
-      auto token = token_create(m.root_fd.get());
-      std::string r = "token=" + outcome_of(token);
-      if (!token) return r;
-      r += " map=" + outcome_of(map_create({}, token->get()));
-      r += " prog=" + outcome_of(prog_load({}, token->get()));
-      return r;
+    TokenSession s;
+    s.masks.cmds = (1ULL << BPF_MAP_CREATE) | (1ULL << BPF_PROG_LOAD);
+    s.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
+    s.masks.progs = 1ULL << BPF_PROG_TYPE_SOCKET_FILTER;
+    s.masks.attachs = 1ULL << BPF_CGROUP_INET_INGRESS;
+    s.setup = [&] { return setcon(user); };
+    return token_session(s, [](int token) {
+      std::string r = "map=" + outcome_of(map_create({}, token));
+      return r + " prog=" + outcome_of(prog_load({}, token));
     });
   });
 }
@@ -98,17 +94,12 @@ std::string delegated_session(const std::string& manager, const std::string& use
 // "token=X map=Y" for an array map of `entries` entries.
 std::string map_session(const std::string& manager, const std::string& user, const std::string& cg, uint32_t entries) {
   return in_domain(manager, [&] {
-    if (!move_to_cgroup(cg)) return std::string("cgroup");
-    DelegateSpec spec;
-    spec.masks.cmds = 1ULL << BPF_MAP_CREATE;
-    spec.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
-    return in_delegated(spec, [&](DelegatedMount& m) {
-      if (std::string e = setcon(user); !e.empty()) return e;
-      auto token = token_create(m.root_fd.get());
-      std::string r = "token=" + outcome_of(token);
-      if (token) r += " map=" + outcome_of(map_create({.max_entries = entries}, token->get()));
-      return r;
-    });
+    TokenSession s;
+    s.masks.cmds = 1ULL << BPF_MAP_CREATE;
+    s.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
+    s.cgroup = cg;
+    s.setup = [&] { return setcon(user); };
+    return token_session(s, [&](int token) { return "map=" + outcome_of(map_create({.max_entries = entries}, token)); });
   });
 }
 

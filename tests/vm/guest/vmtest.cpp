@@ -103,18 +103,11 @@ Outcome token_cmd_deny() {
 // Creates a token from a bpffs delegating map_create for array and hash maps, as a task in
 // cgroup `cg`, then runs `ops` with it; returns "token=<outcome> <what ops return>".
 std::string token_session(const std::string& cg, const std::function<std::string(int)>& ops) {
-  if (!move_to_cgroup(cg)) return "setup:cgroup " + cg;
-  DelegateSpec spec;
-  spec.masks.cmds = 1ULL << BPF_MAP_CREATE;
-  spec.masks.maps = (1ULL << BPF_MAP_TYPE_ARRAY) | (1ULL << BPF_MAP_TYPE_HASH);
-  std::string answer = in_delegated(spec, [&](DelegatedMount& m) {
-    auto token = token_create(m.root_fd.get());
-    std::string r = "token=" + (token ? std::string("ok") : errno_name(token.error().err));
-    if (token) r += " " + ops(token->get());
-    return r;
-  });
-  move_to_cgroup("");
-  return answer;
+  TokenSession s;
+  s.masks.cmds = 1ULL << BPF_MAP_CREATE;
+  s.masks.maps = (1ULL << BPF_MAP_TYPE_ARRAY) | (1ULL << BPF_MAP_TYPE_HASH);
+  s.cgroup = cg;
+  return token_session(s, ops);
 }
 
 std::string map_outcome(int token_fd, uint32_t type, uint32_t max_entries) {
