@@ -1,7 +1,9 @@
 #include "cil_backend.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <linux/bpf.h>
+#include <linux/capability.h>
 
 #include <algorithm>
 #include <cctype>
@@ -26,10 +28,10 @@ struct CapInterface {
   const char* macro;
 };
 constexpr CapInterface kCaps[] = {
-    {39, "tokenwarden_token_cap_bpf"},
-    {38, "tokenwarden_token_cap_perfmon"},
-    {12, "tokenwarden_token_cap_net_admin"},
-    {21, "tokenwarden_token_cap_sys_admin"},
+    {CAP_BPF, "tokenwarden_token_cap_bpf"},
+    {CAP_PERFMON, "tokenwarden_token_cap_perfmon"},
+    {CAP_NET_ADMIN, "tokenwarden_token_cap_net_admin"},
+    {CAP_SYS_ADMIN, "tokenwarden_token_cap_sys_admin"},
 };
 constexpr uint64_t kCheckedCmds = (1ULL << BPF_MAP_CREATE) | (1ULL << BPF_PROG_LOAD);
 
@@ -39,12 +41,6 @@ std::pair<std::string, uint32_t> file_line(const std::string& where) {
   size_t c1 = c2 == std::string::npos || c2 == 0 ? std::string::npos : where.rfind(':', c2 - 1);
   if (c1 == std::string::npos) return {where, 1};
   return {where.substr(0, c1), static_cast<uint32_t>(std::strtoul(where.c_str() + c1 + 1, nullptr, 10))};
-}
-
-std::string join(const std::vector<std::string>& v, std::string_view sep = ", ") {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : std::string(sep)) + x;
-  return s;
 }
 
 // What a creator type has been decided for by earlier alternatives that test only SELinux types.
@@ -113,10 +109,10 @@ class Lowering {
         else d.delegators.insert(delegators->strings.begin(), delegators->strings.end());
       }
     }
-    std::string who = delegators ? join(delegators->strings) : "any domain";
-    if (p.refuse) cov.selinux.push_back(fmt::format("grants nothing to {} (refuse)", join(creators->strings)));
+    std::string who = delegators ? fmt::format("{}", fmt::join(delegators->strings, ", ")) : "any domain";
+    if (p.refuse) cov.selinux.push_back(fmt::format("grants nothing to {} (refuse)", fmt::join(creators->strings, ", ")));
     else if (!granted_to.empty())
-      cov.selinux.push_back(fmt::format("{} may use tokens from bpffs instances set up by {}: {}", join(granted_to), who,
+      cov.selinux.push_back(fmt::format("{} may use tokens from bpffs instances set up by {}: {}", fmt::join(granted_to, ", "), who,
                                         what_selinux_grants(p)));
     if (!only_selinux) cov.bpf_only.push_back(fmt::format("the other attributes of match alternative {}", index + 1));
     return out;
@@ -126,22 +122,21 @@ class Lowering {
   // attribute when it is an expression. "" when nothing is left.
   std::string delegator_set(const IrProfile& p, size_t index, const std::string& type, const Atom* delegators,
                             const Decided& d, std::string& out) {
+    std::string members;  // of the attribute, when one is needed
     if (delegators) {
       std::vector<std::string> left;
       for (const auto& g : delegators->strings) {
         name_type(g, p);
         if (!d.delegators.count(g)) left.push_back(g);
       }
-      if (left.size() == 1) return left[0];
-      if (left.empty()) return "";
-      std::string attr = fmt::format("tw_{}_{}_{}_from", ident(p.name), index + 1, type);
-      out += fmt::format("(typeattribute {0})\n(typeattributeset {0} ({1}))\n", attr, join(left, " "));
-      return attr;
+      if (left.size() <= 1) return left.empty() ? "" : left[0];
+      members = fmt::format("{}", fmt::join(left, " "));
+    } else {
+      if (d.delegators.empty()) return "domain";
+      members = fmt::format("and domain (not ({}))", fmt::join(d.delegators, " "));
     }
-    if (d.delegators.empty()) return "domain";
-    std::vector<std::string> taken(d.delegators.begin(), d.delegators.end());
     std::string attr = fmt::format("tw_{}_{}_{}_from", ident(p.name), index + 1, type);
-    out += fmt::format("(typeattribute {0})\n(typeattributeset {0} (and domain (not ({1}))))\n", attr, join(taken, " "));
+    out += fmt::format("(typeattribute {0})\n(typeattributeset {0} ({1}))\n", attr, members);
     return attr;
   }
 
@@ -168,7 +163,7 @@ class Lowering {
     for (const auto& c : kCaps) caps |= 1ULL << c.cap;
     caps &= p.grants.mask[static_cast<size_t>(GrantKind::cap)];
     if (caps) w.push_back("capabilities " + grant_names(GrantKind::cap, caps));
-    return w.empty() ? "nothing" : join(w, "; ");
+    return w.empty() ? "nothing" : fmt::format("{}", fmt::join(w, "; "));
   }
 
   void bpf_only(const IrProfile& p, CilCoverage& cov) {
@@ -280,7 +275,7 @@ bool check_cil(const CilModule& module, const SourceSet& sources, Diagnostics& d
   }
   if (!reported)
     diags.report(Code::E031, line_span(sources, sources.size() ? sources.file(0).path : "", 1),
-                 "the SELinux backend's CIL does not compile: " + join(messages, "; "))
+                 fmt::format("the SELinux backend's CIL does not compile: {}", fmt::join(messages, "; ")))
         .hint("run `tokenwarden compile --emit cil` and compile the output with secilc to see it in context");
   return false;
 }

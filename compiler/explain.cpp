@@ -1,6 +1,7 @@
 #include "explain.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cil_backend.h"
 #include "ir_io.h"
@@ -14,12 +15,6 @@ bool mentions_selinux(const IrProfile& p) {
     for (const auto& a : c.atoms)
       if (attr_is_selinux(a.attr)) return true;
   return false;
-}
-
-std::string join_lines(const std::vector<std::string>& v, std::string_view sep) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : std::string(sep)) + x;
-  return s;
 }
 
 std::string verdict_words(const IrProfile& p) {
@@ -117,8 +112,8 @@ std::string explain(const Ir& ir) {
     out += fmt::format("  `{}`\n", cov.profile);
     if (selinux_only) out += "    BPF LSM: its alternatives that test SELinux types never match there\n";
     out += cov.selinux.empty() ? "    SELinux: nothing (no alternative names creators by creator.selinux_type)\n"
-                               : "    SELinux: " + join_lines(cov.selinux, "\n             ") + "\n";
-    if (!cov.selinux.empty() && !cov.bpf_only.empty()) out += "    BPF-only: " + join_lines(cov.bpf_only, "; ") + "\n";
+                               : fmt::format("    SELinux: {}\n", fmt::join(cov.selinux, "\n             "));
+    if (!cov.selinux.empty() && !cov.bpf_only.empty()) out += fmt::format("    BPF-only: {}\n", fmt::join(cov.bpf_only, "; "));
   }
   return out;
 }

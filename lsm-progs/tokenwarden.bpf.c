@@ -211,11 +211,10 @@ static __always_inline void count(__u64 profile_id, int hook, int verdict)
 }
 
 /* A bounded number of events per second and CPU; what is over budget is counted, not sent. */
-static __always_inline bool event_budget(void)
+static __always_inline bool event_budget(struct tw_stats *s)
 {
 	__u32 zero = 0;
 	struct tw_ratelimit *r = bpf_map_lookup_elem(&ratelimit, &zero);
-	struct tw_stats *s = global_stats();
 	__u64 now = bpf_ktime_get_ns();
 	if (!r)
 		return false;
@@ -246,7 +245,7 @@ struct decision {
 static __always_inline void emit(struct decision *d)
 {
 	struct tw_stats *s = global_stats();
-	if (!event_budget())
+	if (!event_budget(s))
 		return;
 	struct tw_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
