@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ir_io.h"
+#include "ir_validate.h"
 
 namespace tw::compiler {
 
@@ -33,7 +34,7 @@ bool looks_like_artifact(const std::string& text) {
   return first.size() > 1 && first.front() == '{' && first.find(kArtifactFormat) != std::string_view::npos;
 }
 
-std::optional<Artifact> read_artifact(const std::string& text, std::string& error) {
+std::optional<Artifact> read_artifact(const std::string& text, std::string& error, std::string_view name) {
   size_t nl = text.find('\n');
   nlohmann::json j = nlohmann::json::parse(text.substr(0, nl), nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
@@ -71,10 +72,15 @@ std::optional<Artifact> read_artifact(const std::string& text, std::string& erro
                         j["sha256"].get<std::string>(), sum);
     return std::nullopt;
   }
-  std::string ir_error;
-  auto ir = ir_from_json_lines(payload, ir_error);
-  if (!ir) {
-    error = "artifact payload is malformed: " + ir_error;
+  std::vector<IrProblem> problems;
+  auto ir = ir_from_json_lines(payload, problems);
+  if (ir) problems = validate_ir(*ir);
+  if (!problems.empty()) {
+    error = fmt::format("artifact content is invalid ({} problem{}); it was not made by `tokenwarden compile` as it is:",
+                        problems.size(), problems.size() == 1 ? "" : "s");
+    // Payload line N is line N + 1 of the file (after the header).
+    for (const auto& p : problems)
+      error += fmt::format("\n  {}:{}:1: error[E032]: {}", name, p.line + 1, p.message);
     return std::nullopt;
   }
   return Artifact{std::move(*ir), sum, j.value("compiler", "")};

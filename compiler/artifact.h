@@ -22,8 +22,11 @@ struct Artifact {
 };
 
 std::string write_artifact(const Ir& ir, const std::string& compiler_version);
-// nullopt with `error` saying what is wrong (not JSON, wrong format, newer version, checksum).
-std::optional<Artifact> read_artifact(const std::string& text, std::string& error);
+// nullopt with `error` saying what is wrong (not JSON, wrong format, newer version, checksum),
+// or listing, one line each as `NAME:LINE:1: error[E032]: ...`, every piece of content the
+// checker would have refused (validate_ir).
+std::optional<Artifact> read_artifact(const std::string& text, std::string& error,
+                                      std::string_view name = "artifact");
 // Does `text` look like an artifact (rather than policy source)?
 bool looks_like_artifact(const std::string& text);
 

@@ -54,6 +54,8 @@ class Lowering {
     build_index();
     t_.settings.n_scan = static_cast<uint32_t>(t_.scan.size());
     t_.settings.n_conj = static_cast<uint32_t>(t_.conjs.size());
+    t_.settings.n_profiles = static_cast<uint32_t>(t_.profiles.size());
+    t_.settings.n_index = static_cast<uint32_t>(t_.index.size());
     return std::move(t_);
   }
 
@@ -147,6 +149,18 @@ class Lowering {
         std::vector<std::pair<uint64_t, uint64_t>> ids;
         for (const auto& s : a.strings) {
           auto id = resolve_one(a.attr, s);
+          if (id && a.attr == Attr::cgroup_under) {
+            // {id, level}: the programs compare the creator's ancestor at that level, so `under`
+            // holds at any depth below it; the create hook looks up `under` keys at every level
+            // down to the deepest one a policy names.
+            uint32_t level = cgroup_level(s);
+            if (level >= TW_CGROUP_LEVELS)
+              throw Fail{fmt::format("profile `{}`: creator.cgroup under \"{}\" is {} levels deep; the BPF "
+                                     "backend holds cgroups at most {} levels deep", p.name, s, level,
+                                     TW_CGROUP_LEVELS - 1)};
+            id->second = level;
+            t_.settings.under_levels = std::max(t_.settings.under_levels, level + 1);
+          }
           if (id) ids.push_back(*id);
           else t_.notes.push_back(fmt::format("profile `{}`: {} \"{}\" does not exist on this host{}", p.name,
                                               attr_name(a.attr), s,
@@ -173,6 +187,12 @@ class Lowering {
         return false;
     }
     return false;
+  }
+
+  // Components below the cgroup2 root: "/" is level 0, "/a/b" level 2 (paths are canonical).
+  static uint32_t cgroup_level(const std::string& path) {
+    return static_cast<uint32_t>(std::count_if(path.begin(), path.end(), [](char c) { return c == '/'; })) -
+           (path == "/" ? 1 : 0);
   }
 
   std::optional<std::pair<uint64_t, uint64_t>> resolve_one(Attr attr, const std::string& path) {

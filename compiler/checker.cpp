@@ -20,6 +20,14 @@ std::optional<int> errno_from_name(std::string_view name) {
   return it->second;
 }
 
+bool errno_accepted(int value) {
+  // The names above, and no other number: the BPF programs return exactly these
+  // (lsm-progs/tokenwarden.bpf.c, finish()).
+  for (const char* n : {"EPERM", "ENOENT", "EACCES", "EBUSY", "EINVAL", "ENOSPC", "EOPNOTSUPP", "EDQUOT"})
+    if (errno_from_name(n) == value) return true;
+  return false;
+}
+
 namespace {
 
 constexpr int kCmdMapCreate = 0, kCmdProgLoad = 5, kCmdBtfLoad = 18, kCmdBtfGetFdById = 19;
@@ -596,6 +604,11 @@ class Checker {
           d.hint(attr == Attr::cgroup_under || attr == Attr::cgroup_is
                      ? "cgroup paths start at the cgroup2 root: \"/system.slice/ci.service\""
                      : "the loader resolves it to a device and inode, so it must start with `/`");
+          return false;
+        }
+        if ((attr == Attr::cgroup_under || attr == Attr::cgroup_is) && !is_canonical_cgroup_path(s.value)) {
+          diags_.report(Code::E030, s.span, fmt::format("`{}` is not a canonical cgroup path", s.value))
+              .hint("no `.`, `..` or `//`: cgroups are told apart by their depth below the root");
           return false;
         }
         return true;

@@ -57,5 +57,7 @@ CheckedPolicy check(const std::vector<Stmt>& stmts, const SourceSet& sources, co
 
 // errno names accepted by `errno NAME;` and their values.
 std::optional<int> errno_from_name(std::string_view name);
+// Is `value` an errno a policy can name (and so one the BPF programs return)?
+bool errno_accepted(int value);
 
 }  // namespace tw::compiler

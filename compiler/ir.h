@@ -42,6 +42,9 @@ inline constexpr size_t kAttrCount = 12;
 // Attributes only SELinux can see: alternatives testing them never match under the BPF LSM.
 inline bool attr_is_selinux(Attr a) { return a == Attr::selinux_type || a == Attr::delegator_type; }
 std::string_view attr_name(Attr a);  // "creator.uid", ...
+// "/a/b" (or "/a/b/"): no `.`, `..` or empty components. The BPF programs find `under` cgroups by
+// their depth, which only such a path gives.
+bool is_canonical_cgroup_path(std::string_view path);
 bool attr_is_numeric(Attr a);
 uint32_t attr_max(Attr a);  // largest value of a numeric attribute
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "kernel/result.h"
 
 namespace tw::compiler {
@@ -11,6 +13,22 @@ using nlohmann::json;
 namespace {
 
 std::string hex(uint64_t v) { return fmt::format("0x{:x}", v); }
+
+// A number that must fit `T` exactly: nlohmann's get<uint32_t>() wraps -1 and truncates 2^40.
+template <class T>
+T exact(const json& j, const char* what) {
+  if (!j.is_number_integer()) throw std::invalid_argument(std::string(what) + " is not an integer");
+  if (j.is_number_unsigned()) {
+    uint64_t v = j.get<uint64_t>();
+    if (v > static_cast<uint64_t>(std::numeric_limits<T>::max()))
+      throw std::out_of_range(fmt::format("{} {} is out of range", what, v));
+    return static_cast<T>(v);
+  }
+  int64_t v = j.get<int64_t>();
+  if (v < static_cast<int64_t>(std::numeric_limits<T>::min()) || v > static_cast<int64_t>(std::numeric_limits<T>::max()))
+    throw std::out_of_range(fmt::format("{} {} is out of range", what, v));
+  return static_cast<T>(v);
+}
 
 uint64_t parse_hex(const json& j) {
   std::string s = j.get<std::string>();
@@ -54,7 +72,13 @@ Atom atom_from(const json& j) {
   a.negated = j.value("negated", false);
   if (attr_is_numeric(a.attr)) {
     std::vector<std::pair<uint32_t, uint32_t>> r;
-    for (const auto& p : j.at("ranges")) r.emplace_back(p.at(0).get<uint32_t>(), p.at(1).get<uint32_t>());
+    for (const auto& p : j.at("ranges")) {
+      uint32_t lo = exact<uint32_t>(p.at(0), "range start"), hi = exact<uint32_t>(p.at(1), "range end");
+      if (lo > hi) throw std::invalid_argument(fmt::format("{} range {}..{} is inverted", attr_name(a.attr), lo, hi));
+      if (hi > attr_max(a.attr))
+        throw std::out_of_range(fmt::format("{} range {}..{} exceeds {}", attr_name(a.attr), lo, hi, attr_max(a.attr)));
+      r.emplace_back(lo, hi);
+    }
     a.ints = IntervalSet(std::move(r));
   } else if (a.attr == Attr::delegates) {
     int kind = j.at("kind").get<int>();
@@ -120,27 +144,31 @@ void policy_from_json(const json& j, Ir& ir) {
   ir.name = j.at("name").get<std::string>();
   ir.source = j.at("source").get<std::string>();
   ir.target_kernel = j.at("target_kernel").get<std::string>();
-  ir.default_allow = j.at("default").get<std::string>() == "allow";
+  std::string def = j.at("default").get<std::string>();
+  if (def != "allow" && def != "deny") throw std::invalid_argument("default \"" + def + "\" is neither allow nor deny");
+  ir.default_allow = def == "allow";
   std::string pre = j.at("preexisting").get<std::string>();
+  if (pre != "allow" && pre != "deny" && pre != "profile")
+    throw std::invalid_argument("preexisting \"" + pre + "\" is not allow, deny or profile");
   ir.preexisting = pre == "allow" ? Preexisting::allow : pre == "profile" ? Preexisting::profile : Preexisting::deny;
   ir.preexisting_profile = j.at("preexisting_profile").get<std::string>();
   auto mode = mode_from_name(j.at("mode").get<std::string>());
   if (!mode) throw std::invalid_argument("mode");
   ir.mode = *mode;
-  ir.deny_errno = j.at("errno").get<int>();
+  ir.deny_errno = exact<int>(j.at("errno"), "errno");
   for (const auto& jr : j.at("rules")) ir.rules.push_back({jr.at(0).get<std::string>(), jr.at(1).get<std::string>()});
 }
 
 IrProfile profile_from_json(const json& jp, const Ir& ir) {
   auto rule_index = [&](const json& v) {
-    uint32_t r = v.get<uint32_t>();
+    uint32_t r = exact<uint32_t>(v, "rule index");
     if (r != kNoRule && r >= ir.rules.size()) throw std::out_of_range("rule index");
     return r;
   };
   IrProfile p;
   p.name = jp.at("name").get<std::string>();
   p.id = parse_hex(jp.at("id"));
-  p.order = jp.at("order").get<uint32_t>();
+  p.order = exact<uint32_t>(jp.at("order"), "order");
   if (p.order != ir.profiles.size()) throw std::invalid_argument("profile order");
   for (const auto& jc : jp.at("match")) {
     Conjunction c;
@@ -152,7 +180,7 @@ IrProfile profile_from_json(const json& jp, const Ir& ir) {
   auto pm = mode_from_name(jp.at("mode").get<std::string>());
   if (!pm) throw std::invalid_argument("profile mode");
   p.mode = *pm;
-  p.deny_errno = jp.at("errno").get<int>();
+  p.deny_errno = exact<int>(jp.at("errno"), "errno");
   for (size_t k = 0; k < kGrantKinds; ++k)
     p.grants.mask[k] = parse_hex(jp.at("grants").at(std::string(grant_kind_name(static_cast<GrantKind>(k)))));
   for (const auto& jr : jp.at("grant_refs")) {
@@ -170,12 +198,14 @@ IrProfile profile_from_json(const json& jp, const Ir& ir) {
   for (size_t k = 0; k < kLimitKinds; ++k) {
     std::string n(limit_name(static_cast<LimitKind>(k)));
     if (jl.contains(n)) {
-      p.limits.value[k] = jl.at(n).at(0).get<uint32_t>();
+      p.limits.value[k] = exact<uint32_t>(jl.at(n).at(0), n.c_str());
+      if (p.limits.value[k] == kUnlimited)
+        throw std::out_of_range(fmt::format("limit {} {} is out of range (at most {})", n, kUnlimited, kUnlimited - 1));
       p.limits.rule[k] = rule_index(jl.at(n).at(1));
     }
   }
   if (jl.contains("forbidden_map_flags")) {
-    p.limits.forbidden_map_flags = jl.at("forbidden_map_flags").at(0).get<uint32_t>();
+    p.limits.forbidden_map_flags = exact<uint32_t>(jl.at("forbidden_map_flags").at(0), "forbidden_map_flags");
     p.limits.map_flags_rule = rule_index(jl.at("forbidden_map_flags").at(1));
   }
   if (jl.contains("no_sleepable")) {
@@ -215,25 +245,34 @@ std::string ir_to_json_lines(const Ir& ir) {
   return out;
 }
 
-std::optional<Ir> ir_from_json_lines(std::string_view text, std::string& error) {
-  try {
-    Ir ir;
-    bool first = true;
-    while (!text.empty()) {
-      size_t nl = text.find('\n');
-      std::string_view line = text.substr(0, nl);
-      text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+std::optional<Ir> ir_from_json_lines(std::string_view text, std::vector<IrProblem>& problems) {
+  Ir ir;
+  uint32_t line_no = 0;
+  size_t before = problems.size();
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++line_no;
+    // Each line on its own, so that every bad profile is named, not only the first.
+    try {
       json j = json::parse(line);
-      if (first) policy_from_json(j, ir);
-      else ir.profiles.push_back(profile_from_json(j, ir));
-      first = false;
+      if (line_no == 1) {
+        policy_from_json(j, ir);
+      } else {
+        ir.profiles.push_back(profile_from_json(j, ir));
+      }
+    } catch (const std::exception& e) {
+      problems.push_back({line_no, e.what()});
+      if (line_no == 1) return std::nullopt;  // profiles refer to its rule table
+      IrProfile placeholder;                  // keeps the order of the ones after it
+      placeholder.order = static_cast<uint32_t>(ir.profiles.size());
+      ir.profiles.push_back(std::move(placeholder));
     }
-    if (first) throw std::invalid_argument("empty payload");
-    return ir;
-  } catch (const std::exception& e) {
-    error = e.what();
-    return std::nullopt;
   }
+  if (line_no == 0) problems.push_back({1, "empty payload"});
+  if (problems.size() != before) return std::nullopt;
+  return ir;
 }
 
 std::string grant_names(GrantKind k, uint64_t mask) {

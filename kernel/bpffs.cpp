@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <iterator>
 #include <fstream>
 
 namespace tw::kernel {
@@ -130,7 +132,8 @@ Result<DelegatedMount> child_mount(int fs_fd, const std::string& mount_at) {
 }
 
 [[noreturn]] void run_child(int sock, const DelegateSpec& spec,
-                            const std::function<int(DelegatedMount&)>& body, uid_t uid, gid_t gid) {
+                            const std::function<int(DelegatedMount&)>& body, uid_t uid, gid_t gid,
+                            pid_t parent) {
   auto fs = child_enter_namespaces(uid, gid);
   if (!fs) {
     send_msg(sock, make_error(fs.error()));
@@ -147,6 +150,8 @@ Result<DelegatedMount> child_mount(int fs_fd, const std::string& mount_at) {
     _exit(kDelegateSetupFailed);
   }
   fs->reset();
+  // After every credential change (they clear the parent-death signal), and survives execve.
+  if (spec.supervise && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)) _exit(kDelegateSetupFailed);
   Msg ready{};
   ready.kind = Msg::ok;
   send_msg(sock, ready);
@@ -159,6 +164,13 @@ Result<DelegatedMount> child_mount(int fs_fd, const std::string& mount_at) {
   }
   std::fflush(nullptr);
   _exit(code);
+}
+
+volatile sig_atomic_t supervised_child = 0;
+
+void forward_signal(int sig, siginfo_t* info, void*) {
+  // A terminal's SIGINT or SIGHUP (si_code SI_KERNEL) reached the child's process group too.
+  if (supervised_child > 0 && info->si_code <= 0) kill(supervised_child, sig);
 }
 
 int wait_child(pid_t pid) {
@@ -193,11 +205,12 @@ Result<int> run_in_delegated_userns(const DelegateSpec& spec,
   uid_t uid = spec.host_uid ? *spec.host_uid : getuid();
   gid_t gid = spec.host_uid ? *spec.host_uid : getgid();
   std::fflush(nullptr);  // do not duplicate buffered output into the child
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return errno_error("fork");
   if (pid == 0) {
     parent_sock.reset();
-    run_child(child_sock.get(), spec, body, uid, gid);
+    run_child(child_sock.get(), spec, body, uid, gid, parent);
   }
   child_sock.reset();
 
@@ -229,7 +242,21 @@ Result<int> run_in_delegated_userns(const DelegateSpec& spec,
   send_msg(parent_sock.get(), ok);
   Msg ready = recv_msg(parent_sock.get());
   parent_sock.reset();
+  constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP};
+  struct sigaction saved[std::size(kForwarded)] = {};
+  if (spec.supervise) {
+    supervised_child = pid;
+    struct sigaction sa {};
+    sa.sa_sigaction = forward_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < std::size(kForwarded); ++i) sigaction(kForwarded[i], &sa, &saved[i]);
+  }
   int code = wait_child(pid);
+  if (spec.supervise) {
+    for (size_t i = 0; i < std::size(kForwarded); ++i) sigaction(kForwarded[i], &saved[i], nullptr);
+    supervised_child = 0;
+  }
   if (ready.kind != Msg::ok) return to_error(ready);
   return code;
 }

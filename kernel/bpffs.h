@@ -41,6 +41,11 @@ struct DelegateSpec {
   // drops to it before creating its namespaces, as container managers map container root to an
   // unprivileged host uid (systemd PrivateUsers=, LXD, Incus).
   std::optional<uint32_t> host_uid;
+  // Supervise like a service manager: SIGTERM, SIGINT and SIGHUP sent to the caller while the
+  // body runs are passed on to it (not those a terminal sends the whole process group: it has
+  // them already), and the body is SIGKILLed if the caller dies. Either way it never outlives
+  // the caller, which returns its status.
+  bool supervise = false;
 };
 
 // The exit status the child uses when setup failed (the parent reports the Error instead).

@@ -5,15 +5,20 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/membarrier.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "tokenwarden.skel.h"
 
@@ -55,16 +60,71 @@ Status update(int fd, const void* key, const void* value, const std::string& wha
   return ok_status();
 }
 
+struct Removed {
+  size_t pins = 0, links = 0;
+};
+
 // Removes a pin directory and what is pinned in it (bpffs holds no subdirectories of ours).
-void remove_tree(const std::string& dir) {
+// It holds an fd on every link while unpinning and closes them last: the last reference of a link
+// dropped through its pin is released from a workqueue (the programs would stay attached for a
+// moment after this returns); the last one dropped by close() is released right there.
+Removed remove_tree(const std::string& dir) {
+  Removed r;
+  std::vector<UniqueFd> links;
   if (DIR* d = opendir(dir.c_str())) {
     while (dirent* e = readdir(d)) {
       std::string n = e->d_name;
-      if (n != "." && n != "..") unlink(pin_path(dir, n).c_str());
+      if (n == "." || n == "..") continue;
+      if (n.rfind("link_", 0) == 0) {
+        links.emplace_back(bpf_obj_get(pin_path(dir, n).c_str()));
+        ++r.links;
+      }
+      if (unlink(pin_path(dir, n).c_str()) == 0) ++r.pins;
     }
     closedir(d);
   }
   rmdir(dir.c_str());
+  return r;  // `links` closes here: the programs are detached
+}
+
+// Writers' steps, as fault_point() names them (TW_FAULT_KILL_AT):
+//   install: install-staged, install-loaded, install-tables, install-attached, install-maps-pinned,
+//            install-links-pinned, install-renamed
+//   replace: replace-inner-filled, replace-slot-written, replace-flipped, replace-released
+//   remove:  remove-renamed, remove-unpinned
+void wait_rcu() {
+  // Until no program can still be reading what was just unlinked from a live map.
+  if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0) usleep(100 * 1000);
+}
+
+// The directories a writer of `root` works in beside it: "<root>-staging-PID" while a load pins,
+// "<root>-removing-PID" while an unload unpins. No dot in the names: bpffs refuses them (EPERM).
+std::string side_dir(const std::string& root, const char* what) {
+  return root + "-" + what + "-" + std::to_string(getpid());
+}
+
+std::string fmt_pid(long pid) {
+  return pid > 0 ? "another tokenwarden (pid " + std::to_string(pid) + ")" : "another tokenwarden";
+}
+
+std::string fmt_dev_ino(const struct stat& st) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%llu", major(st.st_dev), minor(st.st_dev),
+                static_cast<unsigned long long>(st.st_ino));
+  return buf;
+}
+
+// The pid holding an flock on (dev, ino), from /proc/locks ("1: FLOCK ADVISORY WRITE 42 00:1f:7 0 EOF").
+long lock_holder(const struct stat& st) {
+  std::ifstream in("/proc/locks");
+  std::string line;
+  std::string want = fmt_dev_ino(st);
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string n, type, advisory, rw, pid, where;
+    if (ls >> n >> type >> advisory >> rw >> pid >> where && type == "FLOCK" && where == want) return std::stol(pid);
+  }
+  return -1;
 }
 
 uint64_t fdinfo_memlock(int fd) {
@@ -76,6 +136,34 @@ uint64_t fdinfo_memlock(int fd) {
 }
 
 }  // namespace
+
+void fault_point(const char* step) {
+  const char* at = std::getenv("TW_FAULT_KILL_AT");
+  if (at && std::strcmp(at, step) == 0) raise(SIGKILL);
+}
+
+Result<PinLock> PinLock::acquire(const std::string& pin_root, int wait_ms) {
+  // The parent is the one directory that exists whether or not a policy is loaded and that every
+  // writer of this root renames into; bpffs supports flock like any file system.
+  std::string parent = std::filesystem::path(pin_root).parent_path().string();
+  if (parent.empty()) parent = ".";
+  UniqueFd fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return errno_error("open", parent + " (the pin root's parent)");
+  auto start = std::chrono::steady_clock::now();
+  while (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return errno_error("flock", parent);
+    if (std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(wait_ms)) {
+      struct stat st {};
+      fstat(fd.get(), &st);
+      long pid = lock_holder(st);
+      return Error{"lock " + parent, EBUSY,
+                   fmt_pid(pid) + " is loading, replacing or unloading the policy at " + pin_root + "; waited " +
+                       std::to_string(wait_ms / 1000.0).substr(0, 4) + " s"};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return PinLock(pin_root, std::move(fd));
+}
 
 struct Enforcer::Impl {
   std::string root;
@@ -101,7 +189,7 @@ Result<uint64_t> Enforcer::write_generation(const PolicyTables& t, bool log_allo
   uint32_t zero = 0;
   tw_ctl cur{};
   if (bpf_map_lookup_elem(fd("ctl"), &zero, &cur) != 0) return errno_error("BPF_MAP_LOOKUP_ELEM(ctl)");
-  uint32_t idle = cur.loaded ? (cur.slot ^ 1) : 0;
+  uint32_t idle = cur.loaded ? ((cur.slot & 1) ^ 1) : 0;
 
   // Build every table of the new generation completely before anything points at it.
   std::vector<UniqueFd> inner;
@@ -117,6 +205,10 @@ Result<uint64_t> Enforcer::write_generation(const PolicyTables& t, bool log_allo
   timespec now{};
   clock_gettime(CLOCK_REALTIME, &now);
   settings.loaded_at_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000ULL + static_cast<uint64_t>(now.tv_nsec);
+  settings.n_profiles = static_cast<uint32_t>(t.profiles.size());
+  settings.n_conj = static_cast<uint32_t>(t.conjs.size());
+  settings.n_scan = static_cast<uint32_t>(t.scan.size());
+  settings.n_index = static_cast<uint32_t>(t.index.size());
   std::strncpy(settings.policy_name, t.name.c_str(), sizeof settings.policy_name - 1);
   if (auto s = update(inner[0].get(), &zero, &settings, "settings"); !s) return s.error();
   for (tw_profile p : t.profiles) {
@@ -130,30 +222,99 @@ Result<uint64_t> Enforcer::write_generation(const PolicyTables& t, bool log_allo
   for (uint32_t i = 0; i < t.scan.size(); ++i)
     if (auto s = update(inner[4].get(), &i, &t.scan[i], "scan"); !s) return s.error();
 
+  fault_point("replace-inner-filled");
+
   for (size_t i = 0; i < std::size(kInner); ++i) {
     int inner_fd = inner[i].get();
     if (auto s = update(fd(kInner[i].outer), &idle, &inner_fd, kInner[i].outer); !s) return s.error();
   }
+  fault_point("replace-slot-written");
+  // Compare before the swap: the lock serialises tokenwarden's writers, so `ctl` can only have
+  // moved under a writer that ignores it; then nothing is switched (that writer owns the slot).
+  tw_ctl now_ctl{};
+  if (bpf_map_lookup_elem(fd("ctl"), &zero, &now_ctl) != 0) return errno_error("BPF_MAP_LOOKUP_ELEM(ctl)");
+  if (now_ctl.generation != cur.generation || now_ctl.slot != cur.slot || now_ctl.loaded != cur.loaded)
+    return Error{"replace", EAGAIN,
+                 "the live policy moved from generation " + std::to_string(cur.generation) + " to " +
+                     std::to_string(now_ctl.generation) +
+                     " during this replace (a writer that does not take the lock); nothing was switched"};
   // The switch: one update, after which every hook reads the new generation.
   tw_ctl next{idle, 1, cur.generation + 1};
   if (auto s = update(fd("ctl"), &zero, &next, "ctl"); !s) return s.error();
+  fault_point("replace-flipped");
   if (cur.loaded) {
     // Wait until no program can still be reading the old slot, then release its maps.
-    if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0) usleep(100 * 1000);
-    uint32_t old = cur.slot;
+    wait_rcu();
+    uint32_t old = cur.slot & 1;
     for (const auto& in : kInner) bpf_map_delete_elem(fd(in.outer), &old);
   }
+  fault_point("replace-released");
   return next.generation;
 }
 
-Result<Enforcer> Enforcer::install(const PolicyTables& tables, const EnforcerOptions& o) {
+std::vector<std::string> Enforcer::clear_idle_slot() {
+  std::vector<std::string> cleaned;
+  uint32_t zero = 0;
+  tw_ctl cur{};
+  if (bpf_map_lookup_elem(fd("ctl"), &zero, &cur) != 0 || !cur.loaded) return cleaned;
+  uint32_t idle = (cur.slot & 1) ^ 1;
+  size_t held = 0;
+  for (const auto& in : kInner) {
+    uint32_t id = 0;
+    if (bpf_map_lookup_elem(fd(in.outer), &idle, &id) == 0) ++held;
+  }
+  if (held == 0) return cleaned;
+  // A replace fills the idle slot and empties the old one after the switch: tables left there
+  // are a generation that a killed replace never switched to (or one it had switched away from).
+  wait_rcu();
+  for (const auto& in : kInner) bpf_map_delete_elem(fd(in.outer), &idle);
+  cleaned.push_back("cleared " + std::to_string(held) + " table" + (held == 1 ? "" : "s") +
+                    " from the idle slot: an interrupted replace had left them (the live policy was not affected)");
+  return cleaned;
+}
+
+std::vector<std::string> Enforcer::clean_stale(const PinLock& lock) {
+  std::vector<std::string> cleaned;
+  const std::string& root = lock.pin_root();
+  std::filesystem::path rp(root);
+  std::string parent = rp.parent_path().string(), base = rp.filename().string();
+  std::vector<std::string> stale;
+  if (DIR* d = opendir(parent.empty() ? "." : parent.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      for (const char* what : {"-staging-", "-removing-"})
+        if (n.rfind(base + what, 0) == 0) stale.push_back(n);
+    }
+    closedir(d);
+  }
+  for (const auto& n : stale) {
+    // Holding the lock, no live writer is using it: whoever made it was killed.
+    std::string dir = (std::filesystem::path(parent) / n).string();
+    bool staging = n.find("-staging-") != std::string::npos;
+    std::string pid = n.substr(n.rfind('-') + 1);
+    Removed r = remove_tree(dir);
+    cleaned.push_back("removed " + dir + ", left by " + (staging ? "a load" : "an unload") + " (pid " + pid +
+                      ") that was killed: " + std::to_string(r.pins) + " pins" +
+                      (r.links ? ", " + std::to_string(r.links) + " of them links whose programs are now detached"
+                               : ""));
+  }
+  if (installed(root))
+    if (auto e = open(root)) {
+      auto idle = e->clear_idle_slot();
+      cleaned.insert(cleaned.end(), idle.begin(), idle.end());
+    }
+  return cleaned;
+}
+
+Result<Enforcer> Enforcer::install(const PolicyTables& tables, const EnforcerOptions& o, const PinLock& lock) {
+  if (lock.pin_root() != o.pin_root) return Error{"install", EINVAL, "the lock is for " + lock.pin_root()};
   if (installed(o.pin_root))
     return Error{"install", EEXIST, o.pin_root + " exists: a policy is loaded (replace it, or unload first)"};
   // The staging directory for the pins, made before anything is loaded.
-  // No dot in the name: bpffs refuses names with dots (EPERM).
-  std::string staging = o.pin_root + "-staging-" + std::to_string(getpid());
+  std::string staging = side_dir(o.pin_root, "staging");
   remove_tree(staging);
   if (mkdir(staging.c_str(), 0700) != 0) return errno_error("mkdir", staging);
+  fault_point("install-staged");
   struct StagingGuard {
     std::string dir;
     bool keep = false;
@@ -174,6 +335,7 @@ Result<Enforcer> Enforcer::install(const PolicyTables& tables, const EnforcerOpt
   bpf_map__set_max_entries(skel->maps.counters,
                            std::max<uint32_t>(65536, static_cast<uint32_t>(tables.profiles.size() * 2 + 1)));
   if (int err = tokenwarden::load(skel)) return Error{"load BPF LSM programs", -err, "tokenwarden.bpf.o"};
+  fault_point("install-loaded");
 
   Enforcer e;
   e.impl_->root = o.pin_root;
@@ -185,14 +347,19 @@ Result<Enforcer> Enforcer::install(const PolicyTables& tables, const EnforcerOpt
   }
   // Tables before attaching: the programs are never attached without a policy.
   if (auto s = e.write_generation(tables, o.log_allowed); !s) return s.error();
-  if (int err = tokenwarden::attach(skel)) return Error{"attach BPF LSM programs", -err, ""};
-
-  // Pin into the staging directory (its guard removes it on failure), then rename it into place.
+  fault_point("install-tables");
+  // Maps are pinned before anything is attached; links live in the staging directory until the
+  // rename, so a writer killed at any step leaves either nothing attached (its link fds close) or
+  // links under a staging directory that the next writer's clean_stale() removes.
+  // The staging guard removes it all on failure.
   for (const char* name : kMaps) {
     std::string p = pin_path(staging, name);
     if (bpf_obj_pin(e.fd(name), p.c_str()) != 0) return errno_error("BPF_OBJ_PIN", p);
     chmod(p.c_str(), 0600);
   }
+  fault_point("install-maps-pinned");
+  if (int err = tokenwarden::attach(skel)) return Error{"attach BPF LSM programs", -err, ""};
+  fault_point("install-attached");
   // The skeleton pairs every program with its link.
   for (int i = 0; i < skel->skeleton->prog_cnt; ++i) {
     const bpf_prog_skeleton& ps = skel->skeleton->progs[i];
@@ -200,8 +367,10 @@ Result<Enforcer> Enforcer::install(const PolicyTables& tables, const EnforcerOpt
     if (!*ps.link || bpf_link__pin(*ps.link, p.c_str()) != 0) return errno_error("BPF_OBJ_PIN", p);
     chmod(p.c_str(), 0600);
   }
+  fault_point("install-links-pinned");
   if (rename(staging.c_str(), o.pin_root.c_str()) != 0) return errno_error("rename", staging + " -> " + o.pin_root);
   staging_guard.keep = true;
+  fault_point("install-renamed");
   return e;
 }
 
@@ -217,34 +386,28 @@ Result<Enforcer> Enforcer::open(const std::string& pin_root) {
   return e;
 }
 
-Status Enforcer::remove(const std::string& pin_root) {
+Status Enforcer::remove(const PinLock& lock) {
+  const std::string& pin_root = lock.pin_root();
   if (!installed(pin_root)) return Error{"unload", ENOENT, pin_root + ": no policy is loaded"};
-  // Hold an fd on every link while unpinning, and close them last. The last reference of a link
-  // dropped through its pin is released from a workqueue (the programs would stay attached for a
-  // moment after `unload` returns); the last one dropped by close() is released right there.
-  std::vector<UniqueFd> links;
-  if (DIR* d = opendir(pin_root.c_str())) {
-    while (dirent* ent = readdir(d)) {
-      std::string n = ent->d_name;
-      if (n.rfind("link_", 0) != 0) continue;
-      UniqueFd link(bpf_obj_get(pin_path(pin_root, n).c_str()));
-      if (link.get() < 0) return errno_error("BPF_OBJ_GET", pin_path(pin_root, n));
-      links.push_back(std::move(link));
-    }
-    closedir(d);
-  }
-  remove_tree(pin_root);
+  // Aside first, in one step: a kill while unpinning leaves a "-removing-" directory that the
+  // next writer finishes, never a pin root with some pins gone.
+  std::string aside = side_dir(pin_root, "removing");
+  if (rename(pin_root.c_str(), aside.c_str()) != 0) return errno_error("rename", pin_root + " -> " + aside);
+  fault_point("remove-renamed");
+  remove_tree(aside);
+  fault_point("remove-unpinned");
   struct stat st {};
-  if (stat(pin_root.c_str(), &st) == 0) return Error{"unload", EBUSY, pin_root + " could not be removed"};
-  links.clear();  // detaches the programs, synchronously
+  if (stat(aside.c_str(), &st) == 0) return Error{"unload", EBUSY, aside + " could not be removed"};
   return ok_status();
 }
 
-Result<uint64_t> Enforcer::replace(const PolicyTables& tables, bool log_allowed) {
+Result<uint64_t> Enforcer::replace(const PolicyTables& tables, bool log_allowed, const PinLock& lock) {
+  if (lock.pin_root() != impl_->root) return Error{"replace", EINVAL, "the lock is for " + lock.pin_root()};
   return write_generation(tables, log_allowed);
 }
 
-Result<EnforcerStatus> Enforcer::status() const {
+Result<EnforcerStatus> Enforcer::status(const PinLock& lock) const {
+  if (lock.pin_root() != impl_->root) return Error{"status", EINVAL, "the lock is for " + lock.pin_root()};
   EnforcerStatus st;
   uint32_t zero = 0;
   tw_ctl ctl{};
@@ -252,13 +415,34 @@ Result<EnforcerStatus> Enforcer::status() const {
   st.loaded = ctl.loaded;
   st.generation = ctl.generation;
   for (const char* name : kMaps) st.kernel_memory_bytes += fdinfo_memlock(fd(name));
+  if (!ctl.loaded) st.problems.push_back("`ctl` says no generation is live, yet the programs are pinned");
   if (ctl.loaded) {
-    uint32_t slot = ctl.slot;
+    uint32_t slot = ctl.slot & 1;
+    std::map<std::string, uint32_t> entries;  // inner map -> entries it holds
+    tw_settings settings{};
+    bool have_settings = false;
     for (const auto& in : kInner) {
       uint32_t id = 0;
-      if (bpf_map_lookup_elem(fd(in.outer), &slot, &id) != 0) continue;
+      if (bpf_map_lookup_elem(fd(in.outer), &slot, &id) != 0) {
+        st.problems.push_back(std::string("the live slot has no ") + in.outer + " table");
+        continue;
+      }
       UniqueFd inner(bpf_map_get_fd_by_id(id));
-      if (inner.get() < 0) continue;
+      if (inner.get() < 0) {
+        st.problems.push_back(std::string("the live slot's ") + in.outer + " table cannot be opened");
+        continue;
+      }
+      if (in.type == BPF_MAP_TYPE_HASH) {
+        uint32_t n = 0;
+        std::vector<char> k(in.key_size), next(in.key_size);
+        const void* prev = nullptr;
+        while (bpf_map_get_next_key(inner.get(), prev, next.data()) == 0) {
+          k = next;
+          prev = k.data();
+          ++n;
+        }
+        entries[in.outer] = n;
+      }
       st.kernel_memory_bytes += fdinfo_memlock(inner.get());
       bpf_map_info info{};
       uint32_t len = sizeof info;
@@ -267,8 +451,9 @@ Result<EnforcerStatus> Enforcer::status() const {
         if (!std::strcmp(in.outer, "gen_profiles")) st.profiles = info.max_entries;
       }
       if (!std::strcmp(in.outer, "gen_settings")) {
-        tw_settings s{};
-        if (bpf_map_lookup_elem(inner.get(), &zero, &s) == 0) {
+        tw_settings& s = settings;
+        if (bpf_map_lookup_elem(inner.get(), &zero, &s) == 0 && s.generation != 0) {
+          have_settings = true;
           st.policy_name = s.policy_name;
           st.loaded_at_ns = s.loaded_at_ns;
           for (uint8_t b : s.policy_sha256) {
@@ -278,6 +463,21 @@ Result<EnforcerStatus> Enforcer::status() const {
           }
         }
       }
+    }
+    if (!have_settings) {
+      st.problems.push_back("the live slot has no settings");
+    } else {
+      if (settings.generation != ctl.generation)
+        st.problems.push_back("the live settings belong to generation " + std::to_string(settings.generation) +
+                              ", `ctl` names generation " + std::to_string(ctl.generation));
+      auto expect = [&](const char* table, uint32_t want) {
+        auto it = entries.find(table);
+        if (it != entries.end() && it->second != want)
+          st.problems.push_back(std::string("the live ") + table + " table holds " + std::to_string(it->second) +
+                                " entries, the policy has " + std::to_string(want));
+      };
+      expect("gen_profiles", settings.n_profiles);
+      expect("gen_index", settings.n_index);
     }
   }
   int ncpus = libbpf_num_possible_cpus();
@@ -350,6 +550,8 @@ std::map<uint64_t, std::string> Enforcer::profile_names() const {
   return names;
 }
 
+std::vector<std::string> pinned_map_names() { return {std::begin(kMaps), std::end(kMaps)}; }
+
 const char* hook_name(int hook) {
   static const char* names[] = {"bpf_token_create", "bpf_token_cmd", "bpf_token_capable", "bpf_map_create",
                                 "bpf_prog_load"};
@@ -380,7 +582,9 @@ const char* reason_text(int reason) {
       "sleepable programs forbidden",
       "programs per token over the limit",
       "the token's profile is not in the live policy",
+      "the live policy's tables are missing or inconsistent (fails closed)",
   };
+  static_assert(std::size(texts) == TW_R_COUNT, "one text per enum tw_reason");
   return reason >= 0 && reason < TW_R_COUNT ? texts[reason] : "?";
 }
 

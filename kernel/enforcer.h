@@ -9,7 +9,13 @@
 //            flips every hook to them; then an RCU grace period (membarrier) so that no running
 //            program still reads the old slot before it may be reused. Tokens keep their label
 //            (a profile identity), so a profile that keeps its name keeps its tokens.
-//   remove   unpin everything: the links go, and with them the programs.
+//   remove   rename the pin root aside (it stops being `installed` at once), then unpin
+//            everything: the links go, and with them the programs.
+//
+// Every writer holds a PinLock (flock on the pin root's parent directory), so that two loads,
+// replaces or unloads never interleave; the type makes it impossible to call them without it.
+// Holding it, Enforcer::clean_stale() finishes what a killed writer left: staging and removal directories
+// (with any links pinned in them), and a half-built generation in the idle slot.
 //
 // Pinned objects are root-only (mode 0600 in a 0700 directory): a process holding a token in a
 // user namespace cannot open, read, write, detach or unpin them (see docs/enforcement.md).
@@ -55,18 +61,39 @@ struct EnforcerStatus {
   uint64_t decisions = 0;  // every hook invocation a policy decided, summed over the counters
   std::vector<ProfileCounters> counters;
   uint64_t kernel_memory_bytes = 0;  // memlock of every map and program
+  // What is wrong with the live generation's tables (empty when it is complete). The programs
+  // fail closed on it: every token decision is refused (reason TW_R_INCOMPLETE).
+  std::vector<std::string> problems;
+};
+
+// Exclusive right to change one pin root, across processes; released when destroyed (or when
+// its process dies: a SIGKILLed writer never leaves the lock held).
+class PinLock {
+ public:
+  // Waits up to `wait_ms` for another writer to finish; EBUSY naming its pid after that.
+  static Result<PinLock> acquire(const std::string& pin_root, int wait_ms);
+  const std::string& pin_root() const { return root_; }
+
+ private:
+  PinLock(std::string root, UniqueFd fd) : root_(std::move(root)), fd_(std::move(fd)) {}
+  std::string root_;
+  UniqueFd fd_;
 };
 
 class Enforcer {
  public:
-  static Result<Enforcer> install(const PolicyTables& tables, const EnforcerOptions& options);
+  static Result<Enforcer> install(const PolicyTables& tables, const EnforcerOptions& options, const PinLock& lock);
   static Result<Enforcer> open(const std::string& pin_root = kPinRoot);
-  static Status remove(const std::string& pin_root = kPinRoot);
+  static Status remove(const PinLock& lock);
   static bool installed(const std::string& pin_root = kPinRoot);
+  // Removes what a writer killed mid-way left behind; one line per thing it cleaned.
+  static std::vector<std::string> clean_stale(const PinLock& lock);
 
   // The new generation, or an Error with the previous policy still in force.
-  Result<uint64_t> replace(const PolicyTables& tables, bool log_allowed);
-  Result<EnforcerStatus> status() const;
+  Result<uint64_t> replace(const PolicyTables& tables, bool log_allowed, const PinLock& lock);
+  // Holding the lock, the live generation is never half-switched: what status finds wrong with
+  // it (EnforcerStatus::problems) is real, and the programs refuse every token decision.
+  Result<EnforcerStatus> status(const PinLock& lock) const;
   // Profile id -> name, from the live policy.
   std::map<uint64_t, std::string> profile_names() const;
   int events_fd() const { return fd("events"); }
@@ -79,14 +106,22 @@ class Enforcer {
   Enforcer();
   int fd(const std::string& map) const;
   Result<uint64_t> write_generation(const PolicyTables& tables, bool log_allowed);  // the generation
+  std::vector<std::string> clear_idle_slot();
 
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
+// The maps a pin root holds, by the names they are pinned under (the BPF object's map names).
+std::vector<std::string> pinned_map_names();
+
 // The names of the hooks in tw_abi.h order ("bpf_token_create", ...).
 const char* hook_name(int hook);
 // "no profile matches", ... for enum tw_reason.
 const char* reason_text(int reason);
+
+// Test hook: `TW_FAULT_KILL_AT=<step>` makes a writer SIGKILL itself at that step (steps are
+// listed in enforcer.cpp), so that tests can prove that no step leaves a half-applied state.
+void fault_point(const char* step);
 
 }  // namespace tw::kernel

@@ -22,6 +22,16 @@ std::optional<std::pair<uint64_t, uint64_t>> resolve_exe(const std::string& path
 }
 
 std::optional<uint64_t> resolve_cgroup(const std::string& path, const std::string& root) {
+  if (path.empty() || path[0] != '/') return std::nullopt;
+  for (size_t at = 1; at < path.size();) {
+    size_t end = path.find('/', at);
+    std::string_view part = std::string_view(path).substr(at, end == std::string::npos ? std::string::npos : end - at);
+    if (part.empty() || part == "." || part == "..") return std::nullopt;
+    at = end == std::string::npos ? path.size() : end + 1;
+  }
+  struct stat root_st {};
+  constexpr ino_t kRootCgroupId = 1;  // the hierarchy's root cgroup
+  if (stat(root.c_str(), &root_st) != 0 || root_st.st_ino != kRootCgroupId) return std::nullopt;
   std::string full = root + (path == "/" ? "" : path);
   struct statfs fs {};
   struct stat st {};

@@ -10,6 +10,10 @@
  *
  * The `kernel` argument that 6.15 added to bpf_map_create/bpf_prog_load is not read: the first
  * three arguments are the same on every kernel since 6.9, so one object attaches to both arities.
+ *
+ * Attached programs never fail open: when the live generation's tables are missing or do not
+ * belong to the generation `ctl` names (an interrupted or racing writer, a damaged pin), every
+ * token decision that needs them is a refusal with its own reason (TW_R_INCOMPLETE).
  */
 #include "tw_kernel_types.h"
 #include <bpf/bpf_helpers.h>
@@ -161,7 +165,8 @@ static __always_inline struct tw_stats *global_stats(void)
 	return bpf_map_lookup_elem(&stats, &zero);
 }
 
-/* The switch record when a policy is loaded, else null. */
+/* The switch record when a policy is loaded, else null. The loader writes a generation before it
+ * attaches the programs, so an attached program that finds none fails closed. */
 static __always_inline struct tw_ctl *live_ctl(void)
 {
 	__u32 zero = 0;
@@ -169,13 +174,23 @@ static __always_inline struct tw_ctl *live_ctl(void)
 	return c && c->loaded ? c : 0;
 }
 
-static __always_inline struct tw_settings *settings_of(__u32 slot)
+/* The live generation's settings when they belong to it, else null (fail closed). */
+static __always_inline struct tw_settings *settings_of(const struct tw_ctl *c)
 {
 	__u32 zero = 0;
+	__u32 slot = c->slot & 1;
 	void *inner = bpf_map_lookup_elem(&gen_settings, &slot);
 	if (!inner)
 		return 0;
-	return bpf_map_lookup_elem(inner, &zero);
+	struct tw_settings *set = bpf_map_lookup_elem(inner, &zero);
+	return set && set->generation == c->generation ? set : 0;
+}
+
+/* Every table of the slot is present (the matching at bpf_token_create reads them all). */
+static __always_inline bool tables_present(__u32 slot)
+{
+	return bpf_map_lookup_elem(&gen_profiles, &slot) && bpf_map_lookup_elem(&gen_conjs, &slot) &&
+	       bpf_map_lookup_elem(&gen_index, &slot) && bpf_map_lookup_elem(&gen_scan, &slot);
 }
 
 static __always_inline struct tw_profile *profile_of(__u32 slot, __u64 id)
@@ -297,7 +312,7 @@ static __always_inline int finish(struct decision *d, int mode, bool log_allowed
 		return 0;
 	/* LSM hooks must return 0 or a negative errno the verifier can bound: constants, one per errno
 	 * the policy language accepts (compiler/checker.cpp errno_from_name). */
-	switch (d->err) {
+	switch (d->err) { /* compiler/ir_validate.cpp accepts no other errno */
 	case 2: return -2;     /* ENOENT */
 	case 13: return -13;   /* EACCES */
 	case 16: return -16;   /* EBUSY */
@@ -309,6 +324,15 @@ static __always_inline int finish(struct decision *d, int mode, bool log_allowed
 	}
 }
 
+/* A decision the live policy's tables should have made, but they are missing or inconsistent:
+ * refused whatever the policy's mode, since its mode cannot be read either. */
+static __always_inline int fail_closed(int hook, __u64 token)
+{
+	struct decision d = {.hook = hook, .verdict = TW_V_DENY, .reason = TW_R_INCOMPLETE, .err = EPERM,
+			     .token = token};
+	return finish(&d, TW_MODE_ENFORCE, false, 0);
+}
+
 /* ---- matching at bpf_token_create -------------------------------------------------------------- */
 
 struct facts {
@@ -316,8 +340,7 @@ struct facts {
 	__u64 exe_dev, exe_ino;
 	__u64 bpffs_dev;
 	__u64 masks[4];
-	__u64 cgroups[TW_CGROUP_DEPTH]; /* [0] = the task's own cgroup, then its ancestors upward */
-	__u32 n_cgroups;
+	__u64 cgroup; /* the task's own cgroup */
 	char comm[TW_COMM_LEN];
 };
 
@@ -386,17 +409,15 @@ __noinline int tw_atom_holds(const struct tw_atom *a, const struct facts *f)
 		break;
 	case TW_ATTR_CGROUP_IS:
 		for (int i = 0; i < TW_MAX_VALUES; i++)
-			if (i < n && a->ids[i][0] == f->cgroups[0])
+			if (i < n && a->ids[i][0] == f->cgroup)
 				hit = true;
 		break;
 	case TW_ATTR_CGROUP_UNDER:
-		for (int i = 0; i < TW_MAX_VALUES; i++) {
-			if (i >= n)
-				break;
-			for (int k = 0; k < TW_CGROUP_DEPTH; k++)
-				if (k < f->n_cgroups && a->ids[i][0] == f->cgroups[k])
-					hit = true;
-		}
+		/* {id, level}: the task is in that cgroup or below it exactly when its ancestor at that
+		 * level (counted from the root) is it; 0 when the task is not that deep. Any depth. */
+		for (int i = 0; i < TW_MAX_VALUES; i++)
+			if (i < n && a->ids[i][0] == bpf_get_current_ancestor_cgroup_id((int)a->ids[i][1]))
+				hit = true;
 		break;
 	case TW_ATTR_DELEGATES: {
 		__u64 have = f->masks[a->kind & 3] & a->mask;
@@ -503,13 +524,14 @@ static long scan_cb(__u32 i, struct match_ctx *m)
 	return 0;
 }
 
+/* The task's ancestor at level `i` from the root, looked up as an `under` key: levels down to the
+ * deepest one the policy names (settings.under_levels), whatever the task's own depth. */
 static long cgroup_cb(__u32 i, struct match_ctx *m)
 {
-	__u64 k = i; /* 64-bit: zero-extended once, so the bounded register is the one used */
-	barrier_var(k);
-	if (k >= TW_CGROUP_DEPTH || k >= m->f.n_cgroups)
-		return 1;
-	lookup_key(m, TW_ATTR_CGROUP_UNDER, m->f.cgroups[k], 0);
+	__u64 id = bpf_get_current_ancestor_cgroup_id((int)i);
+	if (!id)
+		return 1; /* the task is not that deep */
+	lookup_key(m, TW_ATTR_CGROUP_UNDER, id, i);
 	return 0;
 }
 
@@ -530,27 +552,7 @@ static __always_inline void gather_facts(struct facts *f, const struct bpf_token
 	f->masks[1] = BPF_CORE_READ(token, allowed_maps);
 	f->masks[2] = BPF_CORE_READ(token, allowed_progs);
 	f->masks[3] = BPF_CORE_READ(token, allowed_attachs);
-
-	/* The task's cgroup and its ancestors, nearest first. */
-	__u64 self = bpf_get_current_cgroup_id();
-	int level = -1;
-	for (int l = 0; l < 64; l++) {
-		__u64 id = bpf_get_current_ancestor_cgroup_id(l);
-		if (id == 0)
-			break;
-		level = l;
-		if (id == self)
-			break;
-	}
-	__u32 n = 0;
-	for (int k = 0; k < TW_CGROUP_DEPTH; k++) {
-		int l = level - k;
-		if (l < 0)
-			break;
-		f->cgroups[k] = bpf_get_current_ancestor_cgroup_id(l);
-		n++;
-	}
-	f->n_cgroups = n;
+	f->cgroup = bpf_get_current_cgroup_id();
 }
 
 /* After matching: the verdict, and the token's record when it will exist. A separate subprogram
@@ -584,8 +586,8 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 		}
 	} else {
 		struct tw_profile *p = profile_of(slot, m->best_id);
-		if (!p)
-			return 0;
+		if (!p) /* a match clause of a profile the table lacks: inconsistent tables */
+			return fail_closed(TW_HOOK_TOKEN_CREATE, token);
 		d.profile_id = p->id;
 		d.err = p->rules.err;
 		mode = p->rules.mode;
@@ -628,11 +630,11 @@ int BPF_PROG(tw_token_create, struct bpf_token *token, union bpf_attr *attr, con
 {
 	struct tw_ctl *c = live_ctl();
 	if (!c)
-		return 0;
+		return fail_closed(TW_HOOK_TOKEN_CREATE, (__u64)token);
 	__u32 slot = c->slot & 1;
-	struct tw_settings *set = settings_of(slot);
-	if (!set)
-		return 0;
+	struct tw_settings *set = settings_of(c);
+	if (!set || !tables_present(slot))
+		return fail_closed(TW_HOOK_TOKEN_CREATE, (__u64)token);
 
 	struct match_ctx m = {};
 	m.slot = slot;
@@ -646,14 +648,14 @@ int BPF_PROG(tw_token_create, struct bpf_token *token, union bpf_attr *attr, con
 	lookup_key(&m, TW_ATTR_USERNS_DEPTH, m.f.depth, 0);
 	lookup_key(&m, TW_ATTR_EXE, m.f.exe_dev, m.f.exe_ino);
 	lookup_key(&m, TW_ATTR_BPFFS, m.f.bpffs_dev, 0);
-	lookup_key(&m, TW_ATTR_CGROUP_IS, m.f.cgroups[0], 0);
+	lookup_key(&m, TW_ATTR_CGROUP_IS, m.f.cgroup, 0);
 	{
 		__u64 c0 = 0, c1 = 0;
 		__builtin_memcpy(&c0, m.f.comm, 8);
 		__builtin_memcpy(&c1, m.f.comm + 8, 8);
 		lookup_key(&m, TW_ATTR_COMM, c0, c1);
 	}
-	bpf_loop(TW_CGROUP_DEPTH, cgroup_cb, &m, 0);
+	bpf_loop(set->under_levels > TW_CGROUP_LEVELS ? TW_CGROUP_LEVELS : set->under_levels, cgroup_cb, &m, 0);
 	bpf_loop(set->n_scan > TW_MAX_SCAN ? TW_MAX_SCAN : set->n_scan, scan_cb, &m, 0);
 
 	return decide_create(&m, set, (__u64)token);
@@ -700,8 +702,8 @@ struct use_ctx {
 };
 
 /* Finds what governs `token`; false when nothing applies (no policy, or unconfined). On a
- * refusal that does not depend on the operation (preexisting deny, audited default deny), `d`
- * is filled and *early is set.
+ * refusal that does not depend on the operation (preexisting deny, audited default deny, tables
+ * that are missing or inconsistent), `d` is filled and *early is set.
  *
  * The common case costs one hash lookup: a token labelled by the live generation carries that
  * generation's rules in its record. A token from an earlier generation (before a replace) or
@@ -709,12 +711,12 @@ struct use_ctx {
 static __always_inline bool resolve(__u64 key, struct use_ctx *u, struct decision *d, bool *early)
 {
 	*early = false;
+	d->token = key;
 	struct tw_ctl *c = live_ctl();
 	if (!c)
-		return false;
+		goto incomplete;
 	__u64 generation = c->generation;
 	__u32 slot = c->slot & 1;
-	d->token = key;
 	u->t = bpf_map_lookup_elem(&tokens, &key);
 	struct tw_token *t = u->t;
 	if (t && t->generation == generation && !(t->flags & TW_TOKEN_AUDIT_DEFAULT)) {
@@ -728,9 +730,9 @@ static __always_inline bool resolve(__u64 key, struct use_ctx *u, struct decisio
 		return true;
 	}
 
-	struct tw_settings *set = settings_of(slot);
-	if (!set)
-		return false;
+	struct tw_settings *set = settings_of(c);
+	if (!set || !bpf_map_lookup_elem(&gen_profiles, &slot))
+		goto incomplete;
 	u->mode = set->mode;
 	u->log_allowed = set->log_allowed;
 	__u64 id = 0;
@@ -774,6 +776,17 @@ static __always_inline bool resolve(__u64 key, struct use_ctx *u, struct decisio
 	d->err = p->rules.err;
 	u->mode = p->rules.mode;
 	u->log_allowed = p->rules.log_allowed;
+	return true;
+
+incomplete:
+	/* Refused in enforce mode, whatever the policy says (it cannot be read). */
+	d->verdict = TW_V_DENY;
+	d->reason = TW_R_INCOMPLETE;
+	d->err = EPERM;
+	u->mode = TW_MODE_ENFORCE;
+	u->log_allowed = false;
+	u->t = 0;
+	*early = true;
 	return true;
 }
 

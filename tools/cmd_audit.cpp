@@ -110,7 +110,10 @@ int run(const std::string& root, bool json, bool follow) {
     ring_buffer__consume(rb);
   }
   ring_buffer__free(rb);
-  if (auto st = e->status(); st && (st->stats.dropped_ringbuf || st->stats.dropped_ratelimit) && !json)
+  // The drop counters, if the pin root is not being written right now (audit never waits for it).
+  auto lock = kernel::PinLock::acquire(root, 0);
+  if (auto st = lock ? e->status(*lock) : kernel::Result<kernel::EnforcerStatus>(lock.error());
+      st && (st->stats.dropped_ringbuf || st->stats.dropped_ratelimit) && !json)
     fmt::print(stderr, "tokenwarden audit: {} events dropped so far ({} ring buffer full, {} over the rate limit)\n",
                st->stats.dropped_ringbuf + st->stats.dropped_ratelimit, st->stats.dropped_ringbuf,
                st->stats.dropped_ratelimit);

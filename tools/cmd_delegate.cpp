@@ -27,6 +27,7 @@ struct Options {
 int run(const Options& o) {
   kernel::DelegateSpec spec;
   spec.mount_at = o.mount_at;
+  spec.supervise = true;  // the command never outlives `delegate`, and gets its signals
   bool bad = false;
   for (kernel::EnumKind kind : kernel::kAllKinds) {
     const std::string& text = o.lists[static_cast<int>(kind)];

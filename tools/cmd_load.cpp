@@ -14,12 +14,14 @@ int run(const std::string& path, const EnforceOptions& o) {
   auto tables = tables_for(path, o, exit_code);
   if (!tables) return exit_code;
   if (!kernel_can_enforce("load")) return kExitSystemError;
+  auto lock = lock_pin_root(o.pin_root, o.wait_s, exit_code);
+  if (!lock) return exit_code;
   kernel::EnforcerOptions eo;
   eo.pin_root = o.pin_root;
   eo.token_capacity = o.token_capacity;
   eo.events_per_sec = o.events_per_sec;
   eo.log_allowed = o.log_allowed;
-  auto e = kernel::Enforcer::install(*tables, eo);
+  auto e = kernel::Enforcer::install(*tables, eo, *lock);
   if (!e) {
     report_error(e.error());
     return kExitSystemError;
@@ -36,8 +38,11 @@ int run(const std::string& path, const EnforceOptions& o) {
 void register_load(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("load", "Enforce a policy: load, attach and pin the BPF LSM programs");
   cmd->footer(
-      "Exit status: 0 enforcing, 1 policy errors, 2 the kernel refused (nothing is left attached or pinned).\n"
-      "Example:\n  tokenwarden load examples/ci-runner.tw\n  tokenwarden load --log-allowed ci-runner.twp");
+      "Exit status: 0 enforcing, 1 policy errors (or a policy file others may write, a hash other than\n"
+      "--expect-sha256, no profiles without --force), 2 the kernel refused or another writer held the pin\n"
+      "root past --wait (nothing is left attached or pinned).\n"
+      "Example:\n  tokenwarden load examples/ci-runner.tw\n"
+      "  tokenwarden load --expect-sha256 9f2c...e1 /etc/tokenwarden/policy.twp");
   static std::string path;
   static EnforceOptions o;
   cmd->add_option("POLICY", path, "Policy file (.tw) or compiled artifact")->required();

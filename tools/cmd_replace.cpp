@@ -13,13 +13,15 @@ int run(const std::string& path, const EnforceOptions& o) {
   int exit_code = kExitOk;
   auto tables = tables_for(path, o, exit_code);
   if (!tables) return exit_code;
+  auto lock = lock_pin_root(o.pin_root, o.wait_s, exit_code);
+  if (!lock) return exit_code;
   auto e = kernel::Enforcer::open(o.pin_root);
   if (!e) {
     report_error(e.error());
     fmt::print(stderr, "  hint: is a policy loaded? `tokenwarden status`, or `tokenwarden load` first\n");
     return kExitSystemError;
   }
-  auto generation = e->replace(*tables, o.log_allowed);
+  auto generation = e->replace(*tables, o.log_allowed, *lock);
   if (!generation) {
     report_error(generation.error());
     fmt::print(stderr, "  the previous policy is still enforcing\n");
@@ -35,7 +37,8 @@ int run(const std::string& path, const EnforceOptions& o) {
 void register_replace(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("replace", "Replace the loaded policy atomically");
   cmd->footer(
-      "A failure leaves the previous policy enforcing.\n"
+      "A failure leaves the previous policy enforcing. Concurrent loads, replaces and unloads of one pin\n"
+      "root take turns (--wait).\n"
       "Example:\n  tokenwarden replace examples/ci-runner.tw");
   static std::string path;
   static EnforceOptions o;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "enforce_cli.h"
 #include "compiler/ir_io.h"
 #include "errors.h"
 #include "kernel/enforcer.h"
@@ -13,7 +14,10 @@
 namespace tw::tools {
 namespace {
 
-int run(const std::string& root, bool json) {
+int run(const std::string& root, bool json, double wait_s) {
+  int exit_code = kExitOk;
+  auto lock = lock_pin_root(root, wait_s, exit_code);
+  if (!lock) return exit_code;
   if (!kernel::Enforcer::installed(root)) {
     if (json) fmt::print("{{\"loaded\": false}}\n");
     else fmt::print("no policy is loaded ({} does not exist)\n", root);
@@ -24,7 +28,7 @@ int run(const std::string& root, bool json) {
     report_error(e.error());
     return kExitSystemError;
   }
-  auto st = e->status();
+  auto st = e->status(*lock);
   if (!st) {
     report_error(st.error());
     return kExitSystemError;
@@ -51,7 +55,9 @@ int run(const std::string& root, bool json) {
                         {"dropped_ringbuf", st->stats.dropped_ringbuf},
                         {"dropped_ratelimit", st->stats.dropped_ratelimit},
                         {"token_table_full", st->stats.token_map_full},
-                        {"kernel_memory_bytes", st->kernel_memory_bytes}};
+                        {"kernel_memory_bytes", st->kernel_memory_bytes},
+                        {"complete", st->problems.empty()},
+                        {"problems", st->problems}};
     j["counters"] = nlohmann::json::array();
     for (const auto& c : st->counters) {
       nlohmann::json h = nlohmann::json::object();
@@ -60,7 +66,15 @@ int run(const std::string& root, bool json) {
       j["counters"].push_back({{"profile", name_of(c.id)}, {"id", fmt::format("{:#x}", c.id)}, {"live_tokens", c.live_tokens}, {"hooks", h}});
     }
     fmt::print("{}\n", compiler::dump_json(j, 2));
-    return kExitOk;
+    return st->problems.empty() ? kExitOk : kExitSystemError;
+  }
+  if (!st->problems.empty()) {
+    // Loud, first, and on both streams: an operator must not read the counters below as health.
+    fmt::print("WARNING: the live policy is INCOMPLETE; every token decision that needs it is refused:\n");
+    for (const auto& p : st->problems) fmt::print("  - {}\n", p);
+    fmt::print("  fix: `tokenwarden replace POLICY` writes a complete generation, or `tokenwarden unload`\n\n");
+    fmt::print(stderr, "tokenwarden status: error: the live policy at {} is incomplete ({} problem{})\n", root,
+               st->problems.size(), st->problems.size() == 1 ? "" : "s");
   }
   fmt::print("policy `{}` generation {}, loaded {:%F %T} UTC\n  sha256 {}\n", st->policy_name, st->generation,
              fmt::gmtime(loaded), st->policy_sha256);
@@ -77,19 +91,24 @@ int run(const std::string& root, bool json) {
     for (int k = 0; k < TW_HOOK_COUNT; ++k) fmt::print(" {:>22}", fmt::format("{}/{}/{}", c.allowed[k], c.denied[k], c.audited[k]));
     fmt::print("\n");
   }
-  return kExitOk;
+  return st->problems.empty() ? kExitOk : kExitSystemError;
 }
 
 }  // namespace
 
 void register_status(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("status", "Show the loaded policy, its counters and the kernel memory it uses");
-  cmd->footer("Example:\n  tokenwarden status\n  tokenwarden status --json | jq .counters");
+  cmd->footer(
+      "Exit status: 0 (also when nothing is loaded), 2 when the live policy is incomplete (the programs then\n"
+      "refuse every token decision) or the pin root stayed locked past --wait.\n"
+      "Example:\n  tokenwarden status\n  tokenwarden status --json | jq .counters");
   static std::string root = kernel::kPinRoot;
   static bool json = false;
+  static double wait_s = 30;
   cmd->add_option("--pin-root", root, "Where the programs and maps are pinned")->capture_default_str();
   cmd->add_flag("--json", json, "Machine-readable output");
-  cmd->callback([&exit_code] { exit_code = run(root, json); });
+  add_wait_option(cmd, wait_s);
+  cmd->callback([&exit_code] { exit_code = run(root, json, wait_s); });
 }
 
 }  // namespace tw::tools

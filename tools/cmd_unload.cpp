@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "commands.h"
+#include "enforce_cli.h"
 #include "errors.h"
 #include "kernel/enforcer.h"
 
@@ -11,9 +12,13 @@ void register_unload(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("unload", "Stop enforcing: detach the programs and unpin everything");
   cmd->footer("Example:\n  tokenwarden unload");
   static std::string root = kernel::kPinRoot;
+  static double wait_s = 30;
   cmd->add_option("--pin-root", root, "Where the programs and maps are pinned")->capture_default_str();
+  add_wait_option(cmd, wait_s);
   cmd->callback([&exit_code] {
-    if (auto s = kernel::Enforcer::remove(root); !s) {
+    auto lock = lock_pin_root(root, wait_s, exit_code);
+    if (!lock) return;
+    if (auto s = kernel::Enforcer::remove(*lock); !s) {
       report_error(s.error());
       exit_code = kExitSystemError;
       return;

@@ -1,10 +1,13 @@
 #include "enforce_cli.h"
 
 #include <fmt/core.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 
 #include "commands.h"
+#include "errors.h"
 #include "compiler/bpf_backend.h"
 #include "kernel/probes.h"
 #include "kernel/resolve.h"
@@ -22,12 +25,72 @@ void add_enforce_options(CLI::App* cmd, EnforceOptions& o, bool sizes) {
     cmd->add_option("--events-per-sec", o.events_per_sec, "Audit events per second and CPU before drops")
         ->capture_default_str();
   }
+  cmd->add_option("--expect-sha256", o.expect_sha256,
+                  "Refuse the policy unless its hash is this (`tokenwarden compile` and `status` print it)");
+  cmd->add_flag("--force", o.force, "Enforce a policy even if it has no profiles");
+  add_wait_option(cmd, o.wait_s);
 }
+
+void add_wait_option(CLI::App* cmd, double& wait_s) {
+  cmd->add_option("--wait", wait_s, "Seconds to wait for another load, replace or unload of the same pin root")
+      ->capture_default_str();
+}
+
+std::optional<kernel::PinLock> lock_pin_root(const std::string& pin_root, double wait_s, int& exit_code) {
+  auto lock = kernel::PinLock::acquire(pin_root, static_cast<int>(wait_s * 1000));
+  if (!lock) {
+    report_error(lock.error());
+    exit_code = kExitSystemError;
+    return std::nullopt;
+  }
+  for (const auto& line : kernel::Enforcer::clean_stale(*lock)) fmt::print(stderr, "tokenwarden: note: {}\n", line);
+  return std::move(*lock);
+}
+
+namespace {
+
+// Who could have written `path`: nobody but root (or the user running tokenwarden) may, since
+// what it says is enforced on the whole host. "" when it is safe.
+std::string writable_by_others(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return "";  // reading it reports the error
+  if (st.st_uid != 0 && st.st_uid != geteuid()) return fmt::format("it belongs to uid {}", st.st_uid);
+  if (st.st_mode & S_IWOTH) return "everyone may write it";
+  if (st.st_mode & S_IWGRP) return fmt::format("group {} may write it", st.st_gid);
+  return "";
+}
+
+}  // namespace
 
 std::optional<kernel::PolicyTables> tables_for(const std::string& path, const EnforceOptions& o, int& exit_code) {
   std::string sha;
-  auto ir = load_ir(path, o.policy, exit_code, &sha);
+  std::vector<std::string> files;
+  auto ir = load_ir(path, o.policy, exit_code, &sha, &files);
   if (!ir) return std::nullopt;
+  for (const auto& f : files)
+    if (auto who = writable_by_others(f); !who.empty()) {
+      fmt::print(stderr,
+                 "tokenwarden: error: {}: refusing to enforce a policy file another user could have changed: {}\n"
+                 "  hint: chown root: {} && chmod go-w {}\n",
+                 f, who, f, f);
+      exit_code = kExitPolicyError;
+      return std::nullopt;
+    }
+  if (!o.expect_sha256.empty() && kernel::to_lower(o.expect_sha256) != sha) {
+    fmt::print(stderr, "tokenwarden: error: {}: its sha256 is {}, not the expected {}; nothing was changed\n", path,
+               sha, o.expect_sha256);
+    exit_code = kExitPolicyError;
+    return std::nullopt;
+  }
+  if (ir->profiles.empty() && !o.force) {
+    fmt::print(stderr,
+               "tokenwarden: error: {}: policy `{}` has no profiles: with `default {}` it {} on this host\n"
+               "  hint: pass --force if that is what you mean\n",
+               path, ir->name, ir->default_allow ? "allow" : "deny",
+               ir->default_allow ? "confines no token" : "refuses every BPF token");
+    exit_code = kExitPolicyError;
+    return std::nullopt;
+  }
   compiler::Resolver resolver{
       [](const std::string& p) { return kernel::resolve_exe(p); },
       [](const std::string& p) { return kernel::resolve_cgroup(p); },

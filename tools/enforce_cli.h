@@ -17,11 +17,22 @@ struct EnforceOptions {
   uint32_t token_capacity = 65536;
   uint32_t events_per_sec = 1000;
   bool log_allowed = false;
+  double wait_s = 30;          // for the pin root's lock
+  std::string expect_sha256;   // refuse any other policy
+  bool force = false;          // enforce a policy with no profiles
 };
 void add_enforce_options(CLI::App* cmd, EnforceOptions& o, bool sizes);
+void add_wait_option(CLI::App* cmd, double& wait_s);
 
-// Prints diagnostics or backend errors; sets exit_code and returns nullopt on failure.
+// Prints diagnostics or backend errors; sets exit_code and returns nullopt on failure. Refuses a
+// policy file that another user could have written, one whose hash is not --expect-sha256, and
+// one with no profiles unless --force.
 std::optional<kernel::PolicyTables> tables_for(const std::string& path, const EnforceOptions& o, int& exit_code);
+
+// Takes the pin root's writer lock (waiting up to `wait_s` seconds) and finishes what killed
+// writers left behind, saying what it cleaned. nullopt (error printed, exit_code set) when the
+// lock cannot be had.
+std::optional<kernel::PinLock> lock_pin_root(const std::string& pin_root, double wait_s, int& exit_code);
 
 // False (with the reasons printed) when this kernel cannot run BPF LSM programs.
 bool kernel_can_enforce(std::string_view verb);

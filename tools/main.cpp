@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "policy_cli.h"
 #include "version.h"
 
 int main(int argc, char** argv) {
@@ -10,6 +11,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("tokenwarden ") + TW_VERSION);
   app.require_subcommand(1);
   app.footer("Run `tokenwarden VERB --help` for a verb's options and an example.");
+  // Options of the whole binary, accepted after the verb too.
+  app.fallthrough();
+  app.add_option("--max-file-size", tw::tools::max_file_bytes(),
+                 "Largest policy, include, artifact or case file read, in bytes")
+      ->capture_default_str();
   int exit_code = tw::tools::kExitOk;
   tw::tools::register_doctor(app, exit_code);
   tw::tools::register_delegate(app, exit_code);

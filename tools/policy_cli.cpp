@@ -1,12 +1,13 @@
 #include "policy_cli.h"
 
+#include <fcntl.h>
 #include <fmt/core.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <filesystem>
 
 #include "commands.h"
 #include "compiler/artifact.h"
@@ -20,29 +21,54 @@ void add_target_option(CLI::App* cmd, PolicyOptions& o) {
                   "Check names against this kernel: a version (6.12), or `running` (this kernel's BTF)");
 }
 
+size_t& max_file_bytes() {
+  static size_t bytes = compiler::kDefaultMaxFileBytes;
+  return bytes;
+}
+
 std::optional<std::string> read_file(const std::string& path, std::string& error) {
   std::string e;
-  auto text = compiler::filesystem_reader()(path, e);
-  if (!text) error = fmt::format("cannot read `{}`: {}", path, e);
-  return text;
+  auto contents = compiler::filesystem_reader(max_file_bytes())(path, e);
+  if (!contents) {
+    error = fmt::format("cannot read `{}`: {}", path, e);
+    return std::nullopt;
+  }
+  return std::move(contents->text);
 }
 
 bool write_file(const std::string& path, const std::string& data, std::string& error) {
-  // Write beside the target and rename, so a failed write never leaves half an artifact.
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out || !(out << data) || !out.flush()) {
-      error = fmt::format("cannot write `{}`: {}", path, std::strerror(errno));
-      std::remove(tmp.c_str());
-      return false;
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = fmt::format("cannot write `{}`: {}", path, std::strerror(errno));
-    std::remove(tmp.c_str());
+  // A fresh file of our own beside the target (mkostemp creates it O_EXCL: nothing planted at its
+  // name is followed or reused), written whole and synced, then renamed over the target: a
+  // failed write never leaves half an artifact, and a symlink at `path` is replaced, not followed.
+  std::filesystem::path target(path);
+  std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
+  std::string tmpl = dir + "/." + target.filename().string() + ".XXXXXX";
+  int fd = mkostemp(tmpl.data(), O_CLOEXEC);
+  auto fail = [&](const char* what) {
+    error = fmt::format("cannot write `{}`: {}: {}", path, what, std::strerror(errno));
+    if (fd >= 0) close(fd);
+    unlink(tmpl.c_str());
+    return false;
+  };
+  if (fd < 0) {
+    error = fmt::format("cannot write `{}`: cannot create a file in {}: {}", path, dir, std::strerror(errno));
     return false;
   }
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail("write");
+    done += static_cast<size_t>(n);
+  }
+  if (fchmod(fd, 0644) != 0) return fail("fchmod");
+  if (fsync(fd) != 0) return fail("fsync");
+  if (close(fd) != 0) {
+    fd = -1;
+    return fail("close");
+  }
+  fd = -1;
+  if (rename(tmpl.c_str(), path.c_str()) != 0) return fail("rename");
   return true;
 }
 
@@ -96,6 +122,7 @@ compiler::Compilation compile_and_report(const std::string& path, const PolicyOp
     return c;
   }
   options.target = std::move(*target);
+  options.read = compiler::filesystem_reader(max_file_bytes());
   compiler::Compilation c = compiler::compile_policy(path, options);
   if (o.json) return c;  // the verb prints JSON itself
   bool color = isatty(STDERR_FILENO) && !std::getenv("NO_COLOR");
@@ -106,7 +133,7 @@ compiler::Compilation compile_and_report(const std::string& path, const PolicyOp
 }
 
 std::optional<compiler::Ir> load_ir(const std::string& path, const PolicyOptions& o, int& exit_code,
-                                    std::string* sha256) {
+                                    std::string* sha256, std::vector<std::string>* files) {
   std::string error;
   auto text = read_file(path, error);
   if (!text) {
@@ -115,18 +142,21 @@ std::optional<compiler::Ir> load_ir(const std::string& path, const PolicyOptions
     return std::nullopt;
   }
   if (compiler::looks_like_artifact(*text)) {
-    auto a = compiler::read_artifact(*text, error);
+    auto a = compiler::read_artifact(*text, error, path);
     if (!a) {
       fmt::print(stderr, "tokenwarden: error: {}: {}\n", path, error);
       exit_code = kExitPolicyError;
       return std::nullopt;
     }
     if (sha256) *sha256 = a->sha256;
+    if (files) files->push_back(path);
     return std::move(a->ir);
   }
   PolicyOptions quiet = o;
   quiet.json = false;
   auto c = compile_and_report(path, quiet, true);
+  if (files)
+    for (size_t i = 0; i < c.sources.size(); ++i) files->push_back(c.sources.file(static_cast<uint32_t>(i)).path);
   if (!c.ir) {
     exit_code = kExitPolicyError;
     return std::nullopt;

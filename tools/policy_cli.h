@@ -27,9 +27,13 @@ compiler::Compilation compile_and_report(const std::string& path, const PolicyOp
 // `exit_code` is then set (1 for policy errors, bad artifacts and unreadable files). `sha256`,
 // when given, receives the policy's hash: the artifact's checksum, or for a source the checksum
 // its artifact would have.
+// `files`, when given, receives every file read (the artifact, or the source and its includes).
 std::optional<compiler::Ir> load_ir(const std::string& path, const PolicyOptions& o, int& exit_code,
-                                    std::string* sha256 = nullptr);
+                                    std::string* sha256 = nullptr, std::vector<std::string>* files = nullptr);
 
+// Every file a verb reads (policies, includes, artifacts, cases) is a regular file of at most this
+// many bytes (`--max-file-size`).
+size_t& max_file_bytes();
 std::optional<std::string> read_file(const std::string& path, std::string& error);
 bool write_file(const std::string& path, const std::string& data, std::string& error);
 

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define TW_ABI_VERSION 2
+#define TW_ABI_VERSION 3
 
 #define TW_MAX_ATOMS 8      /* atoms per conjunction */
 #define TW_MAX_RANGES 4     /* intervals per numeric atom */
@@ -22,7 +22,7 @@
 #define TW_CHUNK 16         /* candidate conjunctions per index chunk */
 #define TW_MAX_CHUNKS 64    /* chunks per index key: 1024 conjunctions share one exact value */
 #define TW_MAX_SCAN 256     /* conjunctions without an exact value, tried one by one */
-#define TW_CGROUP_DEPTH 12  /* ancestor cgroups looked up for `creator.cgroup under` */
+#define TW_CGROUP_LEVELS 256 /* `creator.cgroup under` names cgroups at most this deep (levels below the root) */
 #define TW_COMM_LEN 16
 
 /* Attributes: the same numbering as the compiler's Attr (compiler/ir.h). */
@@ -78,6 +78,7 @@ enum tw_reason {
 	TW_R_SLEEPABLE,
 	TW_R_PROGS_QUOTA,
 	TW_R_NO_POLICY_PROFILE, /* the token's profile is not in the live policy (removed by replace) */
+	TW_R_INCOMPLETE,        /* attached, but the live policy's tables are missing or inconsistent (fails closed) */
 	TW_R_COUNT,
 };
 
@@ -97,7 +98,7 @@ struct tw_atom {
 	__u64 mask;    /* delegates */
 	union {
 		struct tw_range ranges[TW_MAX_RANGES];  /* uid, gid, userns owner/depth */
-		__u64 ids[TW_MAX_VALUES][2];            /* exe {dev, ino}; cgroup {id, 0}; bpffs {dev, 0} */
+		__u64 ids[TW_MAX_VALUES][2];            /* exe {dev, ino}; cgroup {id, level}; bpffs {dev, 0} */
 		char comm[TW_MAX_VALUES][TW_COMM_LEN];  /* comm */
 	};
 };
@@ -155,6 +156,10 @@ struct tw_settings {
 	__s32 err;
 	__u32 n_scan;
 	__u32 n_conj;
+	__u32 n_profiles;    /* entries of the generation's tables: the loader and status check them */
+	__u32 n_index;
+	__u32 under_levels;  /* 1 + the deepest level a `creator.cgroup under` names; 0: none */
+	__u32 pad;
 	__u64 loaded_at_ns;  /* CLOCK_REALTIME of the install */
 	__u8 policy_sha256[32];
 	char policy_name[64];

@@ -1,6 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include <functional>
+#include <sstream>
 
 #include "compile_support.h"
 #include "compiler/artifact.h"
@@ -91,8 +95,8 @@ TEST_CASE("artifact: damage, other formats and versions are refused with a reaso
   size_t id = bad.find("\"id\":\"") + 6;
   REQUIRE(id != std::string::npos + 6);
   bad.replace(id, bad.find('"', id) - id, "0x1");
-  CHECK_FALSE(read_artifact(reseal(header, bad), error));
-  CHECK(error.find("malformed") != std::string::npos);
+  CHECK_FALSE(read_artifact(reseal(header, bad), error, "x.twp"));
+  CHECK(error.find("x.twp:3:1: error[E032]: identity of profile") != std::string::npos);
 
   // Profiles out of order.
   std::string first = payload.substr(0, payload.find('\n') + 1);
@@ -101,6 +105,102 @@ TEST_CASE("artifact: damage, other formats and versions are refused with a reaso
   std::string p2 = rest.substr(p1.size());
   CHECK_FALSE(read_artifact(reseal(header, first + p2 + p1), error));
   CHECK(error.find("order") != std::string::npos);
+}
+
+namespace {
+
+// `kPolicy`'s artifact with one payload line edited by `edit` and re-sealed (a valid checksum).
+std::string edited(int line, const std::function<void(nlohmann::json&)>& edit) {
+  auto c = compile_text(kPolicy);
+  REQUIRE(c.ir);
+  std::string text = write_artifact(*c.ir, "t");
+  size_t nl = text.find('\n');
+  auto header = nlohmann::json::parse(text.substr(0, nl));
+  std::vector<std::string> lines;
+  std::istringstream in(text.substr(nl + 1));
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  auto j = nlohmann::json::parse(lines.at(static_cast<size_t>(line - 1)));
+  edit(j);
+  lines[static_cast<size_t>(line - 1)] = j.dump();
+  std::string payload;
+  for (const auto& l : lines) payload += l + "\n";
+  return reseal(header, payload);
+}
+
+}  // namespace
+
+TEST_CASE("artifact: content no policy can say is refused as E032 on its line, every line") {
+  // Each hand edit of a re-sealed artifact: the payload line it edits, the edit, and what the
+  // error must say. Line 1 is the settings, 2 and 3 the two profiles.
+  struct Row {
+    const char* what;
+    int line;
+    std::function<void(nlohmann::json&)> edit;
+    const char* says;
+  };
+  const std::vector<Row> rows = {
+      {"errno 0", 2, [](auto& j) { j["errno"] = 0; }, "errno 0 is not one"},
+      {"errno -5", 2, [](auto& j) { j["errno"] = -5; }, "errno -5 is not one"},
+      {"errno 99999", 1, [](auto& j) { j["errno"] = 99999; }, "errno 99999 is not one"},
+      {"max_entries -1", 2, [](auto& j) { j["limits"]["max_entries"] = {-1, 0}; }, "max_entries -1 is out of range"},
+      {"max_entries 2^40", 2, [](auto& j) { j["limits"]["max_entries"] = {1ULL << 40, 0}; },
+       "max_entries 1099511627776 is out of range"},
+      {"max_entries 2^32-1 (unlimited)", 2, [](auto& j) { j["limits"]["max_entries"] = {4294967295ULL, 0}; },
+       "out of range (at most 4294967294)"},
+      {"inverted uid range", 2, [](auto& j) { j["match"][0][0] = {{"attr", 0}, {"ranges", {{2000, 1000}}}}; },
+       "range 2000..1000 is inverted"},
+      {"negative uid range", 2, [](auto& j) { j["match"][0][0] = {{"attr", 0}, {"ranges", {{-3, 10}}}}; },
+       "range start -3 is out of range"},
+      {"relative exe", 2, [](auto& j) { j["match"][0][0] = {{"attr", 3}, {"strings", {"usr/bin/x"}}}; },
+       "\"usr/bin/x\" is not an absolute path"},
+      {"NUL in a cgroup path", 2,
+       [](auto& j) { j["match"][0][0] = {{"attr", 5}, {"strings", {std::string("/a\0b", 4)}}}; }, "NUL byte"},
+      {"cgroup path with ..", 2, [](auto& j) { j["match"][0][0] = {{"attr", 4}, {"strings", {"/a/../b"}}}; },
+       "not a canonical cgroup path"},
+      {"duplicated profile", 3, [](auto& j) { j["name"] = "agent"; j["id"] = "0x0"; }, "identity of profile"},
+      {"default maybe", 1, [](auto& j) { j["default"] = "maybe"; }, "default \"maybe\" is neither allow nor deny"},
+      {"preexisting bogus", 1, [](auto& j) { j["preexisting"] = "bogus"; }, "preexisting \"bogus\" is not"},
+      {"preexisting profile that does not exist", 1,
+       [](auto& j) { j["preexisting"] = "profile"; j["preexisting_profile"] = "ghost"; }, "names no profile"},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.what);
+    std::string error;
+    CHECK_FALSE(read_artifact(edited(r.line, r.edit), error, "p.twp"));
+    CAPTURE(error);
+    CHECK(error.find(fmt::format("p.twp:{}:1: error[E032]: ", r.line + 1)) != std::string::npos);
+    CHECK(error.find(r.says) != std::string::npos);
+  }
+}
+
+TEST_CASE("artifact: a duplicated identity is refused, and every bad line is named") {
+  // The second profile renamed to the first, with the identity that name has: both lines parse,
+  // the validator sees the same identity twice.
+  auto c = compile_text(kPolicy);
+  REQUIRE(c.ir);
+  std::string first_name = c.ir->profiles[0].name;
+  uint64_t first_id = c.ir->profiles[0].id;
+  std::string error;
+  std::string text = edited(3, [&](auto& j) {
+    j["name"] = first_name;
+    j["id"] = fmt::format("0x{:x}", first_id);
+  });
+  CHECK_FALSE(read_artifact(text, error, "p.twp"));
+  CHECK(error.find("p.twp:4:1: error[E032]: profile `" + first_name + "` (identity") != std::string::npos);
+
+  // Two bad profiles: two problems, one per line.
+  std::string two = edited(2, [](auto& j) { j["errno"] = 0; });
+  size_t nl = two.find('\n');
+  auto header = nlohmann::json::parse(two.substr(0, nl));
+  std::string payload = two.substr(nl + 1);
+  size_t third = payload.find('\n', payload.find('\n') + 1) + 1;
+  auto j3 = nlohmann::json::parse(payload.substr(third, payload.find('\n', third) - third));
+  j3["errno"] = 7;
+  payload = payload.substr(0, third) + j3.dump() + "\n";
+  CHECK_FALSE(read_artifact(reseal(header, payload), error, "p.twp"));
+  CHECK(error.find("(2 problems)") != std::string::npos);
+  CHECK(error.find("p.twp:3:1: error[E032]") != std::string::npos);
+  CHECK(error.find("p.twp:4:1: error[E032]") != std::string::npos);
 }
 
 TEST_CASE("artifact: sha256 of known input") {

@@ -137,3 +137,33 @@ TEST_CASE("bpf backend: what the programs cannot hold is refused with the reason
     shared += fmt::format("profile p{} {{ match creator.comm == \"same\" and creator.uid == {}; }}\n", i, i);
   CHECK(failure("policy p;\n" + shared).find("share one exact value") != std::string::npos);
 }
+
+TEST_CASE("bpf backend: `under` carries the cgroup's level, and the create hook looks that deep") {
+  std::string deep = "/ok";
+  for (int i = 1; i < 30; ++i) deep += fmt::format("/l{}", i);  // level 30
+  auto t = lower(fmt::format(R"(policy p;
+profile a {{ match creator.cgroup under "/ok/x"; }}
+profile b {{ match creator.cgroup under "{}"; }}
+profile c {{ match creator.cgroup == "/ok/y/z"; }})", deep));
+  REQUIRE(t.conjs.size() == 3);
+  const tw_atom& a = t.conjs[0].atoms[0];
+  CHECK(a.attr == TW_ATTR_CGROUP_UNDER);
+  CHECK(a.ids[0][0] == 5000 + std::string("/ok/x").size());
+  CHECK(a.ids[0][1] == 2);
+  CHECK(t.conjs[1].atoms[0].ids[0][1] == 30);
+  CHECK(t.conjs[2].atoms[0].ids[0][1] == 0);  // `==` compares the creator's own cgroup: no level
+  CHECK(t.settings.under_levels == 31);
+  // The index key of an `under` value is (id, level), as the create hook builds it per level.
+  bool keyed = std::any_of(t.index.begin(), t.index.end(), [&](const auto& e) {
+    return e.first.attr == TW_ATTR_CGROUP_UNDER && e.first.v0 == a.ids[0][0] && e.first.v1 == 2;
+  });
+  CHECK(keyed);
+  CHECK(t.settings.n_profiles == 3);
+  CHECK(t.settings.n_index == t.index.size());
+
+  CHECK(lower("policy p; profile a { match creator.uid == 1; }").settings.under_levels == 0);
+  std::string too_deep = "/ok";
+  for (int i = 1; i < TW_CGROUP_LEVELS; ++i) too_deep += "/l";
+  CHECK(failure(fmt::format("policy p; profile a {{ match creator.cgroup under \"{}\"; }}", too_deep))
+            .find("levels deep") != std::string::npos);
+}

@@ -55,6 +55,8 @@ std::vector<Row> rows() {
       {"E027@1:35", {{"p.tw", "profile x { match creator.comm == \"sixteen-chars-xx\"; }"}}},
       {"E029@1:24", {{"p.tw", "profile x { match any; default deny; }"}}},
       {"E030@1:9", {{"p.tw", "default maybe;\n" + kOk}}},
+      {"E030@1:40", {{"p.tw", "profile x { match creator.cgroup under \"/a/../b\"; }"}}},
+      {"E030@1:37", {{"p.tw", "profile x { match creator.cgroup == \"/a//b\"; }"}}},
       {"W101@1:74", {{"p.tw", "profile x { match any; allow cmd prog_load; allow prog xdp; allow attach trace_uprobe_session; }"}}, k612},
       {"W102@1:9", {{"p.tw", "profile x { match creator.uid == 1 and creator.uid == 2; }"}}},
       {"W103@2:9", {{"p.tw", "profile a { match creator.uid in 0..1000; }\nprofile b { match creator.uid == 5 and creator.gid == 5; }"}}},
@@ -88,8 +90,8 @@ TEST_CASE("diagnostics: every code has a negative test") {
   for (const auto& row : rows()) tested.insert(std::string(row.code_at).substr(0, 4));
   // E026 (over a million profiles) and E028 (a 64-bit hash collision) are tested directly below
   // and in lower_test.cpp; W113 in analysis_test.cpp; E031 (the SELinux backend) in
-  // cil_backend_test.cpp.
-  tested.insert({"E026", "E028", "W113", "E031"});
+  // cil_backend_test.cpp; E032 (artifacts) in artifact_test.cpp.
+  tested.insert({"E026", "E028", "W113", "E031", "E032"});
   for (auto code : compiler::all_codes()) {
     CAPTURE(compiler::code_name(code));
     CHECK(tested.count(std::string(compiler::code_name(code))) == 1);

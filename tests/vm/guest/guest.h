@@ -2,6 +2,9 @@
 // commands, cgroups and delegated user namespaces.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <utility>
@@ -56,6 +59,31 @@ struct TokenSession {
 // or "setup:<error>".
 std::string token_session(const TokenSession& s, const std::function<std::string(int)>& ops);
 
+// A child that creates a token (as a task in cgroup `cg`) and then performs one operation per
+// request until told to stop: how a test keeps a token alive across tokenwarden invocations.
+//   'a' array map   'h' hash map   'r' ring buffer   'q' quit
+class TokenHolder {
+ public:
+  explicit TokenHolder(const std::string& cg);
+  ~TokenHolder();
+  TokenHolder(const TokenHolder&) = delete;
+  TokenHolder& operator=(const TokenHolder&) = delete;
+  bool ready() const { return ready_; }
+  std::string op(char c);
+
+ private:
+  pid_t pid_ = -1;
+  int req_ = -1, resp_ = -1;
+  bool ready_ = false;
+};
+
+// token_session with a bpffs delegating map_create for array and hash maps, as a task in `cg`.
+std::string token_session(const std::string& cg, const std::function<std::string(int)>& ops);
+// A token-backed map of `type` (key 4, value 8 bytes): "ok" or the errno name.
+std::string map_outcome(int token_fd, uint32_t type, uint32_t max_entries);
+// The number of labelled tokens the kernel remembers, from `tokenwarden status --json`.
+long tokens_remembered();
+
 // selinux.cpp: SELinux with the test policies and tokenwarden's module.
 Outcome selinux_map_create();
 Outcome selinux_token_perms();
@@ -67,5 +95,8 @@ Outcome selinux_pins_protected();
 // differential.cpp: the case table run on the reference evaluator and on this kernel.
 Outcome differential();
 int differential_op(int argc, char** argv);  // `tw-vmtest --diff-op ...`: one case's operations
+
+// robustness.cpp: no writer, however interrupted or raced, leaves the programs failing open.
+Outcome robustness();
 
 }  // namespace twvm

@@ -100,20 +100,6 @@ Outcome token_cmd_deny() {
 
 // ---- enforcement: tokenwarden load/status/audit/unload with the product's BPF programs ----------
 
-// Creates a token from a bpffs delegating map_create for array and hash maps, as a task in
-// cgroup `cg`, then runs `ops` with it; returns "token=<outcome> <what ops return>".
-std::string token_session(const std::string& cg, const std::function<std::string(int)>& ops) {
-  TokenSession s;
-  s.masks.cmds = 1ULL << BPF_MAP_CREATE;
-  s.masks.maps = (1ULL << BPF_MAP_TYPE_ARRAY) | (1ULL << BPF_MAP_TYPE_HASH);
-  s.cgroup = cg;
-  return token_session(s, ops);
-}
-
-std::string map_outcome(int token_fd, uint32_t type, uint32_t max_entries) {
-  return outcome_of(map_create({.type = type, .key_size = 4, .value_size = 8, .max_entries = max_entries}, token_fd));
-}
-
 Outcome enforce_policy() {
   Expectations expect;
 
@@ -211,64 +197,6 @@ Outcome enforce_policy() {
   return pass(detail + "; audit lines: " + std::to_string(std::count(au_out.begin(), au_out.end(), '\n')));
 }
 
-// A child that creates a token (as a task in cgroup `cg`) and then performs one operation per
-// request until told to stop: how a test keeps a token alive across tokenwarden invocations.
-//   'a' array map   'h' hash map   'r' ring buffer   'q' quit
-class TokenHolder {
- public:
-  explicit TokenHolder(const std::string& cg) {
-    int req[2], resp[2];
-    if (pipe(req) != 0 || pipe(resp) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      close(req[1]);
-      close(resp[0]);
-      std::string r = token_session(cg, [&](int fd) {
-        std::string hello = "ready";
-        if (write(resp[1], hello.data(), hello.size()) < 0) return std::string("io");
-        char c;
-        while (read(req[0], &c, 1) == 1 && c != 'q') {
-          std::string out = c == 'a'   ? map_outcome(fd, BPF_MAP_TYPE_ARRAY, 4)
-                            : c == 'h' ? map_outcome(fd, BPF_MAP_TYPE_HASH, 4)
-                                       : outcome_of(map_create({.type = BPF_MAP_TYPE_RINGBUF, .key_size = 0,
-                                                                .value_size = 0, .max_entries = 4096}, fd));
-          out.resize(8, ' ');
-          if (write(resp[1], out.data(), out.size()) < 0) break;
-        }
-        return std::string("done");
-      });
-      // Creating the token failed: say so instead of "ready".
-      if (r.rfind("token=ok", 0) != 0 && write(resp[1], r.data(), std::min<size_t>(r.size(), 5)) < 0) _exit(3);
-      _exit(0);
-    }
-    close(req[0]);
-    close(resp[1]);
-    req_ = req[1];
-    resp_ = resp[0];
-    char buf[6] = {};
-    if (read(resp_, buf, 5) == 5) ready_ = std::string(buf) == "ready";
-  }
-  ~TokenHolder() {
-    if (req_ >= 0 && write(req_, "q", 1) < 0) {}
-    if (req_ >= 0) close(req_);
-    if (resp_ >= 0) close(resp_);
-    if (pid_ > 0) waitpid(pid_, nullptr, 0);
-  }
-  bool ready() const { return ready_; }
-  std::string op(char c) {
-    if (write(req_, &c, 1) != 1) return "io";
-    char buf[9] = {};
-    if (read(resp_, buf, 8) != 8) return "io";
-    std::string r(buf);
-    return r.substr(0, r.find(' '));
-  }
-
- private:
-  pid_t pid_ = -1;
-  int req_ = -1, resp_ = -1;
-  bool ready_ = false;
-};
-
 // Creates and drops `n` tokens in one delegated namespace, as a task in cgroup `cg`.
 std::string token_cycles(const std::string& cg, int n) {
   if (!move_to_cgroup(cg)) return "setup:cgroup";
@@ -287,13 +215,6 @@ std::string token_cycles(const std::string& cg, int n) {
   });
   move_to_cgroup("");
   return answer;
-}
-
-// The number of labelled tokens the kernel remembers, from `tokenwarden status --json`.
-long tokens_remembered() {
-  auto [rc, out] = sh("/bin/tokenwarden status --json");
-  auto at = out.find("\"tokens\": ");
-  return rc == 0 && at != std::string::npos ? std::stol(out.substr(at + 10)) : -1;
 }
 
 Outcome enforce_lifecycle() {
@@ -806,6 +727,7 @@ const std::map<std::string, std::function<Outcome()>>& cases() {
       {"self_protection", self_protection},
       {"selftest_scenarios", selftest_scenarios},
       {"differential", differential},
+      {"robustness", robustness},
       {"bench_hooks", bench_hooks},
       {"demo_workload_flowlogd", demo_workload_flowlogd},
   };
