@@ -47,12 +47,9 @@ class Validator {
 
   void atom(uint32_t line, const IrProfile& p, const Atom& a) {
     auto bad = [&](const std::string& what) { at(line, fmt::format("profile `{}`: {} {}", p.name, attr_name(a.attr), what)); };
-    if (attr_is_numeric(a.attr)) {
-      if (a.ints.empty()) bad("has an empty set of values");
-      return;
-    }
-    if (a.attr == Attr::delegates) return;
-    if (a.strings.empty()) bad("has no values");
+    // Numeric ranges were checked as they were read (inverted, out of range); an empty set, like
+    // an empty list of strings, only never matches, as lowering may make it.
+    if (attr_is_numeric(a.attr) || a.attr == Attr::delegates) return;
     for (const auto& s : a.strings) {
       if (s.empty() || s.find('\0') != std::string::npos) {
         bad("has an empty value or one with a NUL byte");
