@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""The real-system flavour: a Debian testing system (systemd >= 258 as PID 1, udev, libbpf,
+bpftool; scripts/vm/system-image.sh) booted on a stock Debian kernel, with tokenwarden installed
+as an operator would (static binary, /etc/tokenwarden/policy.tw, a unit that loads it before
+sysinit.target) and services that get their BPF delegation from systemd's own PrivateBPF=.
+
+  run.py --kernel 6.12|7.x --tokenwarden BIN --demo-object demo.bpf.o --skeleton-client BIN [--out DIR]
+
+Prints the package versions, one line per case (PASS, FAIL, or KNOWN: a failure expected today,
+with its reason) and the boot time; exit 0 when no case failed. The whole root filesystem is the
+initramfs (no disk image, no modules needed); the guest's driver is tests/vm/system/run.sh.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+sys.path.insert(0, str(HERE.parent))
+import vmrun  # noqa: E402  (qemu command line, kernel cache, the CI rule for tests that cannot run)
+
+MEMORY = "2048"  # the root filesystem lives in RAM
+UNITS = ["tokenwarden-load.service", "tw-system-test.service", "tw-libbpf.service", "tw-stranger.service",
+         "tw-widened.service", "tw-by-cgroup.service", "tw-skeleton.service"]
+WANTED = {"tokenwarden-load.service": "sysinit.target", "tw-system-test.service": "multi-user.target"}
+
+
+def system_image():
+    r = subprocess.run(["bash", str(ROOT / "scripts/vm/system-image.sh")], stdout=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("the system image could not be built (see the lines above)")
+    return Path(r.stdout.strip().splitlines()[-1])
+
+
+def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client):
+    root = work / "root"
+    root.mkdir()
+    subprocess.run(["tar", "-xf", str(image / "root.tar"), "-C", str(root)], check=True)
+    (root / "etc/hostname").write_text("tw-system\n")
+    (root / "etc/tokenwarden").mkdir(parents=True, exist_ok=True)
+    shutil.copy(HERE / "policy.tw", root / "etc/tokenwarden/policy.tw")
+    os.chmod(root / "etc/tokenwarden/policy.tw", 0o644)
+    shutil.copy(tokenwarden, root / "usr/local/bin/tokenwarden")
+    lib = root / "usr/local/lib/tw-system"
+    lib.mkdir(parents=True)
+    shutil.copy(HERE / "run.sh", lib / "run.sh")
+    shutil.copy(demo_object, lib / "demo.bpf.o")
+    shutil.copy(skeleton_client, root / "usr/local/bin/tw-libbpf-client")
+    # Other executables to the kernel (other inodes), same program.
+    for name in ("bpftool-copy", "bpftool-strict"):
+        shutil.copy(root / "usr/sbin/bpftool", root / "usr/local/sbin" / name)
+    units = root / "etc/systemd/system"
+    for unit in UNITS:
+        shutil.copy(HERE / unit, units / unit)
+    for unit, target in WANTED.items():
+        wants = units / f"{target}.wants"
+        wants.mkdir(exist_ok=True)
+        os.symlink(f"../{unit}", wants / unit)
+    # The serial console only: no login prompt interleaved with the results.
+    getty = units / "serial-getty@ttyS0.service"
+    os.symlink("/dev/null", getty)
+    image_path = work / "system.cpio.gz"
+    files = subprocess.run(["find", ".", "-mindepth", "1"], cwd=root, check=True, stdout=subprocess.PIPE).stdout
+    with open(image_path, "wb") as out:
+        cpio = subprocess.Popen(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE)
+        gz = subprocess.Popen(["gzip", "-1"], stdin=cpio.stdout, stdout=out)
+        cpio.stdin.write(files)
+        cpio.stdin.close()
+        cpio.wait()
+        gz.wait()
+    shutil.rmtree(root)
+    return image_path
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kernel", required=True, choices=["6.12", "7.x"])
+    ap.add_argument("--tokenwarden", required=True, help="the static tokenwarden binary")
+    ap.add_argument("--demo-object", required=True, help="tests/helpers/demo.bpf.o, built")
+    ap.add_argument("--skeleton-client", required=True, help="tw-libbpf-client (static)")
+    ap.add_argument("--out", default=None, help="where the console log goes")
+    ap.add_argument("--timeout", type=int, default=600)
+    args = ap.parse_args()
+    out = Path(args.out or tempfile.mkdtemp(prefix="tw-system-"))
+    out.mkdir(parents=True, exist_ok=True)
+    if not shutil.which(vmrun.QEMU):
+        vmrun.cannot_run(f"{vmrun.QEMU} is not installed (scripts/install-deps.sh installs it)", out)
+    cache, err = vmrun.fetch_cache()
+    if err:
+        vmrun.cannot_run(err, out)
+    try:
+        image = system_image()
+    except RuntimeError as e:
+        vmrun.cannot_run(str(e), out)
+    print("image:", image.name, "|", " ".join((image / "versions.txt").read_text().split("\n")).strip())
+    work = Path(tempfile.mkdtemp(prefix="tw-system-work-"))
+    try:
+        initrd = build_initramfs(work, image, args.tokenwarden, args.demo_object, args.skeleton_client)
+        cmd = vmrun.qemu_command(cache / "kernels" / args.kernel / "vmlinuz", initrd,
+                                 vmrun.CMDLINE.replace("quiet", "quiet rdinit=/sbin/init"))
+        cmd[cmd.index("-m") + 1] = MEMORY
+        console = out / f"console-{args.kernel}.log"
+        started = time.monotonic()
+        with open(console, "wb") as log:
+            try:
+                rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    timeout=args.timeout).returncode
+            except subprocess.TimeoutExpired:
+                rc = None
+        seconds = time.monotonic() - started
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    text = vmrun.console_text(console)
+    booted = re.search(r"\[\s*([0-9.]+)\] .*TWSYS-BOOTED", text)
+    versions = re.search(r"TWSYS-VERSIONS (.*?)\r?$", text, re.M)
+    print(f"kernel {args.kernel}: {versions.group(1) if versions else '?'}")
+    print(f"boot: the test driver started {booted.group(1) if booted else '?'} s after the kernel; "
+          f"whole run {seconds:.0f} s (qemu exit {rc}); console: {console}")
+    results = re.findall(r"TWSYS-RESULT (\S+) (PASS|FAIL|KNOWN) ?(.*?)\r?$", text, re.M)
+    for name, status, detail in results:
+        print(f"  {status:5} {name}: {detail}")
+    failed = [n for n, s, _ in results if s == "FAIL"]
+    if rc is None or "TWSYS-DONE" not in text or not results:
+        print("the system did not finish its tests; the console's last lines:")
+        print(vmrun.tail(text, 40))
+        return 1
+    passed = sum(1 for _, s, _ in results if s == "PASS")
+    known = sum(1 for _, s, _ in results if s == "KNOWN")
+    print(f"{passed} passed, {len(failed)} failed ({known} known failures)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
