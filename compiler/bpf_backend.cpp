@@ -73,6 +73,7 @@ class Lowering {
     tw_rules& r = rec.rules;
     r.mode = mode_code(p.mode);
     r.sleepable_ok = p.limits.sleepable;
+    r.probes_ok = p.limits.probes;
     r.err = p.deny_errno;
     r.forbidden_map_flags = p.limits.forbidden_map_flags;
     r.cmds = p.grants[GrantKind::cmd];

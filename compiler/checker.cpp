@@ -235,6 +235,10 @@ class Checker {
       into.limits.sleepable_rule = from.limits.sleepable_rule;
       into.sleepable_span = from.sleepable_span;
     }
+    if (from.limits.probes && !into.limits.probes) {
+      into.limits.probes = true;
+      into.limits.probes_rule = from.limits.probes_rule;
+    }
   }
 
   // Adds a statement to the policy's rule table and returns its index.
@@ -356,11 +360,21 @@ class Checker {
   }
 
   void allow(const Stmt& s, GrantSet& set) {
+    if (kernel::to_lower(s.target.text) == "probes") {
+      // libbpf's feature probes: small socket filters and one-entry array maps (tw_abi.h).
+      if (!s.names.empty()) {
+        diags_.report(Code::E003, s.names.front().span, "`allow probes` takes no names");
+        return;
+      }
+      if (set.limits.probes_rule == kNoRule) set.limits.probes_rule = add_rule(s);
+      set.limits.probes = true;
+      return;
+    }
     auto kind = grant_kind(s.target.text);
     if (!kind) {
       auto& d = diags_.report(Code::E010, s.target.span, fmt::format("cannot allow `{}`", s.target.text));
-      auto dym = did_you_mean(kernel::closest_names(s.target.text, {"cmd", "map", "prog", "attach", "cap"}));
-      d.hint(dym.empty() ? "write `allow cmd|map|prog|attach|cap NAME, ...;`" : dym);
+      auto dym = did_you_mean(kernel::closest_names(s.target.text, {"cmd", "map", "prog", "attach", "cap", "probes"}));
+      d.hint(dym.empty() ? "write `allow cmd|map|prog|attach|cap NAME, ...;` or `allow probes;`" : dym);
       return;
     }
     GrantRef rule;

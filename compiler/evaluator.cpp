@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "kernel/policy_tables.h"
+
 #include <algorithm>
 
 namespace tw::compiler {
@@ -165,6 +167,10 @@ Decision token_use(const Ir& ir, const IrProfile& p, const Event& e) {
   auto within = [&](LimitKind k, uint64_t value, const std::string& what) {
     return check_limit(ir, p, k, value, what);
   };
+  auto probe = [&](const std::string& what) {
+    return j.allow(ir.where(p.limits.probes_rule), fmt::format("profile `{}` allows libbpf's probes: {}", p.name, what));
+  };
+  constexpr uint32_t kArray = 2, kSocketFilter = 1;
   switch (e.hook) {
     case Hook::token_cmd: {
       std::string what = "command " + name_of(kernel::EnumKind::cmd, e.cmd);
@@ -183,6 +189,10 @@ Decision token_use(const Ir& ir, const IrProfile& p, const Event& e) {
     case Hook::map_create: {
       // The token reaches bpf_map_create only if bpf_token_cmd let map_create through.
       if (auto d = need(p, GrantKind::cmd, 0, "command map_create")) return *d;
+      // The shape of libbpf's probe maps (tw_abi.h), within the profile's forbidden flags.
+      if (p.limits.probes && e.map.type == kArray && e.map.max_entries == 1 && e.map.key_size == 4 &&
+          e.map.value_size <= TW_PROBE_VALUE_SIZE && !(e.map.flags & p.limits.forbidden_map_flags))
+        return probe("a one-entry array map");
       std::string type = "map type " + name_of(kernel::EnumKind::map, e.map.type);
       if (auto d = need(p, GrantKind::map, e.map.type, type)) return *d;
       if (auto d = within(LimitKind::max_entries, e.map.max_entries, "max_entries")) return *d;
@@ -199,6 +209,9 @@ Decision token_use(const Ir& ir, const IrProfile& p, const Event& e) {
     }
     case Hook::prog_load: {
       if (auto d = need(p, GrantKind::cmd, 5, "command prog_load")) return *d;
+      if (p.limits.probes && e.prog.type == kSocketFilter && e.prog.attach == 0 && e.prog.insns <= TW_PROBE_INSNS &&
+          !e.prog.sleepable)
+        return probe(fmt::format("a socket filter of {} instructions", e.prog.insns));
       std::string type = "program type " + name_of(kernel::EnumKind::prog, e.prog.type);
       if (auto d = need(p, GrantKind::prog, e.prog.type, type)) return *d;
       if (auto d = need(p, GrantKind::attach, e.prog.attach, "attach type " + name_of(kernel::EnumKind::attach, e.prog.attach)))

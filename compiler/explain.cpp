@@ -1,6 +1,8 @@
 #include "explain.h"
 
 #include <fmt/format.h>
+
+#include "kernel/policy_tables.h"
 #include <fmt/ranges.h>
 
 #include "cil_backend.h"
@@ -46,6 +48,9 @@ std::string limits_text(const IrProfile& p, bool maps) {
     add(LimitKind::insns, "instructions");
     add(LimitKind::progs, "programs per token");
     if (!p.limits.sleepable) s += fmt::format("{}no sleepable programs", s.empty() ? "" : ", ");
+    if (p.limits.probes)
+      s += fmt::format("{}libbpf's probes (socket filters of at most {} instructions, one-entry array maps)",
+                       s.empty() ? "" : ", ", TW_PROBE_INSNS);
   }
   return s.empty() ? "no limits" : s;
 }

@@ -123,6 +123,8 @@ struct Limits {
   uint32_t map_flags_rule = kNoRule;
   bool sleepable = true;
   uint32_t sleepable_rule = kNoRule;
+  bool probes = false;  // `allow probes`: libbpf's feature probes (TW_PROBE_* in tw_abi.h)
+  uint32_t probes_rule = kNoRule;
   uint32_t operator[](LimitKind k) const { return value[static_cast<size_t>(k)]; }
 };
 

@@ -119,6 +119,7 @@ json profile_json(const IrProfile& p) {
       limits[std::string(limit_name(static_cast<LimitKind>(k)))] = {p.limits.value[k], p.limits.rule[k]};
   if (p.limits.forbidden_map_flags) limits["forbidden_map_flags"] = {p.limits.forbidden_map_flags, p.limits.map_flags_rule};
   if (!p.limits.sleepable) limits["no_sleepable"] = {0, p.limits.sleepable_rule};
+  if (p.limits.probes) limits["probes"] = {1, p.limits.probes_rule};
   return {{"name", p.name},       {"id", hex(p.id)},         {"order", p.order},   {"match", match},
           {"refuse", p.refuse},   {"strict", p.strict},      {"mode", mode_name(p.mode)},
           {"errno", p.deny_errno}, {"grants", grants},       {"grant_refs", refs}, {"limits", limits},
@@ -207,6 +208,10 @@ IrProfile profile_from_json(const json& jp, const Ir& ir) {
   if (jl.contains("forbidden_map_flags")) {
     p.limits.forbidden_map_flags = exact<uint32_t>(jl.at("forbidden_map_flags").at(0), "forbidden_map_flags");
     p.limits.map_flags_rule = rule_index(jl.at("forbidden_map_flags").at(1));
+  }
+  if (jl.contains("probes")) {
+    p.limits.probes = true;
+    p.limits.probes_rule = rule_index(jl.at("probes").at(1));
   }
   if (jl.contains("no_sleepable")) {
     p.limits.sleepable = false;
@@ -335,6 +340,7 @@ std::string ir_to_text(const Ir& ir) {
       out += fmt::format("  forbid map_flags {}\n", names);
     }
     if (!p.limits.sleepable) out += "  forbid sleepable\n";
+    if (p.limits.probes) out += "  allow probes\n";
   }
   return out;
 }

@@ -168,8 +168,9 @@ class Parser {
         s.names = name_list("the name of a `grants` block");
         break;
       case Stmt::Kind::allow:
-        s.target = name("what to allow: `cmd`, `map`, `prog`, `attach` or `cap`");
-        s.names = name_list(fmt::format("a {} name", s.target.text));
+        s.target = name("what to allow: `cmd`, `map`, `prog`, `attach`, `cap` or `probes`");
+        if (!(kernel::to_lower(s.target.text) == "probes" && at(Tok::semi)))
+          s.names = name_list(fmt::format("a {} name", s.target.text));
         break;
       case Stmt::Kind::limit:
         s.target = name("a limit: `max_entries`, `key_size`, `value_size`, `insns`, `maps` or `progs`");

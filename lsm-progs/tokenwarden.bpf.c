@@ -846,7 +846,7 @@ int BPF_PROG(tw_map_create, struct bpf_map *map, union bpf_attr *attr, struct bp
 	__u32 type = attr->map_type;
 	__u32 flags = attr->map_flags;
 	struct decision d = {.hook = TW_HOOK_MAP_CREATE, .what = type, .what2 = flags};
-	bool early;
+	bool early, probe = false;
 	if (!resolve(key, &u, &d, &early))
 		return 0;
 	if (!early) {
@@ -854,6 +854,9 @@ int BPF_PROG(tw_map_create, struct bpf_map *map, union bpf_attr *attr, struct bp
 		if (!has(p->cmds, BPF_MAP_CREATE)) {
 			d.verdict = TW_V_DENY;
 			d.reason = TW_R_CMD;
+		} else if (p->probes_ok && type == BPF_MAP_TYPE_ARRAY && attr->max_entries == 1 && attr->key_size == 4 &&
+			   attr->value_size <= TW_PROBE_VALUE_SIZE && !(flags & p->forbidden_map_flags)) {
+			probe = true; /* libbpf's probe maps: allowed, not counted */
 		} else if (!has(p->maps, type)) {
 			d.verdict = TW_V_DENY;
 			d.reason = TW_R_MAP_TYPE;
@@ -867,7 +870,7 @@ int BPF_PROG(tw_map_create, struct bpf_map *map, union bpf_attr *attr, struct bp
 		}
 	}
 	int ret = finish(&d, u.mode, u.log_allowed, u.t);
-	if (!ret && u.t)
+	if (!ret && u.t && !probe)
 		__sync_fetch_and_add(&u.t->maps, 1);
 	return ret;
 }
@@ -888,7 +891,7 @@ int BPF_PROG(tw_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct b
 	__u32 type = attr->prog_type;
 	__u32 attach = attr->expected_attach_type;
 	struct decision d = {.hook = TW_HOOK_PROG_LOAD, .what = type, .what2 = attach};
-	bool early;
+	bool early, probe = false;
 	if (!resolve(key, &u, &d, &early))
 		return 0;
 	if (!early) {
@@ -896,6 +899,9 @@ int BPF_PROG(tw_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct b
 		if (!has(p->cmds, BPF_PROG_LOAD)) {
 			d.verdict = TW_V_DENY;
 			d.reason = TW_R_CMD;
+		} else if (p->probes_ok && type == BPF_PROG_TYPE_SOCKET_FILTER && attach == 0 &&
+			   attr->insn_cnt <= TW_PROBE_INSNS && !(attr->prog_flags & BPF_F_SLEEPABLE_FLAG)) {
+			probe = true; /* libbpf's probe programs: allowed, not counted */
 		} else if (!has(p->progs, type)) {
 			d.verdict = TW_V_DENY;
 			d.reason = TW_R_PROG_TYPE;
@@ -910,7 +916,7 @@ int BPF_PROG(tw_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct b
 		}
 	}
 	int ret = finish(&d, u.mode, u.log_allowed, u.t);
-	if (!ret && u.t)
+	if (!ret && u.t && !probe)
 		__sync_fetch_and_add(&u.t->progs, 1);
 	return ret;
 }

@@ -24,6 +24,12 @@
 #define TW_MAX_SCAN 256     /* conjunctions without an exact value, tried one by one */
 #define TW_CGROUP_LEVELS 256 /* `creator.cgroup under` names cgroups at most this deep (levels below the root) */
 #define TW_COMM_LEN 16
+/* `allow probes`: the shapes of libbpf's feature probes, allowed without granting their types
+ * and not counted against quotas. libbpf loads a 2-instruction socket filter before anything
+ * else and refuses to go on if that fails; its other probes (global data, program names, map
+ * binding) are socket filters of at most 5 instructions and one-entry array maps. */
+#define TW_PROBE_INSNS 8       /* socket filters of at most this many instructions, attach type 0 */
+#define TW_PROBE_VALUE_SIZE 32 /* array maps of one entry, 4-byte keys, values of at most this */
 
 /* Attributes: the same numbering as the compiler's Attr (compiler/ir.h). */
 enum tw_attr {
@@ -133,7 +139,7 @@ struct tw_rules {
 	__u8 mode;         /* enum tw_mode: the profile's, or the policy's when it has none */
 	__u8 sleepable_ok;
 	__u8 log_allowed;  /* also emit events for allowed decisions (debugging, tests) */
-	__u8 pad;
+	__u8 probes_ok;    /* `allow probes` */
 };
 
 struct tw_profile {

@@ -4,7 +4,8 @@ bpftool; scripts/vm/system-image.sh) booted on a stock Debian kernel, with token
 as an operator would (static binary, /etc/tokenwarden/policy.tw, a unit that loads it before
 sysinit.target) and services that get their BPF delegation from systemd's own PrivateBPF=.
 
-  run.py --kernel 6.12|7.x --tokenwarden BIN --demo-object demo.bpf.o --skeleton-client BIN [--out DIR]
+  run.py --kernel 6.12|7.x --tokenwarden BIN --demo-object demo.bpf.o --skeleton-client BIN --xdp-object xdp_pass.bpf.o
+         [--out DIR]
 
 Prints the package versions, one line per case (PASS, FAIL, or KNOWN: a failure expected today,
 with its reason) and the boot time; exit 0 when no case failed. The whole root filesystem is the
@@ -27,7 +28,8 @@ import vmrun  # noqa: E402  (qemu command line, kernel cache, the CI rule for te
 
 MEMORY = "2048"  # the root filesystem lives in RAM
 UNITS = ["tokenwarden-load.service", "tw-system-test.service", "tw-libbpf.service", "tw-stranger.service",
-         "tw-widened.service", "tw-by-cgroup.service", "tw-skeleton.service"]
+         "tw-widened.service", "tw-by-cgroup.service", "tw-skeleton.service", "tw-xdp.service",
+         "tw-xdp-noprobes.service", "tw-netagent.service"]
 WANTED = {"tokenwarden-load.service": "sysinit.target", "tw-system-test.service": "multi-user.target"}
 
 
@@ -38,7 +40,7 @@ def system_image():
     return Path(r.stdout.strip().splitlines()[-1])
 
 
-def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client):
+def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client, xdp_object):
     root = work / "root"
     root.mkdir()
     subprocess.run(["tar", "-xf", str(image / "root.tar"), "-C", str(root)], check=True)
@@ -51,10 +53,14 @@ def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client):
     lib.mkdir(parents=True)
     shutil.copy(HERE / "run.sh", lib / "run.sh")
     shutil.copy(demo_object, lib / "demo.bpf.o")
+    shutil.copy(xdp_object, lib / "xdp_pass.bpf.o")
     shutil.copy(skeleton_client, root / "usr/local/bin/tw-libbpf-client")
     # Other executables to the kernel (other inodes), same program.
-    for name in ("bpftool-copy", "bpftool-strict"):
+    for name in ("bpftool-copy", "bpftool-strict", "bpftool-xdp", "bpftool-xdp-np"):
         shutil.copy(root / "usr/sbin/bpftool", root / "usr/local/sbin" / name)
+    # The example policies, and bpftool as the executable examples/networking-agent.tw names.
+    shutil.copytree(ROOT / "examples", root / "usr/local/share/tokenwarden/examples")
+    shutil.copy(root / "usr/sbin/bpftool", root / "usr/local/bin/netagent")
     units = root / "etc/systemd/system"
     for unit in UNITS:
         shutil.copy(HERE / unit, units / unit)
@@ -85,6 +91,7 @@ def main():
     ap.add_argument("--tokenwarden", required=True, help="the static tokenwarden binary")
     ap.add_argument("--demo-object", required=True, help="tests/helpers/demo.bpf.o, built")
     ap.add_argument("--skeleton-client", required=True, help="tw-libbpf-client (static)")
+    ap.add_argument("--xdp-object", required=True, help="tests/helpers/xdp_pass.bpf.o, built")
     ap.add_argument("--out", default=None, help="where the console log goes")
     ap.add_argument("--timeout", type=int, default=600)
     args = ap.parse_args()
@@ -102,7 +109,8 @@ def main():
     print("image:", image.name, "|", " ".join((image / "versions.txt").read_text().split("\n")).strip())
     work = Path(tempfile.mkdtemp(prefix="tw-system-work-"))
     try:
-        initrd = build_initramfs(work, image, args.tokenwarden, args.demo_object, args.skeleton_client)
+        initrd = build_initramfs(work, image, args.tokenwarden, args.demo_object, args.skeleton_client,
+                                 args.xdp_object)
         cmd = vmrun.qemu_command(cache / "kernels" / args.kernel / "vmlinuz", initrd,
                                  vmrun.CMDLINE.replace("quiet", "quiet rdinit=/sbin/init"))
         cmd[cmd.index("-m") + 1] = MEMORY

@@ -15,7 +15,9 @@ run_unit() {
   LOG=$(unit_log "$1")
   AUDIT=$($tw audit 2>&1)
 }
-fail_detail() { echo "$1 | unit: $(echo "$LOG" | tail -n4) | audit: $(echo "$AUDIT" | grep -v ' allow ' | head -n3)"; }
+fail_detail() {
+  echo "$1 | unit: $(echo "$LOG" | tail -n6) | refusals: $(echo "$AUDIT" | grep -v ' allow ' | grep -v CAP_PERFMON | head -n4)"
+}
 
 # 1. The policy was enforcing before any delegating unit ran.
 if systemctl is-active --quiet tokenwarden-load.service && $tw status | grep -q "policy \`system-vm\`"; then
@@ -55,6 +57,43 @@ if echo "$LOG" | grep -q TW-SKELETON-LOADED &&
 else
   result libbpf_skeleton_app FAIL "$(fail_detail "the skeleton application did not load under its profile")"
 fi
+
+# 3c. An XDP-only profile: libbpf's probes (a socket filter first) pass under `allow probes`,
+# and without it libbpf gives up before it loads anything.
+run_unit tw-xdp.service
+if echo "$LOG" | grep -q TW-PROG-LOADED &&
+   echo "$AUDIT" | grep -q "allow bpf_prog_load .*prog socket_filter .*profile=xdp-only" &&
+   echo "$AUDIT" | grep -q "allow bpf_prog_load .*prog xdp attach .*profile=xdp-only"; then
+  result libbpf_probes_allowed PASS "bpftool loaded an XDP object ($(echo "$AUDIT" | grep -m1 "allow bpf_prog_load .*prog xdp" | sed 's/.*prog xdp/prog xdp/; s/ profile.*//')); its probes passed as probes"
+else
+  result libbpf_probes_allowed FAIL "$(fail_detail "the XDP object did not load under xdp-only")"
+fi
+run_unit tw-xdp-noprobes.service
+if ! echo "$LOG" | grep -q TW-PROG-LOADED &&
+   echo "$AUDIT" | grep -q "deny  bpf_prog_load .*prog socket_filter .*profile=xdp-no-probes"; then
+  result libbpf_without_probes PASS "refused at libbpf's first probe: $(echo "$LOG" | grep -m1 -i 'error\|couldn' | cut -c1-120)"
+else
+  result libbpf_without_probes FAIL "$(fail_detail "without allow probes, libbpf still loaded")"
+fi
+
+# 3d. An example policy as shipped (examples/networking-agent.tw) with a real libbpf client: the
+# agent's executable, in a unit under kubepods.slice whose bpffs delegates XDP and sched_cls.
+# The slice's cgroup must exist when the policy is loaded (cgroup paths resolve at load).
+mkdir -p /sys/fs/cgroup/kubepods.slice
+if $tw replace --log-allowed /usr/local/share/tokenwarden/examples/networking-agent.tw >/dev/null 2>&1; then
+  run_unit tw-netagent.service
+  if echo "$LOG" | grep -q TW-PROG-LOADED &&
+     echo "$AUDIT" | grep -q "allow bpf_token_create .*profile=netagent" &&
+     echo "$AUDIT" | grep -q "allow bpf_prog_load .*prog xdp .*profile=netagent"; then
+    result example_networking_agent PASS "the agent loaded XDP through libbpf under profile netagent, probes included"
+  else
+    result example_networking_agent FAIL "$(fail_detail "the example's agent did not load")"
+  fi
+else
+  result example_networking_agent FAIL "replace with examples/networking-agent.tw: $($tw replace /usr/local/share/tokenwarden/examples/networking-agent.tw 2>&1 | tail -n3)"
+fi
+$tw replace --log-allowed /etc/tokenwarden/policy.tw >/dev/null 2>&1
+$tw audit >/dev/null 2>&1
 
 # 4. A unit the policy does not know (another executable: a copy of bpftool) gets no token.
 run_unit tw-stranger.service

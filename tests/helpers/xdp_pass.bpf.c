@@ -1,0 +1,12 @@
+/* An XDP program for the real-system flavour: what an XDP-only profile allows. libbpf still loads
+ * its probes (a socket filter first) through the token before it loads this. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+SEC("xdp")
+int xdp_pass(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
