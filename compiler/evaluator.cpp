@@ -144,7 +144,13 @@ Decision token_create(const Ir& ir, const Event& e, const IrProfile* p) {
   if (p->strict) {
     std::string excess;
     auto check = [&](GrantKind g, kernel::EnumKind k, uint64_t have) {
-      uint64_t extra = have & ~p->grants[g];
+      // What libbpf's probes need delegated is not "more" for a profile that allows them.
+      uint64_t probes = !p->limits.probes               ? 0
+                        : g == GrantKind::prog           ? TW_PROBE_PROGS
+                        : g == GrantKind::attach         ? TW_PROBE_ATTACHS
+                        : g == GrantKind::map            ? TW_PROBE_MAPS
+                                                         : 0;
+      uint64_t extra = have & ~(p->grants[g] | probes);
       if (extra) excess += fmt::format("{}{} {}", excess.empty() ? "" : "; ", kernel::option_suffix(k), mask_names(k, extra));
     };
     check(GrantKind::cmd, kernel::EnumKind::cmd, e.token.cmds);

@@ -555,6 +555,19 @@ static __always_inline void gather_facts(struct facts *f, const struct bpf_token
 	f->cgroup = bpf_get_current_cgroup_id();
 }
 
+/* Does the bpffs delegate more than a strict profile grants? What libbpf's probes need delegated
+ * does not count for a profile that allows them. */
+static __always_inline bool strict_excess(const struct facts *f, const struct tw_rules *r)
+{
+	__u64 maps = r->maps, progs = r->progs, attachs = r->attachs;
+	if (r->probes_ok) {
+		maps |= TW_PROBE_MAPS;
+		progs |= TW_PROBE_PROGS;
+		attachs |= TW_PROBE_ATTACHS;
+	}
+	return (f->masks[0] & ~r->cmds) || (f->masks[1] & ~maps) || (f->masks[2] & ~progs) || (f->masks[3] & ~attachs);
+}
+
 /* After matching: the verdict, and the token's record when it will exist. A separate subprogram
  * so that its locals are not on the stack during matching (the callbacks' chain is near 512 bytes). */
 static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *set, __u64 token)
@@ -597,8 +610,7 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 		if (p->refuse) {
 			d.verdict = TW_V_DENY;
 			d.reason = TW_R_REFUSE;
-		} else if (p->strict && ((m->f.masks[0] & ~p->rules.cmds) || (m->f.masks[1] & ~p->rules.maps) ||
-					 (m->f.masks[2] & ~p->rules.progs) || (m->f.masks[3] & ~p->rules.attachs))) {
+		} else if (p->strict && strict_excess(&m->f, &p->rules)) {
 			d.verdict = TW_V_DENY;
 			d.reason = TW_R_STRICT;
 		}

@@ -30,6 +30,11 @@
  * binding) are socket filters of at most 5 instructions and one-entry array maps. */
 #define TW_PROBE_INSNS 8       /* socket filters of at most this many instructions, attach type 0 */
 #define TW_PROBE_VALUE_SIZE 32 /* array maps of one entry, 4-byte keys, values of at most this */
+/* What the bpffs must delegate for the probes, which a strict profile with `allow probes` accepts
+ * beyond its grants: socket filters (prog type 1), attach type 0, array maps (map type 2). */
+#define TW_PROBE_PROGS (1ULL << 1)
+#define TW_PROBE_ATTACHS (1ULL << 0)
+#define TW_PROBE_MAPS (1ULL << 2)
 
 /* Attributes: the same numbering as the compiler's Attr (compiler/ir.h). */
 enum tw_attr {

@@ -5,7 +5,7 @@ as an operator would (static binary, /etc/tokenwarden/policy.tw, a unit that loa
 sysinit.target) and services that get their BPF delegation from systemd's own PrivateBPF=.
 
   run.py --kernel 6.12|7.x --tokenwarden BIN --demo-object demo.bpf.o --skeleton-client BIN --xdp-object xdp_pass.bpf.o
-         [--out DIR]
+         --cgroup-skb-object cgroup_skb.bpf.o [--out DIR]
 
 Prints the package versions, one line per case (PASS, FAIL, or KNOWN: a failure expected today,
 with its reason) and the boot time; exit 0 when no case failed. The whole root filesystem is the
@@ -29,7 +29,7 @@ import vmrun  # noqa: E402  (qemu command line, kernel cache, the CI rule for te
 MEMORY = "2048"  # the root filesystem lives in RAM
 UNITS = ["tokenwarden-load.service", "tw-system-test.service", "tw-libbpf.service", "tw-stranger.service",
          "tw-widened.service", "tw-by-cgroup.service", "tw-skeleton.service", "tw-xdp.service",
-         "tw-xdp-noprobes.service", "tw-netagent.service"]
+         "tw-xdp-noprobes.service", "tw-netagent.service", "flowlogd.service"]
 WANTED = {"tokenwarden-load.service": "sysinit.target", "tw-system-test.service": "multi-user.target"}
 
 
@@ -40,7 +40,7 @@ def system_image():
     return Path(r.stdout.strip().splitlines()[-1])
 
 
-def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client, xdp_object):
+def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client, xdp_object, cgroup_skb_object):
     root = work / "root"
     root.mkdir()
     subprocess.run(["tar", "-xf", str(image / "root.tar"), "-C", str(root)], check=True)
@@ -54,6 +54,7 @@ def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client, xdp_
     shutil.copy(HERE / "run.sh", lib / "run.sh")
     shutil.copy(demo_object, lib / "demo.bpf.o")
     shutil.copy(xdp_object, lib / "xdp_pass.bpf.o")
+    shutil.copy(cgroup_skb_object, lib / "cgroup_skb.bpf.o")
     shutil.copy(skeleton_client, root / "usr/local/bin/tw-libbpf-client")
     # Other executables to the kernel (other inodes), same program.
     for name in ("bpftool-copy", "bpftool-strict", "bpftool-xdp", "bpftool-xdp-np"):
@@ -61,6 +62,8 @@ def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client, xdp_
     # The example policies, and bpftool as the executable examples/networking-agent.tw names.
     shutil.copytree(ROOT / "examples", root / "usr/local/share/tokenwarden/examples")
     shutil.copy(root / "usr/sbin/bpftool", root / "usr/local/bin/netagent")
+    (root / "usr/lib/flowlogd").mkdir(parents=True)
+    shutil.copy(root / "usr/sbin/bpftool", root / "usr/lib/flowlogd/flowlogd")
     units = root / "etc/systemd/system"
     for unit in UNITS:
         shutil.copy(HERE / unit, units / unit)
@@ -92,6 +95,7 @@ def main():
     ap.add_argument("--demo-object", required=True, help="tests/helpers/demo.bpf.o, built")
     ap.add_argument("--skeleton-client", required=True, help="tw-libbpf-client (static)")
     ap.add_argument("--xdp-object", required=True, help="tests/helpers/xdp_pass.bpf.o, built")
+    ap.add_argument("--cgroup-skb-object", required=True, help="tests/helpers/cgroup_skb.bpf.o, built")
     ap.add_argument("--out", default=None, help="where the console log goes")
     ap.add_argument("--timeout", type=int, default=600)
     args = ap.parse_args()
@@ -110,7 +114,7 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="tw-system-work-"))
     try:
         initrd = build_initramfs(work, image, args.tokenwarden, args.demo_object, args.skeleton_client,
-                                 args.xdp_object)
+                                 args.xdp_object, args.cgroup_skb_object)
         cmd = vmrun.qemu_command(cache / "kernels" / args.kernel / "vmlinuz", initrd,
                                  vmrun.CMDLINE.replace("quiet", "quiet rdinit=/sbin/init"))
         cmd[cmd.index("-m") + 1] = MEMORY

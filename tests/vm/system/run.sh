@@ -95,6 +95,25 @@ fi
 $tw replace --log-allowed /etc/tokenwarden/policy.tw >/dev/null 2>&1
 $tw audit >/dev/null 2>&1
 
+# 3e. The demo's policy (examples/systemd-service.tw) told by a systemd unit: flowlogd.service,
+# strict, delegated exactly its grants plus what libbpf's probes need, loads its cgroup_skb
+# program through libbpf. Its cgroup must exist when the policy is loaded.
+mkdir -p /sys/fs/cgroup/system.slice/flowlogd.service
+if $tw replace --log-allowed /usr/local/share/tokenwarden/examples/systemd-service.tw >/dev/null 2>&1; then
+  run_unit flowlogd.service
+  if echo "$LOG" | grep -q TW-PROG-LOADED &&
+     echo "$AUDIT" | grep -q "allow bpf_token_create .*profile=flowlogd" &&
+     echo "$AUDIT" | grep -q "allow bpf_prog_load .*prog cgroup_skb .*profile=flowlogd"; then
+    result example_systemd_service PASS "flowlogd.service loaded cgroup_skb through libbpf under the strict profile flowlogd"
+  else
+    result example_systemd_service FAIL "$(fail_detail "flowlogd did not load")"
+  fi
+else
+  result example_systemd_service FAIL "replace with examples/systemd-service.tw: $($tw replace /usr/local/share/tokenwarden/examples/systemd-service.tw 2>&1 | tail -n3)"
+fi
+$tw replace --log-allowed /etc/tokenwarden/policy.tw >/dev/null 2>&1
+$tw audit >/dev/null 2>&1
+
 # 4. A unit the policy does not know (another executable: a copy of bpftool) gets no token.
 run_unit tw-stranger.service
 if ! echo "$LOG" | grep -q TW-PROG-LOADED &&

@@ -1,0 +1,12 @@
+/* A cgroup_skb program for the real-system flavour: what examples/systemd-service.tw's flowlogd
+ * loads (attach type cgroup_inet_ingress). */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+SEC("cgroup_skb/ingress")
+int count_ingress(struct __sk_buff *skb)
+{
+	return 1;
+}
+
+char LICENSE[] SEC("license") = "GPL";
