@@ -76,61 +76,51 @@ else
   result libbpf_without_probes FAIL "$(fail_detail "without allow probes, libbpf still loaded")"
 fi
 
-# 3d. An example policy as shipped (examples/networking-agent.tw) with a real libbpf client: the
-# agent's executable, in a unit under kubepods.slice whose bpffs delegates XDP and sched_cls.
-# The slice's cgroup must exist when the policy is loaded (cgroup paths resolve at load).
-mkdir -p /sys/fs/cgroup/kubepods.slice
-if $tw replace --log-allowed /usr/local/share/tokenwarden/examples/networking-agent.tw >/dev/null 2>&1; then
-  run_unit tw-netagent.service
-  if echo "$LOG" | grep -q TW-PROG-LOADED &&
-     echo "$AUDIT" | grep -q "allow bpf_token_create .*profile=netagent" &&
-     echo "$AUDIT" | grep -q "allow bpf_prog_load .*prog xdp .*profile=netagent"; then
-    result example_networking_agent PASS "the agent loaded XDP through libbpf under profile netagent, probes included"
+# 3d. Example policies as shipped, each with a real libbpf client in a unit, loaded with
+# `replace` (and the test's policy put back after). The unit's cgroup must exist when the policy
+# is loaded (cgroup paths resolve at load), so it is made first; systemd reuses it.
+#   example_case CASE POLICY UNIT CGROUP PROFILE PROGTYPE
+example_case() {
+  mkdir -p "/sys/fs/cgroup$4"
+  if $tw replace --log-allowed "/usr/local/share/tokenwarden/examples/$2" >/dev/null 2>&1; then
+    run_unit "$3"
+    if echo "$LOG" | grep -q TW-PROG-LOADED &&
+       echo "$AUDIT" | grep -q "allow bpf_token_create .*profile=$5" &&
+       echo "$AUDIT" | grep -q "allow bpf_prog_load .*prog $6 .*profile=$5"; then
+      result "$1" PASS "$3 loaded $6 through libbpf (probes included) under profile $5 of examples/$2"
+    else
+      result "$1" FAIL "$(fail_detail "$3 did not load under $5")"
+    fi
   else
-    result example_networking_agent FAIL "$(fail_detail "the example's agent did not load")"
+    result "$1" FAIL "replace with examples/$2: $($tw replace "/usr/local/share/tokenwarden/examples/$2" 2>&1 | tail -n3)"
   fi
-else
-  result example_networking_agent FAIL "replace with examples/networking-agent.tw: $($tw replace /usr/local/share/tokenwarden/examples/networking-agent.tw 2>&1 | tail -n3)"
-fi
-$tw replace --log-allowed /etc/tokenwarden/policy.tw >/dev/null 2>&1
-$tw audit >/dev/null 2>&1
+  $tw replace --log-allowed /etc/tokenwarden/policy.tw >/dev/null 2>&1
+  $tw audit >/dev/null 2>&1
+}
+# The agent's executable, in a unit under kubepods.slice whose bpffs delegates XDP and sched_cls.
+example_case example_networking_agent networking-agent.tw tw-netagent.service /kubepods.slice netagent xdp
+# The demo's policy told by a unit: flowlogd.service, strict, delegated its grants plus what
+# libbpf's probes need.
+example_case example_systemd_service systemd-service.tw flowlogd.service /system.slice/flowlogd.service flowlogd cgroup_skb
 
-# 3e. The demo's policy (examples/systemd-service.tw) told by a systemd unit: flowlogd.service,
-# strict, delegated exactly its grants plus what libbpf's probes need, loads its cgroup_skb
-# program through libbpf. Its cgroup must exist when the policy is loaded.
-mkdir -p /sys/fs/cgroup/system.slice/flowlogd.service
-if $tw replace --log-allowed /usr/local/share/tokenwarden/examples/systemd-service.tw >/dev/null 2>&1; then
-  run_unit flowlogd.service
-  if echo "$LOG" | grep -q TW-PROG-LOADED &&
-     echo "$AUDIT" | grep -q "allow bpf_token_create .*profile=flowlogd" &&
-     echo "$AUDIT" | grep -q "allow bpf_prog_load .*prog cgroup_skb .*profile=flowlogd"; then
-    result example_systemd_service PASS "flowlogd.service loaded cgroup_skb through libbpf under the strict profile flowlogd"
+# A unit that must get nothing: its load fails and the audit shows the refusal.
+#   refused_case CASE UNIT AUDIT-REGEX DETAIL
+refused_case() {
+  run_unit "$2"
+  if ! echo "$LOG" | grep -q TW-PROG-LOADED && echo "$AUDIT" | grep -q "$3"; then
+    result "$1" PASS "$4"
   else
-    result example_systemd_service FAIL "$(fail_detail "flowlogd did not load")"
+    result "$1" FAIL "$(fail_detail "$2 was not refused")"
   fi
-else
-  result example_systemd_service FAIL "replace with examples/systemd-service.tw: $($tw replace /usr/local/share/tokenwarden/examples/systemd-service.tw 2>&1 | tail -n3)"
-fi
-$tw replace --log-allowed /etc/tokenwarden/policy.tw >/dev/null 2>&1
-$tw audit >/dev/null 2>&1
-
+}
 # 4. A unit the policy does not know (another executable: a copy of bpftool) gets no token.
-run_unit tw-stranger.service
-if ! echo "$LOG" | grep -q TW-PROG-LOADED &&
-   echo "$AUDIT" | grep -q "deny  bpf_token_create .*comm=bpftool-copy.*no profile matches; default deny"; then
-  result unknown_unit_refused PASS "token refused at creation (default deny); the load failed"
-else
-  result unknown_unit_refused FAIL "$(fail_detail "the unknown unit was not refused")"
-fi
-
+refused_case unknown_unit_refused tw-stranger.service \
+  "deny  bpf_token_create .*comm=bpftool-copy.*no profile matches; default deny" \
+  "token refused at creation (default deny); the load failed"
 # 5. A unit whose BPFDelegateMaps= grants more than its strict profile: no token.
-run_unit tw-widened.service
-if ! echo "$LOG" | grep -q TW-PROG-LOADED &&
-   echo "$AUDIT" | grep -q "deny  bpf_token_create .*profile=strict-client.*strict profile"; then
-  result widened_delegation_strict PASS "token refused: the bpffs delegates hash maps too"
-else
-  result widened_delegation_strict FAIL "$(fail_detail "the widened unit was not refused")"
-fi
+refused_case widened_delegation_strict tw-widened.service \
+  "deny  bpf_token_create .*profile=strict-client.*strict profile" \
+  "token refused: the bpffs delegates hash maps too"
 
 # 6. A unit named by its cgroup: systemd creates the cgroup at start, after `load` resolved it.
 run_unit tw-by-cgroup.service
