@@ -11,21 +11,31 @@ namespace tw::compiler {
 
 using kernel::EnumKind;
 
-std::optional<int> errno_from_name(std::string_view name) {
+namespace {
+// The errnos a policy can name, and no other number: the BPF programs return exactly these
+// (lsm-progs/tokenwarden.bpf.c, finish()).
+const std::map<std::string, int>& errno_names() {
   static const std::map<std::string, int> names = {
       {"EPERM", 1}, {"ENOENT", 2}, {"EACCES", 13}, {"EBUSY", 16},      {"EINVAL", 22},
       {"ENOSPC", 28}, {"EOPNOTSUPP", 95}, {"ENOTSUP", 95}, {"EDQUOT", 122}};
-  auto it = names.find(kernel::to_upper(name));
-  if (it == names.end()) return std::nullopt;
+  return names;
+}
+}  // namespace
+
+std::optional<int> errno_from_name(std::string_view name) {
+  auto it = errno_names().find(kernel::to_upper(name));
+  if (it == errno_names().end()) return std::nullopt;
   return it->second;
 }
 
 bool errno_accepted(int value) {
-  // The names above, and no other number: the BPF programs return exactly these
-  // (lsm-progs/tokenwarden.bpf.c, finish()).
-  for (const char* n : {"EPERM", "ENOENT", "EACCES", "EBUSY", "EINVAL", "ENOSPC", "EOPNOTSUPP", "EDQUOT"})
-    if (errno_from_name(n) == value) return true;
-  return false;
+  return std::any_of(errno_names().begin(), errno_names().end(), [&](const auto& e) { return e.second == value; });
+}
+
+std::string accepted_errno_names() {
+  std::string out;
+  for (const auto& [name, value] : errno_names()) out += (out.empty() ? "" : ", ") + name;
+  return out;
 }
 
 namespace {

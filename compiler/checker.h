@@ -59,5 +59,6 @@ CheckedPolicy check(const std::vector<Stmt>& stmts, const SourceSet& sources, co
 std::optional<int> errno_from_name(std::string_view name);
 // Is `value` an errno a policy can name (and so one the BPF programs return)?
 bool errno_accepted(int value);
+std::string accepted_errno_names();  // "EACCES, EBUSY, ..." 
 
 }  // namespace tw::compiler

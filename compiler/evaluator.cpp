@@ -2,7 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <linux/bpf.h>
+
 #include "kernel/policy_tables.h"
+
+static_assert(TW_PROBE_PROG_TYPE == BPF_PROG_TYPE_SOCKET_FILTER && TW_PROBE_MAP_TYPE == BPF_MAP_TYPE_ARRAY &&
+                  TW_PROBE_ATTACH_TYPE == BPF_CGROUP_INET_INGRESS,
+              "the probe shapes in tw_abi.h are the kernel's enum values");
 
 #include <algorithm>
 
@@ -176,7 +182,6 @@ Decision token_use(const Ir& ir, const IrProfile& p, const Event& e) {
   auto probe = [&](const std::string& what) {
     return j.allow(ir.where(p.limits.probes_rule), fmt::format("profile `{}` allows libbpf's probes: {}", p.name, what));
   };
-  constexpr uint32_t kArray = 2, kSocketFilter = 1;
   switch (e.hook) {
     case Hook::token_cmd: {
       std::string what = "command " + name_of(kernel::EnumKind::cmd, e.cmd);
@@ -196,7 +201,7 @@ Decision token_use(const Ir& ir, const IrProfile& p, const Event& e) {
       // The token reaches bpf_map_create only if bpf_token_cmd let map_create through.
       if (auto d = need(p, GrantKind::cmd, 0, "command map_create")) return *d;
       // The shape of libbpf's probe maps (tw_abi.h), within the profile's forbidden flags.
-      if (p.limits.probes && e.map.type == kArray && e.map.max_entries == 1 && e.map.key_size == 4 &&
+      if (p.limits.probes && e.map.type == TW_PROBE_MAP_TYPE && e.map.max_entries == 1 && e.map.key_size == 4 &&
           e.map.value_size <= TW_PROBE_VALUE_SIZE && !(e.map.flags & p.limits.forbidden_map_flags))
         return probe("a one-entry array map");
       std::string type = "map type " + name_of(kernel::EnumKind::map, e.map.type);
@@ -215,7 +220,8 @@ Decision token_use(const Ir& ir, const IrProfile& p, const Event& e) {
     }
     case Hook::prog_load: {
       if (auto d = need(p, GrantKind::cmd, 5, "command prog_load")) return *d;
-      if (p.limits.probes && e.prog.type == kSocketFilter && e.prog.attach == 0 && e.prog.insns <= TW_PROBE_INSNS &&
+      if (p.limits.probes && e.prog.type == TW_PROBE_PROG_TYPE && e.prog.attach == TW_PROBE_ATTACH_TYPE &&
+          e.prog.insns <= TW_PROBE_INSNS &&
           !e.prog.sleepable)
         return probe(fmt::format("a socket filter of {} instructions", e.prog.insns));
       std::string type = "program type " + name_of(kernel::EnumKind::prog, e.prog.type);

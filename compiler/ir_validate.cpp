@@ -41,8 +41,8 @@ class Validator {
 
   void errno_ok(uint32_t line, const std::string& whose, int value) {
     if (!errno_accepted(value))
-      at(line, fmt::format("{} errno {} is not one the policy language accepts (EPERM, ENOENT, EACCES, EBUSY, "
-                           "EINVAL, ENOSPC, EOPNOTSUPP, EDQUOT)", whose, value));
+      at(line, fmt::format("{} errno {} is not one the policy language accepts ({})", whose, value,
+                           accepted_errno_names()));
   }
 
   void atom(uint32_t line, const IrProfile& p, const Atom& a) {

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <set>
 
+#include "kernel/fd.h"
 #include "lexer.h"
 #include "parser.h"
 
@@ -20,15 +21,12 @@ namespace tw::compiler {
 FileReader filesystem_reader(size_t max_bytes) {
   return [max_bytes](const std::string& path, std::string& error) -> std::optional<FileContents> {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then tells what it is.
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    kernel::UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    int fd = file.get();
     if (fd < 0) {
       error = std::strerror(errno);
       return std::nullopt;
     }
-    struct Closer {
-      int fd;
-      ~Closer() { ::close(fd); }
-    } closer{fd};
     struct stat st {};
     if (fstat(fd, &st) != 0) {
       error = std::strerror(errno);

@@ -20,6 +20,8 @@
 #include <sstream>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "tokenwarden.skel.h"
 
 namespace tw::kernel {
@@ -157,8 +159,8 @@ Result<PinLock> PinLock::acquire(const std::string& pin_root, int wait_ms) {
       fstat(fd.get(), &st);
       long pid = lock_holder(st);
       return Error{"lock " + parent, EBUSY,
-                   fmt_pid(pid) + " is loading, replacing or unloading the policy at " + pin_root + "; waited " +
-                       std::to_string(wait_ms / 1000.0).substr(0, 4) + " s"};
+                   fmt::format("{} is loading, replacing or unloading the policy at {}; waited {:.1f} s",
+                               fmt_pid(pid), pin_root, wait_ms / 1000.0)};
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -205,10 +207,6 @@ Result<uint64_t> Enforcer::write_generation(const PolicyTables& t, bool log_allo
   timespec now{};
   clock_gettime(CLOCK_REALTIME, &now);
   settings.loaded_at_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000ULL + static_cast<uint64_t>(now.tv_nsec);
-  settings.n_profiles = static_cast<uint32_t>(t.profiles.size());
-  settings.n_conj = static_cast<uint32_t>(t.conjs.size());
-  settings.n_scan = static_cast<uint32_t>(t.scan.size());
-  settings.n_index = static_cast<uint32_t>(t.index.size());
   std::strncpy(settings.policy_name, t.name.c_str(), sizeof settings.policy_name - 1);
   if (auto s = update(inner[0].get(), &zero, &settings, "settings"); !s) return s.error();
   for (tw_profile p : t.profiles) {
@@ -451,12 +449,11 @@ Result<EnforcerStatus> Enforcer::status(const PinLock& lock) const {
         if (!std::strcmp(in.outer, "gen_profiles")) st.profiles = info.max_entries;
       }
       if (!std::strcmp(in.outer, "gen_settings")) {
-        tw_settings& s = settings;
-        if (bpf_map_lookup_elem(inner.get(), &zero, &s) == 0 && s.generation != 0) {
+        if (bpf_map_lookup_elem(inner.get(), &zero, &settings) == 0 && settings.generation != 0) {
           have_settings = true;
-          st.policy_name = s.policy_name;
-          st.loaded_at_ns = s.loaded_at_ns;
-          for (uint8_t b : s.policy_sha256) {
+          st.policy_name = settings.policy_name;
+          st.loaded_at_ns = settings.loaded_at_ns;
+          for (uint8_t b : settings.policy_sha256) {
             char hex[3];
             std::snprintf(hex, sizeof hex, "%02x", b);
             st.policy_sha256 += hex;

@@ -866,7 +866,7 @@ int BPF_PROG(tw_map_create, struct bpf_map *map, union bpf_attr *attr, struct bp
 		if (!has(p->cmds, BPF_MAP_CREATE)) {
 			d.verdict = TW_V_DENY;
 			d.reason = TW_R_CMD;
-		} else if (p->probes_ok && type == BPF_MAP_TYPE_ARRAY && attr->max_entries == 1 && attr->key_size == 4 &&
+		} else if (p->probes_ok && type == TW_PROBE_MAP_TYPE && attr->max_entries == 1 && attr->key_size == 4 &&
 			   attr->value_size <= TW_PROBE_VALUE_SIZE && !(flags & p->forbidden_map_flags)) {
 			probe = true; /* libbpf's probe maps: allowed, not counted */
 		} else if (!has(p->maps, type)) {
@@ -911,7 +911,7 @@ int BPF_PROG(tw_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct b
 		if (!has(p->cmds, BPF_PROG_LOAD)) {
 			d.verdict = TW_V_DENY;
 			d.reason = TW_R_CMD;
-		} else if (p->probes_ok && type == BPF_PROG_TYPE_SOCKET_FILTER && attach == 0 &&
+		} else if (p->probes_ok && type == TW_PROBE_PROG_TYPE && attach == TW_PROBE_ATTACH_TYPE &&
 			   attr->insn_cnt <= TW_PROBE_INSNS && !(attr->prog_flags & BPF_F_SLEEPABLE_FLAG)) {
 			probe = true; /* libbpf's probe programs: allowed, not counted */
 		} else if (!has(p->progs, type)) {

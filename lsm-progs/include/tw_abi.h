@@ -30,11 +30,14 @@
  * binding) are socket filters of at most 5 instructions and one-entry array maps. */
 #define TW_PROBE_INSNS 8       /* socket filters of at most this many instructions, attach type 0 */
 #define TW_PROBE_VALUE_SIZE 32 /* array maps of one entry, 4-byte keys, values of at most this */
+#define TW_PROBE_PROG_TYPE 1   /* BPF_PROG_TYPE_SOCKET_FILTER */
+#define TW_PROBE_ATTACH_TYPE 0 /* BPF_CGROUP_INET_INGRESS, what libbpf's probes leave it at */
+#define TW_PROBE_MAP_TYPE 2    /* BPF_MAP_TYPE_ARRAY */
 /* What the bpffs must delegate for the probes, which a strict profile with `allow probes` accepts
- * beyond its grants: socket filters (prog type 1), attach type 0, array maps (map type 2). */
-#define TW_PROBE_PROGS (1ULL << 1)
-#define TW_PROBE_ATTACHS (1ULL << 0)
-#define TW_PROBE_MAPS (1ULL << 2)
+ * beyond its grants. */
+#define TW_PROBE_PROGS (1ULL << TW_PROBE_PROG_TYPE)
+#define TW_PROBE_ATTACHS (1ULL << TW_PROBE_ATTACH_TYPE)
+#define TW_PROBE_MAPS (1ULL << TW_PROBE_MAP_TYPE)
 
 /* Attributes: the same numbering as the compiler's Attr (compiler/ir.h). */
 enum tw_attr {
