@@ -22,7 +22,8 @@ function(bpf_object name src)
   file(GLOB common_headers ${TW_BPF_INCLUDE_DIR}/*.h)
   add_custom_command(
     OUTPUT ${obj}
-    COMMAND ${TW_BPF_CLANG} -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_x86
+    # -mcpu=v3: atomic fetch-and-add (every kernel with BPF tokens has it).
+    COMMAND ${TW_BPF_CLANG} -target bpf -mcpu=v3 -g -O2 -Wall -Werror -D__TARGET_ARCH_x86
             -I${TW_BPF_INCLUDE_DIR} -I/usr/include/${CMAKE_LIBRARY_ARCHITECTURE}
             -c ${src_abs} -o ${obj}
     DEPENDS ${src_abs} ${ARG_HEADERS} ${common_headers}

@@ -149,11 +149,12 @@ class Lowering {
       case Attr::cgroup_under: {
         std::vector<std::pair<uint64_t, uint64_t>> ids;
         for (const auto& s : a.strings) {
-          auto id = resolve_one(a.attr, s);
+          Resolution r = resolve_one(a.attr, s);
+          auto& id = r.id;
           if (id && a.attr == Attr::cgroup_under) {
-            // {id, level}: the programs compare the creator's ancestor at that level, so `under`
-            // holds at any depth below it; the create hook looks up `under` keys at every level
-            // down to the deepest one a policy names.
+            // {hash, level}: the programs compare the first `level` components of the creator's
+            // cgroup path, so `under` holds at any depth below it; the create hook looks up
+            // `under` keys at every level down to the deepest one a policy names.
             uint32_t level = cgroup_level(s);
             if (level >= TW_CGROUP_LEVELS)
               throw Fail{fmt::format("profile `{}`: creator.cgroup under \"{}\" is {} levels deep; the BPF "
@@ -162,10 +163,11 @@ class Lowering {
             id->second = level;
             t_.settings.under_levels = std::max(t_.settings.under_levels, level + 1);
           }
+          std::string what = fmt::format("profile `{}`: {} \"{}\"", p.name, attr_name(a.attr), s);
+          if (!r.warning.empty()) t_.notes.push_back(what + " " + r.warning);
+          if (!r.info.empty()) t_.infos.push_back(what + ": " + r.info);
           if (id) ids.push_back(*id);
-          else t_.notes.push_back(fmt::format("profile `{}`: {} \"{}\" does not exist on this host{}", p.name,
-                                              attr_name(a.attr), s,
-                                              a.negated ? "; excluding it changes nothing" : "; that value never matches"));
+          else if (r.warning.empty()) t_.notes.push_back(what + " cannot be resolved on this host; that value never matches");
         }
         if (ids.empty()) return a.negated;  // nothing to exclude: always true; nothing to match: never
         out = chunked(a.attr, a.negated, ids, [](tw_atom& x, size_t i, const std::pair<uint64_t, uint64_t>& id) {
@@ -196,17 +198,9 @@ class Lowering {
            (path == "/" ? 1 : 0);
   }
 
-  std::optional<std::pair<uint64_t, uint64_t>> resolve_one(Attr attr, const std::string& path) {
-    switch (attr) {
-      case Attr::exe:
-        return resolve_.exe ? resolve_.exe(path) : std::nullopt;
-      case Attr::bpffs:
-        if (auto d = resolve_.bpffs ? resolve_.bpffs(path) : std::nullopt) return std::make_pair(*d, uint64_t{0});
-        return std::nullopt;
-      default:
-        if (auto id = resolve_.cgroup ? resolve_.cgroup(path) : std::nullopt) return std::make_pair(*id, uint64_t{0});
-        return std::nullopt;
-    }
+  Resolution resolve_one(Attr attr, const std::string& path) {
+    const auto& f = attr == Attr::exe ? resolve_.exe : attr == Attr::bpffs ? resolve_.bpffs : resolve_.cgroup;
+    return f ? f(path) : Resolution{};
   }
 
   // The exact values an atom admits (for the index), or nothing when it admits too many.

@@ -21,13 +21,22 @@
 
 namespace tw::compiler {
 
+// What the programs compare for one path (tw_atom.ids, layouts in tw_abi.h), and what to tell
+// the operator about it.
+struct Resolution {
+  std::optional<std::pair<uint64_t, uint64_t>> id;  // nothing: the value never matches
+  std::string warning;  // probably not what was meant
+  std::string info;     // worth knowing
+};
+
 struct Resolver {
-  // {device (kernel encoding, MAJOR << 20 | MINOR), inode} of an executable.
-  std::function<std::optional<std::pair<uint64_t, uint64_t>>(const std::string& path)> exe;
-  // cgroup v2 id of a path relative to the cgroup2 root ("/system.slice/x.service").
-  std::function<std::optional<uint64_t>(const std::string& path)> cgroup;
-  // device (kernel encoding) of the bpffs instance mounted at a path.
-  std::function<std::optional<uint64_t>(const std::string& path)> bpffs;
+  // {device, path hash} of an executable.
+  std::function<Resolution(const std::string& path)> exe;
+  // {path hash, 0} of a cgroup path relative to the cgroup2 root ("/system.slice/x.service");
+  // the backend adds the level for `under`.
+  std::function<Resolution(const std::string& path)> cgroup;
+  // {path hash, 0} of a bpffs mount point in the creator's mount namespace.
+  std::function<Resolution(const std::string& path)> bpffs;
 };
 
 using BpfTables = kernel::PolicyTables;

@@ -170,7 +170,11 @@ class CaseParser {
         else if (key == "exe") e.creator.exe = v;
         else if (key == "cgroup") e.creator.cgroup = v;
         else if (key == "selinux_type") e.creator.selinux_type = v;
-        else unknown_key(f, key, {"uid", "gid", "comm", "exe", "cgroup", "selinux_type"});
+        else if (key == "restarts") { if (auto n = number(f, v)) e.creator.cgroup_restarts = *n; }
+        else if (key == "exe_replaced") { if (auto b = boolean(f, v)) e.creator.exe_replaced = *b; }
+        else if (key == "exe_seen_at") e.creator.exe_seen_at = v;
+        else unknown_key(f, key, {"uid", "gid", "comm", "exe", "cgroup", "selinux_type", "restarts", "exe_replaced",
+                                  "exe_seen_at"});
       }
     } else if (k == "token") {
       for (auto& [key, v] : pairs(f)) {

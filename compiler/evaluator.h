@@ -18,14 +18,24 @@ std::optional<Hook> hook_from_name(std::string_view s);  // "token_create" or "b
 
 struct Creator {
   uint32_t uid = 0, gid = 0;
+  // `exe` is the file's own path on the host; `cgroup` the cgroup's path below the cgroup2 root.
   std::string comm, exe, cgroup = "/";
   std::optional<std::string> selinux_type;  // unknown to the BPF LSM
+  // Real life that must not change a verdict, which policies name paths to survive: the cgroup
+  // was removed and created again this many times since the load (a new id at the same path,
+  // as systemd does on every restart); a new file was renamed over the executable since the load
+  // (a new inode, as dpkg does); the executable is seen at this other path in the creator's mount
+  // namespace (a bind mount there, as in a container). The evaluator decides by paths, so these
+  // change nothing for it; the VM acts them out (tests/vm/guest/differential.cpp).
+  uint32_t cgroup_restarts = 0;
+  bool exe_replaced = false;
+  std::string exe_seen_at;
 };
 
 struct TokenFacts {
   uint64_t cmds = 0, maps = 0, progs = 0, attachs = 0;  // what the bpffs delegates
   uint32_t userns_owner = 0, userns_depth = 1;
-  std::string bpffs;
+  std::string bpffs;  // where the creator's mount namespace mounts the bpffs; "" when it does not
   std::optional<std::string> delegator_type;  // SELinux type of whoever set up the bpffs
 };
 

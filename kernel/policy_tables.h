@@ -20,7 +20,8 @@ struct PolicyTables {
   std::vector<tw_conj> conjs;
   std::vector<std::pair<tw_index_key, tw_index_val>> index;
   std::vector<uint32_t> scan;
-  std::vector<std::string> notes;  // what could not be resolved or represented
+  std::vector<std::string> notes;  // warnings: what could not be resolved or represented, or looks wrong
+  std::vector<std::string> infos;  // worth knowing, not wrong (a cgroup that does not exist yet)
 };
 
 }  // namespace tw::kernel

@@ -1,26 +1,70 @@
-// Turning the paths a policy names into the identities the BPF programs compare: an executable's
-// device and inode, a cgroup v2 id, a bpffs instance's device. Device numbers are in the kernel's
+// Turning the paths a policy names into the identities the BPF programs compare: keyed hashes of
+// paths (the encoding is in lsm-progs/include/tw_abi.h), so that a cgroup keeps matching when
+// systemd removes and recreates it, an executable when a package manager renames a new file over
+// it, and a bpffs by where the creator's namespace mounts it. Device numbers are in the kernel's
 // internal encoding (MAJOR << 20 | MINOR), as struct super_block's s_dev holds them.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace tw::kernel {
 
 inline constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
+inline constexpr const char* kMountInfo = "/proc/self/mountinfo";
 
-std::optional<std::pair<uint64_t, uint64_t>> resolve_exe(const std::string& path);
-// `path` is relative to the cgroup2 root ("/system.slice/x.service") and canonical (no `.`,
-// `..` or empty components). Nothing when it is not a cgroup, or when `root` is not the
-// hierarchy's own root (tokenwarden in a cgroup namespace): the BPF programs find `under`
-// cgroups by their level below the true root, which is the number of components of `path` only
-// when `root` shows that root.
-std::optional<uint64_t> resolve_cgroup(const std::string& path, const std::string& root = kCgroupRoot);
-// The path must be the root of a bpffs mount.
-std::optional<uint64_t> resolve_bpffs(const std::string& path);
+// SipHash-2-4 with a 64-bit output (libcrypto's EVP_MAC "SIPHASH" with size 8).
+uint64_t siphash24(const std::array<uint64_t, 2>& key, std::string_view bytes);
+
+// SipHash-2-4 (64-bit output) of path components, as the programs compute it. The key is the
+// generation's secret (tw_settings.path_key).
+class PathHasher {
+ public:
+  static PathHasher random();  // a fresh key from the kernel's random source
+  explicit PathHasher(std::array<uint64_t, 2> key) : key_(key) {}
+  const std::array<uint64_t, 2>& key() const { return key_; }
+  uint64_t hash(const std::vector<std::string>& components) const;
+
+ private:
+  std::array<uint64_t, 2> key_;
+};
+
+// What the programs compare for one path, and what the operator should know about it.
+struct PathIdentity {
+  std::optional<std::pair<uint64_t, uint64_t>> id;  // nothing: the value can never match
+  std::string warning;  // probably not what was meant ("is a directory, not an executable")
+  std::string info;     // worth knowing ("no such cgroup now; it matches once one is created")
+};
+
+// `path` is relative to the cgroup2 root ("/system.slice/x.service"): {hash, 0}. It need not
+// exist: it matches whichever cgroup has that path when a token is created. Nothing when `root`
+// is not the hierarchy's own root (tokenwarden in a cgroup namespace), whose paths differ.
+PathIdentity resolve_cgroup(const PathHasher& h, const std::string& path, const std::string& root = kCgroupRoot);
+// This mount namespace's mounts (/proc/self/mountinfo): where each shows which directory of
+// which filesystem. Read once per load, however many executables a policy names.
+struct Mount {
+  uint64_t dev = 0;  // kernel encoding
+  std::vector<std::string> root, point;  // the directory inside the filesystem; where it is mounted
+};
+std::vector<Mount> read_mounts(const std::string& mountinfo = kMountInfo);
+
+// {device, hash of the path inside that filesystem}: the file found at that path, through the
+// mount table, whatever its inode, so a file renamed over it matches too; a file at that path
+// in another mount namespace (a bind mount, a container's root) is somewhere else in some
+// filesystem and does not.
+PathIdentity resolve_exe(const PathHasher& h, const std::string& path, const std::vector<Mount>& mounts);
+// {hash, 0} of a mount point in the creator's mount namespace, which is not this one: the path
+// is taken as written.
+PathIdentity resolve_bpffs(const PathHasher& h, const std::string& path);
+
+// "/a/b" into {"a", "b"}; nothing when the path is not absolute and canonical (no `.`, `..` or
+// empty components).
+std::optional<std::vector<std::string>> path_components(std::string_view path);
 uint64_t kernel_dev_encoding(uint64_t st_dev);
 
 }  // namespace tw::kernel

@@ -325,8 +325,9 @@ static __always_inline int finish(struct decision *d, int mode, bool log_allowed
 }
 
 /* A decision the live policy's tables should have made, but they are missing or inconsistent:
- * refused whatever the policy's mode, since its mode cannot be read either. */
-static __always_inline int fail_closed(int hook, __u64 token)
+ * refused whatever the policy's mode, since its mode cannot be read either. A subprogram: its
+ * decision record stays off the callers' stacks. */
+static __noinline int fail_closed(int hook, __u64 token)
 {
 	struct decision d = {.hook = hook, .verdict = TW_V_DENY, .reason = TW_R_INCOMPLETE, .err = EPERM,
 			     .token = token};
@@ -335,12 +336,18 @@ static __always_inline int fail_closed(int hook, __u64 token)
 
 /* ---- matching at bpf_token_create -------------------------------------------------------------- */
 
+/* What bpf_token_create matches on. Paths are keyed hashes (tw_abi.h); a path that cannot be
+ * hashed (deeper than any policy names, not mounted in the creator's namespace, unreadable) is
+ * `*_ok == 0` and equals no value a policy names. */
 struct facts {
 	__u32 uid, gid, owner, depth;
-	__u64 exe_dev, exe_ino;
-	__u64 bpffs_dev;
+	__u64 exe_dev, exe_hash;
+	__u64 bpffs_hash;
 	__u64 masks[4];
-	__u64 cgroup; /* the task's own cgroup */
+	__u64 cgroup_hash; /* the task's own cgroup's path */
+	__u32 cgroup_level;
+	__u32 under_upto; /* the `under` prefixes of levels below this one are hashed */
+	__u8 exe_ok, bpffs_ok, cgroup_ok, pad;
 	char comm[TW_COMM_LEN];
 };
 
@@ -355,6 +362,253 @@ struct match_ctx {
 	__u32 conj;
 	__u32 atoms_ok;
 };
+
+/* The matching's state lives per CPU, not on the stack: the callbacks' chain, the path walks and
+ * the decision after them would not fit the verifier's 512 bytes together. A program runs to the
+ * end on one CPU (LSM programs are not preempted by another program on the same CPU's hook). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct match_ctx);
+} matching SEC(".maps");
+
+static __always_inline struct match_ctx *match_scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&matching, &zero);
+}
+
+/* How many bpf_token_create programs are using this CPU's scratch (`matching`, `walk`, `scratch`).
+ * LSM programs run with migration disabled, but a fully preemptible kernel may preempt one and
+ * run another on the same CPU: the second is then refused (fails closed) rather than sharing the
+ * first one's state. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} create_busy SEC(".maps");
+
+/* ---- paths as keyed hashes (the encoding is in tw_abi.h) ------------------------------------ */
+
+struct sip {
+	__u64 v0, v1, v2, v3;
+};
+
+/* Per CPU: the hash being built, the component being read, and the creator's cgroup path's
+ * prefixes by level (the `under` keys). Too big for the stack. */
+struct tw_walk {
+	struct sip s;
+	__u64 words;   /* fed to `s` so far */
+	__u64 cgroup;  /* struct cgroup * of the creator */
+	__u64 dentry;  /* where a dentry walk is */
+	__u64 mnt;     /* struct mount * of a walk that crosses mounts, else 0 */
+	__u32 under_levels;
+	__u32 failed;
+	__u32 done;    /* the walk reached a root */
+	__u32 pad;
+	__u64 under[TW_CGROUP_LEVELS];
+	char name[TW_NAME_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tw_walk);
+} walk SEC(".maps");
+
+/* `i` masked to a power-of-two table size, the mask kept: clang drops a mask it believes redundant
+ * after a bounds check the verifier cannot follow. */
+static __always_inline __u64 masked(__u64 i, __u64 mask)
+{
+	barrier_var(i);
+	return i & mask;
+}
+
+static __always_inline struct tw_walk *walk_scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&walk, &zero);
+}
+
+#define SIP_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+
+static __always_inline void sip_round(struct sip *s)
+{
+	s->v0 += s->v1; s->v1 = SIP_ROTL(s->v1, 13); s->v1 ^= s->v0; s->v0 = SIP_ROTL(s->v0, 32);
+	s->v2 += s->v3; s->v3 = SIP_ROTL(s->v3, 16); s->v3 ^= s->v2;
+	s->v0 += s->v3; s->v3 = SIP_ROTL(s->v3, 21); s->v3 ^= s->v0;
+	s->v2 += s->v1; s->v1 = SIP_ROTL(s->v1, 17); s->v1 ^= s->v2; s->v2 = SIP_ROTL(s->v2, 32);
+}
+
+static __always_inline void sip_init(struct sip *s, const __u64 key[2])
+{
+	s->v0 = key[0] ^ 0x736f6d6570736575ULL;
+	s->v1 = key[1] ^ 0x646f72616e646f6dULL;
+	s->v2 = key[0] ^ 0x6c7967656e657261ULL;
+	s->v3 = key[1] ^ 0x7465646279746573ULL;
+}
+
+static __always_inline void sip_word(struct sip *s, __u64 m)
+{
+	s->v3 ^= m;
+	sip_round(s);
+	sip_round(s);
+	s->v0 ^= m;
+}
+
+/* The hash of what was fed so far (`words` 8-byte words); the state is left as it was. */
+static __always_inline __u64 sip_final(const struct sip *in, __u64 words)
+{
+	struct sip s = *in;
+	__u64 b = (words * 8) << 56;
+	s.v3 ^= b;
+	sip_round(&s);
+	sip_round(&s);
+	s.v0 ^= b;
+	s.v2 ^= 0xff;
+	sip_round(&s);
+	sip_round(&s);
+	sip_round(&s);
+	sip_round(&s);
+	return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+}
+
+/* Feeds one path component, a NUL-terminated kernel string, to the hash: its length, then its
+ * bytes in words. Returns the words fed, or -1 when it cannot be read. A global function: checked
+ * once, whichever walk calls it. */
+__noinline int tw_hash_name(struct tw_walk *w, __u64 kname)
+{
+	if (!w)
+		return -1;
+	long n = bpf_probe_read_kernel_str(w->name, sizeof(w->name), (const void *)kname);
+	if (n <= 0 || n > TW_NAME_LEN)
+		return -1;
+	__u32 len = (__u32)n - 1;
+	sip_word(&w->s, len);
+	int words = 1;
+	for (int i = 0; i < TW_NAME_LEN / 8; i++) {
+		if ((__u32)i * 8 >= len)
+			break;
+		__u64 m;
+		__builtin_memcpy(&m, &w->name[i * 8], 8);
+		__u32 rest = len - (__u32)i * 8;
+		if (rest < 8)
+			m &= (1ULL << (rest * 8)) - 1; /* what follows the NUL is the previous name's */
+		sip_word(&w->s, m);
+		words++;
+	}
+	return words;
+}
+
+/* The creator's cgroup path, root first: at each level below the deepest a policy's `under`
+ * names, the hash of the prefix so far; at the creator's own level, the whole path's. The walk's
+ * state is in the per-CPU scratch, so that it costs the stack nothing. */
+static long cgroup_level_cb(__u32 i, void *unused)
+{
+	struct tw_walk *w = walk_scratch();
+	struct match_ctx *m = match_scratch();
+	if (!w || !m)
+		return 1;
+	struct facts *f = &m->f;
+	if (i < w->under_levels && i < TW_CGROUP_LEVELS) {
+		w->under[masked(i, TW_CGROUP_LEVELS - 1)] = sip_final(&w->s, w->words);
+		f->under_upto = i + 1;
+	}
+	if (i == f->cgroup_level) {
+		f->cgroup_hash = sip_final(&w->s, w->words);
+		f->cgroup_ok = 1;
+		return 1;
+	}
+	struct cgroup *anc = 0;
+	__u64 at = w->cgroup + bpf_core_field_offset(struct cgroup, ancestors) + (__u64)(i + 1) * sizeof(void *);
+	if (bpf_probe_read_kernel(&anc, sizeof(anc), (const void *)at) || !anc) {
+		w->failed = 1;
+		return 1;
+	}
+	int words = tw_hash_name(w, (__u64)BPF_CORE_READ(anc, kn, name));
+	if (words < 0) {
+		w->failed = 1;
+		return 1;
+	}
+	w->words += words;
+	return 0;
+}
+
+static __always_inline void cgroup_facts(struct facts *f, struct task_struct *task, const struct tw_settings *set,
+					 struct tw_walk *w)
+{
+	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	int level = BPF_CORE_READ(cg, level);
+	if (!cg || level < 0) {
+		w->failed = 1;
+		return;
+	}
+	f->cgroup_level = level;
+	w->cgroup = (__u64)cg;
+	w->under_levels = set->under_levels;
+	w->words = 0;
+	sip_init(&w->s, set->path_key);
+	/* Deeper than TW_CGROUP_LEVELS: no policy names such a path, so it stays unmatched. */
+	bpf_loop(TW_CGROUP_LEVELS, cgroup_level_cb, 0, 0);
+}
+
+/* A path leaf first, from a dentry up to its filesystem's root, crossing mounts upwards when
+ * w->mnt is set (a struct mount *): the path in that mount namespace. */
+static long dentry_cb(__u32 i, void *unused)
+{
+	struct tw_walk *w = walk_scratch();
+	if (!w)
+		return 1;
+	struct dentry *de = (struct dentry *)w->dentry;
+	if (w->mnt) {
+		struct mount *m = (struct mount *)w->mnt;
+		if (de == BPF_CORE_READ(m, mnt.mnt_root)) {
+			struct mount *parent = BPF_CORE_READ(m, mnt_parent);
+			if (parent == m || !parent) {
+				w->done = 1; /* the namespace's root */
+				return 1;
+			}
+			w->dentry = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
+			w->mnt = (__u64)parent;
+			return 0;
+		}
+	}
+	struct dentry *parent = BPF_CORE_READ(de, d_parent);
+	if (!parent || parent == de) {
+		w->done = 1; /* the filesystem's root */
+		return 1;
+	}
+	int words = tw_hash_name(w, (__u64)BPF_CORE_READ(de, d_name.name));
+	if (words < 0) {
+		w->failed = 1;
+		return 1;
+	}
+	w->words += words;
+	w->dentry = (__u64)parent;
+	return 0;
+}
+
+/* Hashes the walk from `dentry` (and `mnt`); false when it does not reach a root within
+ * 2 * TW_PATH_DEPTH components and mount crossings. */
+static __always_inline bool walk_path(struct tw_walk *w, const struct tw_settings *set, __u64 dentry, __u64 mnt,
+				      __u64 *hash)
+{
+	if (!dentry)
+		return false;
+	w->dentry = dentry;
+	w->mnt = mnt;
+	w->words = 0;
+	w->done = 0;
+	sip_init(&w->s, set->path_key);
+	bpf_loop(2 * TW_PATH_DEPTH, dentry_cb, 0, 0);
+	if (!w->done)
+		return false;
+	*hash = sip_final(&w->s, w->words);
+	return true;
+}
 
 /* A comm is 16 bytes, NUL-padded on both sides (bpf_get_current_comm pads, the loader pads). */
 static __always_inline bool comm_eq(const char *a, const char *b)
@@ -399,26 +653,32 @@ __noinline int tw_atom_holds(const struct tw_atom *a, const struct facts *f)
 		break;
 	case TW_ATTR_EXE:
 		for (int i = 0; i < TW_MAX_VALUES; i++)
-			if (i < n && a->ids[i][0] == f->exe_dev && a->ids[i][1] == f->exe_ino)
+			if (i < n && f->exe_ok && a->ids[i][0] == f->exe_dev && a->ids[i][1] == f->exe_hash)
 				hit = true;
 		break;
 	case TW_ATTR_BPFFS:
 		for (int i = 0; i < TW_MAX_VALUES; i++)
-			if (i < n && a->ids[i][0] == f->bpffs_dev)
+			if (i < n && f->bpffs_ok && a->ids[i][0] == f->bpffs_hash)
 				hit = true;
 		break;
 	case TW_ATTR_CGROUP_IS:
 		for (int i = 0; i < TW_MAX_VALUES; i++)
-			if (i < n && a->ids[i][0] == f->cgroup)
+			if (i < n && f->cgroup_ok && a->ids[i][0] == f->cgroup_hash)
 				hit = true;
 		break;
-	case TW_ATTR_CGROUP_UNDER:
-		/* {id, level}: the task is in that cgroup or below it exactly when its ancestor at that
-		 * level (counted from the root) is it; 0 when the task is not that deep. Any depth. */
-		for (int i = 0; i < TW_MAX_VALUES; i++)
-			if (i < n && a->ids[i][0] == bpf_get_current_ancestor_cgroup_id((int)a->ids[i][1]))
+	case TW_ATTR_CGROUP_UNDER: {
+		/* {hash, level}: the task is in that cgroup or below it exactly when the first `level`
+		 * components of its path are that cgroup's. Any depth. */
+		struct tw_walk *w = walk_scratch();
+		if (!w)
+			break;
+		for (int i = 0; i < TW_MAX_VALUES; i++) {
+			__u64 level = a->ids[i][1];
+			if (i < n && level < f->under_upto && w->under[masked(level, TW_CGROUP_LEVELS - 1)] == a->ids[i][0])
 				hit = true;
+		}
 		break;
+	}
 	case TW_ATTR_DELEGATES: {
 		__u64 have = f->masks[a->kind & 3] & a->mask;
 		hit = a->all ? have == a->mask : have != 0;
@@ -430,8 +690,11 @@ __noinline int tw_atom_holds(const struct tw_atom *a, const struct facts *f)
 	return hit != (a->negated != 0);
 }
 
-static long atom_cb(__u32 i, struct match_ctx *m)
+static long atom_cb(__u32 i, void *unused)
 {
+	struct match_ctx *m = match_scratch();
+	if (!m)
+		return 1;
 	__u32 slot = m->slot;
 	void *conjs = bpf_map_lookup_elem(&gen_conjs, &slot);
 	if (!conjs)
@@ -466,15 +729,18 @@ static __always_inline void try_conj(struct match_ctx *m, __u32 idx)
 	__u64 id = c->profile_id;
 	m->conj = idx;
 	m->atoms_ok = 1;
-	bpf_loop(n > TW_MAX_ATOMS ? TW_MAX_ATOMS : n, atom_cb, m, 0);
+	bpf_loop(n > TW_MAX_ATOMS ? TW_MAX_ATOMS : n, atom_cb, 0, 0);
 	if (m->atoms_ok) {
 		m->best_order = order;
 		m->best_id = id;
 	}
 }
 
-static long cand_cb(__u32 i, struct match_ctx *m)
+static long cand_cb(__u32 i, void *unused)
 {
+	struct match_ctx *m = match_scratch();
+	if (!m)
+		return 1;
 	__u32 slot = m->slot;
 	void *index = bpf_map_lookup_elem(&gen_index, &slot);
 	if (!index || i >= TW_CHUNK || i >= m->n_cand)
@@ -488,8 +754,11 @@ static long cand_cb(__u32 i, struct match_ctx *m)
 	return 0;
 }
 
-static long chunk_cb(__u32 chunk, struct match_ctx *m)
+static long chunk_cb(__u32 chunk, void *unused)
 {
+	struct match_ctx *m = match_scratch();
+	if (!m)
+		return 1;
 	__u32 slot = m->slot;
 	void *index = bpf_map_lookup_elem(&gen_index, &slot);
 	if (!index)
@@ -499,7 +768,7 @@ static long chunk_cb(__u32 chunk, struct match_ctx *m)
 	if (!v)
 		return 1;
 	m->n_cand = v->n > TW_CHUNK ? TW_CHUNK : v->n;
-	bpf_loop(TW_CHUNK, cand_cb, m, 0);
+	bpf_loop(TW_CHUNK, cand_cb, 0, 0);
 	return m->n_cand < TW_CHUNK; /* a full chunk may have a successor */
 }
 
@@ -508,11 +777,14 @@ static __always_inline void lookup_key(struct match_ctx *m, __u32 attr, __u64 v0
 	m->key.attr = attr;
 	m->key.v0 = v0;
 	m->key.v1 = v1;
-	bpf_loop(TW_MAX_CHUNKS, chunk_cb, m, 0);
+	bpf_loop(TW_MAX_CHUNKS, chunk_cb, 0, 0);
 }
 
-static long scan_cb(__u32 i, struct match_ctx *m)
+static long scan_cb(__u32 i, void *unused)
 {
+	struct match_ctx *m = match_scratch();
+	if (!m)
+		return 1;
 	__u32 slot = m->slot;
 	void *scan = bpf_map_lookup_elem(&gen_scan, &slot);
 	if (!scan)
@@ -524,35 +796,59 @@ static long scan_cb(__u32 i, struct match_ctx *m)
 	return 0;
 }
 
-/* The task's ancestor at level `i` from the root, looked up as an `under` key: levels down to the
- * deepest one the policy names (settings.under_levels), whatever the task's own depth. */
-static long cgroup_cb(__u32 i, struct match_ctx *m)
+/* The prefix of the task's cgroup path at level `i`, looked up as an `under` key: levels down to
+ * the deepest one the policy names (settings.under_levels), whatever the task's own depth. */
+static long cgroup_cb(__u32 i, void *unused)
 {
-	__u64 id = bpf_get_current_ancestor_cgroup_id((int)i);
-	if (!id)
+	struct match_ctx *m = match_scratch();
+	if (!m)
+		return 1;
+	struct tw_walk *w = walk_scratch();
+	if (!w || i >= m->f.under_upto || i >= TW_CGROUP_LEVELS)
 		return 1; /* the task is not that deep */
-	lookup_key(m, TW_ATTR_CGROUP_UNDER, id, i);
+	lookup_key(m, TW_ATTR_CGROUP_UNDER, w->under[masked(i, TW_CGROUP_LEVELS - 1)], i);
 	return 0;
 }
 
-static __always_inline void gather_facts(struct facts *f, const struct bpf_token *token, const struct path *path)
+/* The creator's and the token's facts. Paths are hashed here, once per token creation: the
+ * cgroup path from the hierarchy's root, the executable's path in its filesystem, the bpffs's
+ * mount point in the creator's mount namespace. */
+/* A subprogram of its own: its locals and the walks' callbacks are off the stack before matching. */
+static __noinline bool gather_facts(struct facts *f, const struct bpf_token *token, const struct path *path,
+				    const struct tw_settings *set)
 {
 	__u64 uid_gid = bpf_get_current_uid_gid();
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct tw_walk *w = walk_scratch();
 
 	f->uid = (__u32)uid_gid;
 	f->gid = uid_gid >> 32;
 	bpf_get_current_comm(f->comm, sizeof(f->comm));
-	f->exe_dev = BPF_CORE_READ(task, mm, exe_file, f_inode, i_sb, s_dev);
-	f->exe_ino = BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino);
 	f->owner = BPF_CORE_READ(token, userns, owner.val);
 	f->depth = BPF_CORE_READ(token, userns, level);
-	f->bpffs_dev = BPF_CORE_READ(path, dentry, d_sb, s_dev);
 	f->masks[0] = BPF_CORE_READ(token, allowed_cmds);
 	f->masks[1] = BPF_CORE_READ(token, allowed_maps);
 	f->masks[2] = BPF_CORE_READ(token, allowed_progs);
 	f->masks[3] = BPF_CORE_READ(token, allowed_attachs);
-	f->cgroup = bpf_get_current_cgroup_id();
+	if (!w)
+		return false;
+	w->failed = 0;
+	cgroup_facts(f, task, set, w);
+
+	struct dentry *exe = BPF_CORE_READ(task, mm, exe_file, f_path.dentry);
+	if (exe) {
+		f->exe_dev = BPF_CORE_READ(exe, d_sb, s_dev);
+		f->exe_ok = walk_path(w, set, (__u64)exe, 0, &f->exe_hash);
+	}
+
+	/* The token's bpffs: the mount the hook's path is on, if it is in the creator's namespace. */
+	struct vfsmount *vmnt = BPF_CORE_READ(path, mnt);
+	if (vmnt) {
+		struct mount *m = (struct mount *)((__u64)vmnt - bpf_core_field_offset(struct mount, mnt));
+		if (BPF_CORE_READ(m, mnt_ns) == BPF_CORE_READ(task, nsproxy, mnt_ns))
+			f->bpffs_ok = walk_path(w, set, (__u64)BPF_CORE_READ(path, dentry), (__u64)m, &f->bpffs_hash);
+	}
+	return !w->failed;
 }
 
 /* Does the bpffs delegate more than a strict profile grants? What libbpf's probes need delegated
@@ -637,8 +933,7 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 }
 
 
-SEC("lsm/bpf_token_create")
-int BPF_PROG(tw_token_create, struct bpf_token *token, union bpf_attr *attr, const struct path *path)
+static __noinline int create(struct bpf_token *token, const struct path *path)
 {
 	struct tw_ctl *c = live_ctl();
 	if (!c)
@@ -648,29 +943,53 @@ int BPF_PROG(tw_token_create, struct bpf_token *token, union bpf_attr *attr, con
 	if (!set || !tables_present(slot))
 		return fail_closed(TW_HOOK_TOKEN_CREATE, (__u64)token);
 
-	struct match_ctx m = {};
-	m.slot = slot;
-	m.best_order = 0xffffffff;
-	gather_facts(&m.f, token, path);
+	struct match_ctx *m = match_scratch();
+	if (!m)
+		return fail_closed(TW_HOOK_TOKEN_CREATE, (__u64)token);
+	__builtin_memset(m, 0, sizeof(*m));
+	m->slot = slot;
+	m->best_order = 0xffffffff;
+	if (!gather_facts(&m->f, token, path, set)) /* a path that could not be read: fail closed */
+		return fail_closed(TW_HOOK_TOKEN_CREATE, (__u64)token);
 
 	/* Candidates: every exact value this creator and token have, then the scan list. */
-	lookup_key(&m, TW_ATTR_UID, m.f.uid, 0);
-	lookup_key(&m, TW_ATTR_GID, m.f.gid, 0);
-	lookup_key(&m, TW_ATTR_USERNS_OWNER, m.f.owner, 0);
-	lookup_key(&m, TW_ATTR_USERNS_DEPTH, m.f.depth, 0);
-	lookup_key(&m, TW_ATTR_EXE, m.f.exe_dev, m.f.exe_ino);
-	lookup_key(&m, TW_ATTR_BPFFS, m.f.bpffs_dev, 0);
-	lookup_key(&m, TW_ATTR_CGROUP_IS, m.f.cgroup, 0);
+	lookup_key(m, TW_ATTR_UID, m->f.uid, 0);
+	lookup_key(m, TW_ATTR_GID, m->f.gid, 0);
+	lookup_key(m, TW_ATTR_USERNS_OWNER, m->f.owner, 0);
+	lookup_key(m, TW_ATTR_USERNS_DEPTH, m->f.depth, 0);
+	if (m->f.exe_ok)
+		lookup_key(m, TW_ATTR_EXE, m->f.exe_dev, m->f.exe_hash);
+	if (m->f.bpffs_ok)
+		lookup_key(m, TW_ATTR_BPFFS, m->f.bpffs_hash, 0);
+	if (m->f.cgroup_ok)
+		lookup_key(m, TW_ATTR_CGROUP_IS, m->f.cgroup_hash, 0);
 	{
 		__u64 c0 = 0, c1 = 0;
-		__builtin_memcpy(&c0, m.f.comm, 8);
-		__builtin_memcpy(&c1, m.f.comm + 8, 8);
-		lookup_key(&m, TW_ATTR_COMM, c0, c1);
+		__builtin_memcpy(&c0, m->f.comm, 8);
+		__builtin_memcpy(&c1, m->f.comm + 8, 8);
+		lookup_key(m, TW_ATTR_COMM, c0, c1);
 	}
-	bpf_loop(set->under_levels > TW_CGROUP_LEVELS ? TW_CGROUP_LEVELS : set->under_levels, cgroup_cb, &m, 0);
-	bpf_loop(set->n_scan > TW_MAX_SCAN ? TW_MAX_SCAN : set->n_scan, scan_cb, &m, 0);
+	__u32 levels = m->f.under_upto;
+	bpf_loop(levels > TW_CGROUP_LEVELS ? TW_CGROUP_LEVELS : levels, cgroup_cb, 0, 0);
+	bpf_loop(set->n_scan > TW_MAX_SCAN ? TW_MAX_SCAN : set->n_scan, scan_cb, 0, 0);
 
-	return decide_create(&m, set, (__u64)token);
+	return decide_create(m, set, (__u64)token);
+}
+
+SEC("lsm/bpf_token_create")
+int BPF_PROG(tw_token_create, struct bpf_token *token, union bpf_attr *attr, const struct path *path)
+{
+	__u32 zero = 0;
+	__u64 *busy = bpf_map_lookup_elem(&create_busy, &zero);
+	if (!busy)
+		return fail_closed(TW_HOOK_TOKEN_CREATE, (__u64)token);
+	if (__sync_fetch_and_add(busy, 1)) {
+		__sync_fetch_and_sub(busy, 1);
+		return fail_closed(TW_HOOK_TOKEN_CREATE, (__u64)token);
+	}
+	int ret = create(token, path);
+	__sync_fetch_and_sub(busy, 1);
+	return ret;
 }
 
 SEC("lsm/bpf_token_free")

@@ -16,7 +16,7 @@ log() { printf 'install-deps: %s\n' "$*" >&2; }
 BASE_PKGS=(
   build-essential cmake ninja-build pkg-config clang llvm clang-format
   libcli11-dev libfmt-dev doctest-dev nlohmann-json3-dev
-  libselinux1-dev libsepol-dev secilc checkpolicy semodule-utils bzip2 m4
+  libselinux1-dev libsepol-dev secilc checkpolicy semodule-utils bzip2 m4 libsystemd-dev
   libssl-dev libclang-rt-14-dev
   libelf-dev zlib1g-dev libzstd-dev
   qemu-system-x86 busybox-static cpio gzip

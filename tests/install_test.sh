@@ -6,10 +6,15 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 DESTDIR=$stage cmake --install "$build" --prefix /usr >/dev/null
 for f in usr/bin/tokenwarden usr/share/doc/tokenwarden/README.md usr/share/doc/tokenwarden/architecture.md \
-  usr/share/selinux/packages/tokenwarden.cil.bz2 usr/share/selinux/devel/include/contrib/tokenwarden.if; do
+  usr/share/selinux/packages/tokenwarden.cil.bz2 usr/share/selinux/devel/include/contrib/tokenwarden.if \
+  usr/lib/systemd/system/tokenwarden.service usr/lib/systemd/system/tokenwarden-agent.service; do
   [[ -e $stage/$f ]] || { echo "missing after install: $f"; exit 1; }
 done
 "$stage/usr/bin/tokenwarden" --version | grep -q '^tokenwarden '
+# The unit runs the installed binary (systemd itself runs it in the real-system VM flavour).
+grep -q '^ExecStart=/usr/bin/tokenwarden load --or-replace ' "$stage/usr/lib/systemd/system/tokenwarden.service"
+grep -q '^ExecReload=/usr/bin/tokenwarden replace ' "$stage/usr/lib/systemd/system/tokenwarden.service"
+grep -q '^ExecStart=/usr/bin/tokenwarden agent ' "$stage/usr/lib/systemd/system/tokenwarden-agent.service"
 # The installed module is the configured variant, whole.
 bzip2 -dc "$stage/usr/share/selinux/packages/tokenwarden.cil.bz2" | grep -q '(macro tokenwarden_token_map_create'
 

@@ -5,10 +5,24 @@
 
 #include "commands.h"
 #include "compiler/ir_io.h"
+#include "enforce_cli.h"
 #include "policy_cli.h"
 
 namespace tw::tools {
 namespace {
+
+// With --target-kernel running: what `load` would say about the policy's paths on this host (a
+// directory named as an executable, a cgroup that does not exist yet).
+struct HostNotes {
+  std::vector<std::string> warnings, notes;
+};
+HostNotes host_notes(const compiler::Ir& ir) {
+  auto hasher = kernel::PathHasher::random();
+  compiler::BpfBackendError error;
+  auto tables = compiler::lower_to_bpf(ir, host_resolver(hasher), error);
+  if (!tables) return {{"the BPF LSM backend cannot hold this policy: " + error.message}, {}};
+  return {tables->notes, tables->infos};
+}
 
 int run(const std::vector<std::string>& paths, const PolicyOptions& o) {
   bool errors = false;
@@ -16,13 +30,20 @@ int run(const std::vector<std::string>& paths, const PolicyOptions& o) {
   for (const auto& path : paths) {
     auto c = compile_and_report(path, o, true);
     errors |= c.diags.has_errors();
+    HostNotes host;
+    if (c.ir && o.target_kernel == "running") host = host_notes(*c.ir);
+    if (!o.json) {
+      for (const auto& w : host.warnings) fmt::print(stderr, "{}: warning: on this host: {}\n", path, w);
+      for (const auto& n : host.notes) fmt::print(stderr, "{}: note: on this host: {}\n", path, n);
+    }
     if (o.json) {
       all.push_back({{"policy", path},
                      {"ok", !c.diags.has_errors()},
                      {"errors", c.diags.error_count()},
-                     {"warnings", c.diags.warning_count()},
-                     {"diagnostics", nlohmann::json::parse(compiler::render_json(c.diags.all(), c.sources))}});
-    } else if (!c.diags.has_errors() && c.diags.all().empty()) {
+                     {"warnings", c.diags.warning_count() + host.warnings.size()},
+                     {"diagnostics", nlohmann::json::parse(compiler::render_json(c.diags.all(), c.sources))},
+                     {"host", {{"warnings", host.warnings}, {"notes", host.notes}}}});
+    } else if (!c.diags.has_errors() && c.diags.all().empty() && host.warnings.empty()) {
       fmt::print("{}: ok ({} profile{})\n", path, c.ir->profiles.size(), c.ir->profiles.size() == 1 ? "" : "s");
     }
   }

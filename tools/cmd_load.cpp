@@ -16,6 +16,8 @@ int run(const std::string& path, const EnforceOptions& o) {
   if (!kernel_can_enforce("load")) return kExitSystemError;
   auto lock = lock_pin_root(o.pin_root, o.wait_s, exit_code);
   if (!lock) return exit_code;
+  if (o.or_replace)
+    if (auto loaded = kernel::Enforcer::open(o.pin_root)) return replace_loaded(*loaded, *tables, o, *lock);
   kernel::EnforcerOptions eo;
   eo.pin_root = o.pin_root;
   eo.token_capacity = o.token_capacity;
@@ -47,6 +49,9 @@ void register_load(CLI::App& app, int& exit_code) {
   static EnforceOptions o;
   cmd->add_option("POLICY", path, "Policy file (.tw) or compiled artifact")->required();
   add_enforce_options(cmd, o, true);
+  cmd->add_flag("--or-replace", o.or_replace,
+                "When a policy is already loaded, replace it atomically instead (tokenwarden.service starts with "
+                "this, so that restarting or upgrading tokenwarden never leaves the host unenforced)");
   cmd->callback([&exit_code] { exit_code = run(path, o); });
 }
 

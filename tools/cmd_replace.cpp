@@ -21,15 +21,7 @@ int run(const std::string& path, const EnforceOptions& o) {
     fmt::print(stderr, "  hint: is a policy loaded? `tokenwarden status`, or `tokenwarden load` first\n");
     return kExitSystemError;
   }
-  auto generation = e->replace(*tables, o.log_allowed, *lock);
-  if (!generation) {
-    report_error(generation.error());
-    fmt::print(stderr, "  the previous policy is still enforcing\n");
-    return kExitSystemError;
-  }
-  fmt::print("replaced: policy `{}` now enforcing ({} profiles), generation {}\n", tables->name,
-             tables->profiles.size(), *generation);
-  return kExitOk;
+  return replace_loaded(*e, *tables, o, *lock);
 }
 
 }  // namespace

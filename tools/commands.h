@@ -27,5 +27,6 @@ void register_replace(CLI::App& app, int& exit_code);
 void register_unload(CLI::App& app, int& exit_code);
 void register_status(CLI::App& app, int& exit_code);
 void register_audit(CLI::App& app, int& exit_code);
+void register_agent(CLI::App& app, int& exit_code);
 
 }  // namespace tw::tools

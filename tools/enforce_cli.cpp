@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <memory>
 
 #include "commands.h"
 #include "errors.h"
@@ -45,6 +46,16 @@ std::optional<kernel::PinLock> lock_pin_root(const std::string& pin_root, double
   }
   for (const auto& line : kernel::Enforcer::clean_stale(*lock)) fmt::print(stderr, "tokenwarden: note: {}\n", line);
   return std::move(*lock);
+}
+
+compiler::Resolver host_resolver(const kernel::PathHasher& hasher) {
+  auto adapt = [](kernel::PathIdentity p) { return compiler::Resolution{p.id, std::move(p.warning), std::move(p.info)}; };
+  auto mounts = std::make_shared<std::vector<kernel::Mount>>(kernel::read_mounts());
+  return {
+      [&hasher, adapt, mounts](const std::string& p) { return adapt(kernel::resolve_exe(hasher, p, *mounts)); },
+      [&hasher, adapt](const std::string& p) { return adapt(kernel::resolve_cgroup(hasher, p)); },
+      [&hasher, adapt](const std::string& p) { return adapt(kernel::resolve_bpffs(hasher, p)); },
+  };
 }
 
 namespace {
@@ -91,13 +102,10 @@ std::optional<kernel::PolicyTables> tables_for(const std::string& path, const En
     exit_code = kExitPolicyError;
     return std::nullopt;
   }
-  compiler::Resolver resolver{
-      [](const std::string& p) { return kernel::resolve_exe(p); },
-      [](const std::string& p) { return kernel::resolve_cgroup(p); },
-      [](const std::string& p) { return kernel::resolve_bpffs(p); },
-  };
+  // Each generation hashes its paths with a key of its own (tw_abi.h).
+  auto hasher = kernel::PathHasher::random();
   compiler::BpfBackendError backend_error;
-  auto tables = compiler::lower_to_bpf(*ir, resolver, backend_error);
+  auto tables = compiler::lower_to_bpf(*ir, host_resolver(hasher), backend_error);
   if (!tables) {
     fmt::print(stderr, "tokenwarden: error: {}: the BPF LSM backend cannot hold this policy: {}\n", path,
                backend_error.message);
@@ -105,9 +113,24 @@ std::optional<kernel::PolicyTables> tables_for(const std::string& path, const En
     return std::nullopt;
   }
   for (const auto& n : tables->notes) fmt::print(stderr, "tokenwarden: warning: {}\n", n);
+  for (const auto& n : tables->infos) fmt::print(stderr, "tokenwarden: note: {}\n", n);
+  std::copy(hasher.key().begin(), hasher.key().end(), tables->settings.path_key);
   for (size_t i = 0; i + 1 < sha.size() && i / 2 < sizeof tables->settings.policy_sha256; i += 2)
     tables->settings.policy_sha256[i / 2] = static_cast<uint8_t>(std::stoul(sha.substr(i, 2), nullptr, 16));
   return tables;
+}
+
+int replace_loaded(kernel::Enforcer& e, const kernel::PolicyTables& tables, const EnforceOptions& o,
+                   kernel::PinLock& lock) {
+  auto generation = e.replace(tables, o.log_allowed, lock);
+  if (!generation) {
+    report_error(generation.error());
+    fmt::print(stderr, "  the previous policy is still enforcing\n");
+    return kExitSystemError;
+  }
+  fmt::print("replaced: policy `{}` now enforcing ({} profiles), generation {}\n", tables.name, tables.profiles.size(),
+             *generation);
+  return kExitOk;
 }
 
 bool kernel_can_enforce(std::string_view verb) {

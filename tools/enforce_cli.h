@@ -6,7 +6,9 @@
 #include <optional>
 #include <string>
 
+#include "compiler/bpf_backend.h"
 #include "kernel/enforcer.h"
+#include "kernel/resolve.h"
 #include "policy_cli.h"
 
 namespace tw::tools {
@@ -20,6 +22,7 @@ struct EnforceOptions {
   double wait_s = 30;          // for the pin root's lock
   std::string expect_sha256;   // refuse any other policy
   bool force = false;          // enforce a policy with no profiles
+  bool or_replace = false;     // load: replace the loaded policy if there is one
 };
 void add_enforce_options(CLI::App* cmd, EnforceOptions& o, bool sizes);
 void add_wait_option(CLI::App* cmd, double& wait_s);
@@ -29,10 +32,18 @@ void add_wait_option(CLI::App* cmd, double& wait_s);
 // one with no profiles unless --force.
 std::optional<kernel::PolicyTables> tables_for(const std::string& path, const EnforceOptions& o, int& exit_code);
 
+// This host's paths as the programs compare them, hashed with `hasher` (which must outlive it);
+// `check --target-kernel running` shows what it says about a policy's paths.
+compiler::Resolver host_resolver(const kernel::PathHasher& hasher);
+
 // Takes the pin root's writer lock (waiting up to `wait_s` seconds) and finishes what killed
 // writers left behind, saying what it cleaned. nullopt (error printed, exit_code set) when the
 // lock cannot be had.
 std::optional<kernel::PinLock> lock_pin_root(const std::string& pin_root, double wait_s, int& exit_code);
+
+// Switches the loaded policy to `tables` under `lock`, printing the outcome; the exit code.
+int replace_loaded(kernel::Enforcer& e, const kernel::PolicyTables& tables, const EnforceOptions& o,
+                   kernel::PinLock& lock);
 
 // False (with the reasons printed) when this kernel cannot run BPF LSM programs.
 bool kernel_can_enforce(std::string_view verb);

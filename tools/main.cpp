@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   tw::tools::register_unload(app, exit_code);
   tw::tools::register_status(app, exit_code);
   tw::tools::register_audit(app, exit_code);
+  tw::tools::register_agent(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

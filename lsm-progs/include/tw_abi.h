@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define TW_ABI_VERSION 3
+#define TW_ABI_VERSION 4
 
 #define TW_MAX_ATOMS 8      /* atoms per conjunction */
 #define TW_MAX_RANGES 4     /* intervals per numeric atom */
@@ -23,7 +23,23 @@
 #define TW_MAX_CHUNKS 64    /* chunks per index key: 1024 conjunctions share one exact value */
 #define TW_MAX_SCAN 256     /* conjunctions without an exact value, tried one by one */
 #define TW_CGROUP_LEVELS 256 /* `creator.cgroup under` names cgroups at most this deep (levels below the root) */
+#define TW_PATH_DEPTH 64     /* components of an executable's or a bpffs mount point's path */
+#define TW_NAME_LEN 256      /* a path component and its NUL (NAME_MAX is 255) */
 #define TW_COMM_LEN 16
+
+/* Paths are compared as keyed hashes (SipHash-2-4, 64-bit output, with the generation's secret
+ * `settings.path_key`), so that matching costs one lookup whatever the paths' lengths and that
+ * nobody who cannot read the key can aim a path at another's hash. What is hashed is a sequence
+ * of components, each encoded as its length (a little-endian u64) followed by its bytes padded
+ * with NULs to a multiple of 8; the encoding is injective and is whole 8-byte words, which the
+ * programs feed to SipHash one word at a time:
+ *   cgroup  the cgroup's path below the cgroup2 root, root first ("/a/b": a, b); `under` keys
+ *           hash the first `level` components;
+ *   exe     the executable's path inside its own filesystem (dentry names up to that filesystem's
+ *           root, not crossing mounts), leaf first ("/usr/bin/x" on the root filesystem: x, bin,
+ *           usr), paired with the filesystem's device;
+ *   bpffs   the path the token's bpffs is mounted at in the creator's mount namespace, leaf first
+ *           (a bpffs not mounted in that namespace has no path and matches none). */
 /* `allow probes`: the shapes of libbpf's feature probes, allowed without granting their types
  * and not counted against quotas. libbpf loads a 2-instruction socket filter before anything
  * else and refuses to go on if that fails; its other probes (global data, program names, map
@@ -112,7 +128,7 @@ struct tw_atom {
 	__u64 mask;    /* delegates */
 	union {
 		struct tw_range ranges[TW_MAX_RANGES];  /* uid, gid, userns owner/depth */
-		__u64 ids[TW_MAX_VALUES][2];            /* exe {dev, ino}; cgroup {id, level}; bpffs {dev, 0} */
+		__u64 ids[TW_MAX_VALUES][2];            /* exe {dev, hash}; cgroup {hash, level}; bpffs {hash, 0} */
 		char comm[TW_MAX_VALUES][TW_COMM_LEN];  /* comm */
 	};
 };
@@ -175,6 +191,7 @@ struct tw_settings {
 	__u32 under_levels;  /* 1 + the deepest level a `creator.cgroup under` names; 0: none */
 	__u32 pad;
 	__u64 loaded_at_ns;  /* CLOCK_REALTIME of the install */
+	__u64 path_key[2];   /* SipHash key of this generation's path hashes, from getrandom at load */
 	__u8 policy_sha256[32];
 	char policy_name[64];
 };

@@ -29,7 +29,37 @@ struct inode {
 	struct super_block *i_sb;
 } __attribute__((preserve_access_index));
 
+struct qstr {
+	const unsigned char *name;
+} __attribute__((preserve_access_index));
+
+struct dentry {
+	struct dentry *d_parent;
+	struct qstr d_name;
+	struct super_block *d_sb;
+} __attribute__((preserve_access_index));
+
+struct vfsmount {
+	struct dentry *mnt_root;
+} __attribute__((preserve_access_index));
+
+struct mnt_namespace;
+
+/* fs/mount.h: a vfsmount is embedded in its struct mount (container_of through CO-RE). */
+struct mount {
+	struct mount *mnt_parent;
+	struct dentry *mnt_mountpoint;
+	struct vfsmount mnt;
+	struct mnt_namespace *mnt_ns;
+} __attribute__((preserve_access_index));
+
+struct path {
+	struct vfsmount *mnt;
+	struct dentry *dentry;
+} __attribute__((preserve_access_index));
+
 struct file {
+	struct path f_path;
 	struct inode *f_inode;
 } __attribute__((preserve_access_index));
 
@@ -37,12 +67,23 @@ struct mm_struct {
 	struct file *exe_file;
 } __attribute__((preserve_access_index));
 
-struct dentry {
-	struct super_block *d_sb;
+struct kernfs_node {
+	const char *name;
 } __attribute__((preserve_access_index));
 
-struct path {
-	struct dentry *dentry;
+/* ancestors[level] is the cgroup itself, ancestors[0] the hierarchy's root (since 6.0). */
+struct cgroup {
+	int level;
+	struct kernfs_node *kn;
+	struct cgroup *ancestors[];
+} __attribute__((preserve_access_index));
+
+struct css_set {
+	struct cgroup *dfl_cgrp;
+} __attribute__((preserve_access_index));
+
+struct nsproxy {
+	struct mnt_namespace *mnt_ns;
 } __attribute__((preserve_access_index));
 
 struct bpf_map;
@@ -69,4 +110,6 @@ struct task_struct {
 	int tgid;
 	struct task_struct *real_parent;
 	struct mm_struct *mm;
+	struct nsproxy *nsproxy;
+	struct css_set *cgroups;
 } __attribute__((preserve_access_index));

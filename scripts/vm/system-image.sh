@@ -10,7 +10,7 @@ source "$(dirname "$0")/../lib/apt.sh"
 log() { printf 'system-image: %s\n' "$*" >&2; }
 
 SUITE=forky
-PACKAGES=(systemd systemd-sysv udev mount util-linux procps bpftool libbpf1)
+PACKAGES=(systemd systemd-sysv udev mount util-linux procps bpftool libbpf1 libsepol2)
 
 cache=${TOKENWARDEN_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tokenwarden/vm}/system
 recipe=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16)

@@ -16,18 +16,20 @@ using tw::test::compile_text;
 
 namespace {
 
-// Executables and cgroups exist when their path starts with "/ok"; ids are derived from the length.
+// Executables and cgroups resolve when their path starts with "/ok" (a cgroup under "/new" resolves
+// with a note: it does not exist yet); ids are derived from the length.
 Resolver fake_resolver() {
   Resolver r;
-  r.exe = [](const std::string& p) -> std::optional<std::pair<uint64_t, uint64_t>> {
-    if (p.rfind("/ok", 0) != 0) return std::nullopt;
-    return std::make_pair(uint64_t{7}, uint64_t{1000 + p.size()});
+  r.exe = [](const std::string& p) -> Resolution {
+    if (p.rfind("/ok", 0) != 0) return {std::nullopt, "is a directory, not an executable file", ""};
+    return {std::make_pair(uint64_t{7}, uint64_t{1000 + p.size()}), "", ""};
   };
-  r.cgroup = [](const std::string& p) -> std::optional<uint64_t> {
-    if (p.rfind("/ok", 0) != 0) return std::nullopt;
-    return 5000 + p.size();
+  r.cgroup = [](const std::string& p) -> Resolution {
+    if (p.rfind("/new", 0) == 0) return {std::make_pair(uint64_t{9000 + p.size()}, uint64_t{0}), "", "no such cgroup now"};
+    if (p.rfind("/ok", 0) != 0) return {};
+    return {std::make_pair(uint64_t{5000 + p.size()}, uint64_t{0}), "", ""};
   };
-  r.bpffs = [](const std::string&) -> std::optional<uint64_t> { return std::nullopt; };
+  r.bpffs = [](const std::string&) -> Resolution { return {}; };
   return r;
 }
 
@@ -118,7 +120,20 @@ profile here { match creator.cgroup under "/ok/slice" and not creator.exe == "/m
   CHECK(t.conjs[0].n_atoms == 1);
   CHECK(t.conjs[0].atoms[0].attr == TW_ATTR_CGROUP_UNDER);
   CHECK(t.conjs[0].atoms[0].ids[0][0] == 5000 + std::strlen("/ok/slice"));
-  CHECK(t.notes.size() == 2);
+  REQUIRE(t.notes.size() == 2);
+  // The resolver's own words when it has some, the generic ones otherwise.
+  CHECK(t.notes[0] == "profile `gone`: creator.exe \"/missing/x\" is a directory, not an executable file");
+  CHECK(t.notes[1].find("/missing/y") != std::string::npos);
+  CHECK(t.infos.empty());
+}
+
+TEST_CASE("bpf backend: a cgroup that does not exist yet still matches, with a note") {
+  auto t = lower(R"(policy p; profile a { match creator.cgroup == "/new/svc.service"; })");
+  REQUIRE(t.conjs.size() == 1);
+  CHECK(t.conjs[0].atoms[0].ids[0][0] == 9000 + std::strlen("/new/svc.service"));
+  CHECK(t.notes.empty());
+  REQUIRE(t.infos.size() == 1);
+  CHECK(t.infos[0] == "profile `a`: creator.cgroup \"/new/svc.service\": no such cgroup now");
 }
 
 TEST_CASE("bpf backend: SELinux-only alternatives are left to SELinux") {

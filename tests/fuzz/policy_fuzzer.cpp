@@ -37,15 +37,15 @@ void exercise(const Ir& ir, uint64_t seed) {
   (void)explain(ir);
   // The BPF backend, with paths resolving to made-up identities (or not at all).
   Resolver resolver{
-      [seed](const std::string& p) -> std::optional<std::pair<uint64_t, uint64_t>> {
-        if ((seed + p.size()) % 3 == 0) return std::nullopt;
-        return std::make_pair(uint64_t{8}, uint64_t{p.size()});
+      [seed](const std::string& p) -> Resolution {
+        if ((seed + p.size()) % 3 == 0) return {std::nullopt, "is a directory", ""};
+        return {std::make_pair(uint64_t{8}, uint64_t{p.size()}), "", ""};
       },
-      [seed](const std::string& p) -> std::optional<uint64_t> {
-        if ((seed ^ p.size()) % 4 == 0) return std::nullopt;
-        return p.size() + 1;
+      [seed](const std::string& p) -> Resolution {
+        if ((seed ^ p.size()) % 4 == 0) return {std::nullopt, "", ""};
+        return {std::make_pair(uint64_t{p.size() + 1}, uint64_t{0}), "", "no such cgroup now"};
       },
-      [](const std::string& p) -> std::optional<uint64_t> { return p.size() * 7; },
+      [](const std::string& p) -> Resolution { return {std::make_pair(uint64_t{p.size() * 7}, uint64_t{0}), "", ""}; },
   };
   BpfBackendError backend_error;
   if (auto tables = lower_to_bpf(ir, resolver, backend_error)) {

@@ -53,7 +53,7 @@ TEST_CASE("cli: --version and --help with examples") {
   CHECK(st == 0);
   CHECK(out.find("tokenwarden ") == 0);
   for (const char* verb : {"doctor", "delegate", "check", "compile", "explain", "simulate", "test", "load", "replace",
-                           "unload", "status", "audit"}) {
+                           "unload", "status", "audit", "agent"}) {
     auto [hs, help] = run_command(kTw + " " + verb + " --help");
     CHECK(hs == 0);
     CHECK(help.find("Example:") != std::string::npos);
@@ -176,4 +176,33 @@ TEST_CASE("cli: delegate rejects unknown names with a suggestion, before touchin
   auto [dst, dry] = run_command(kTw + " delegate --dry-run --cmds BPFMapCreate --progs xdp,0x10000000000 2>&1");
   CHECK(dst == 0);
   CHECK(dry.find("delegate_cmds=map_create,delegate_progs=0x10000000000:xdp") != std::string::npos);
+}
+
+TEST_CASE("cli: check --target-kernel running tells a path of the wrong kind from one that does not exist") {
+  char dir[] = "/tmp/tw-check-XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  std::string policy = std::string(dir) + "/p.tw";
+  FILE* f = std::fopen(policy.c_str(), "w");
+  REQUIRE(f);
+  std::fprintf(f,
+               "policy p;\n"
+               "profile a { match creator.exe == \"%s\"; allow cmd map_create; }\n"
+               "profile b { match token.bpffs == \"%s\" and creator.uid == 1; allow cmd map_create; }\n"
+               "profile c { match creator.exe == \"%s/not-installed-yet\"; allow cmd map_create; }\n",
+               dir, dir, dir);
+  std::fclose(f);
+  auto [st, out] = run_command(kTw + " check --target-kernel running " + policy + " 2>&1");
+  CHECK(st == 0);  // warnings, not errors
+  CHECK_MESSAGE(out.find("warning: on this host: profile `a`: creator.exe \"" + std::string(dir) +
+                         "\" exists but is a directory, not an executable file") != std::string::npos, out);
+  CHECK_MESSAGE(out.find("exists here but is not a bpffs") != std::string::npos, out);
+  CHECK_MESSAGE(out.find("note: on this host: profile `c`: creator.exe \"" + std::string(dir) +
+                         "/not-installed-yet\": no such file now") != std::string::npos, out);
+  CHECK(out.find(": ok (") == std::string::npos);  // not "ok" while it warns
+  // Without a target kernel, the host is not looked at.
+  auto [st2, plain] = run_command(kTw + " check " + policy + " 2>&1");
+  CHECK(st2 == 0);
+  CHECK(plain.find("on this host") == std::string::npos);
+  std::remove(policy.c_str());
+  rmdir(dir);
 }

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -57,7 +58,10 @@ std::string unrealizable(const Event& e) {
   if (c.gid != c.uid) return "gid must equal uid (the namespace maps both to one host id)";
   if (e.token.userns_owner != c.uid) return "the user namespace's owner is the creator's uid";
   if (e.token.userns_depth != 1) return "only depth 1 namespaces are set up";
-  if (!e.token.bpffs.empty()) return "the bpffs is mounted inside the namespace, so no host path names it";
+  if (!e.token.bpffs.empty() && e.token.bpffs[0] != '/') return "bpffs must be an absolute path (where the namespace mounts it)";
+  if (!c.exe_seen_at.empty() && (c.exe_seen_at[0] != '/' || c.exe == kSelf))
+    return "exe_seen_at must be an absolute path, and exe a file of the case's own";
+  if (c.exe_replaced && c.exe == kSelf) return "exe_replaced needs an executable of the case's own";
   if (e.hook == Hook::token_cmd && e.cmd != BPF_MAP_CREATE && e.cmd != BPF_PROG_LOAD && e.cmd != BPF_BTF_LOAD)
     return "token_cmd cases use map_create, prog_load or btf_load (the commands that take a token)";
   if (e.hook == Hook::token_capable && e.cap != CAP_BPF && e.cap != CAP_PERFMON && e.cap != CAP_NET_ADMIN)
@@ -78,7 +82,7 @@ std::vector<std::string> act_args(const Event& e) {
           n("map_type", e.map.type),      n("max_entries", e.map.max_entries), n("key_size", e.map.key_size),
           n("value_size", e.map.value_size), n("map_flags", e.map.flags), n("prog_type", e.prog.type),
           n("attach", e.prog.attach),     n("insns", e.prog.insns),      n("sleepable", e.prog.sleepable),
-          n("before", e.maps_created + e.progs_created)};
+          n("before", e.maps_created + e.progs_created), "bpffs=" + e.token.bpffs};
 }
 
 tw::kernel::ProgSpec prog_of(uint32_t type, uint32_t attach, uint32_t insns, bool sleepable) {
@@ -195,8 +199,33 @@ std::string show(const Decision& d) {
                      d.outcome == tw::compiler::Outcome::deny ? " " + errno_name(d.err) : "");
 }
 
+// What happened since the load: the cgroup removed and created again (a new id at the same
+// path), a new file renamed over the executable (a new inode at the same path). "" or what failed.
+std::string after_load(const Creator& c) {
+  std::string cg = "/sys/fs/cgroup" + c.cgroup;
+  for (uint32_t i = 0; i < c.cgroup_restarts; ++i) {
+    struct stat before {};
+    stat(cg.c_str(), &before);
+    if (rmdir(cg.c_str()) != 0 || mkdir(cg.c_str(), 0755) != 0) return "restart " + cg + ": " + errno_name(errno);
+    struct stat after {};
+    if (stat(cg.c_str(), &after) != 0 || after.st_ino == before.st_ino) return "restart " + cg + ": the same cgroup id";
+  }
+  if (c.exe_replaced) {
+    struct stat before {};
+    stat(c.exe.c_str(), &before);
+    std::string next = c.exe + ".dpkg-new";
+    std::error_code ec;
+    std::filesystem::copy_file(kSelf, next, std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec || chmod(next.c_str(), 0755) != 0 || rename(next.c_str(), c.exe.c_str()) != 0) return "replace " + c.exe;
+    struct stat after {};
+    if (stat(c.exe.c_str(), &after) != 0 || after.st_ino == before.st_ino) return "replace " + c.exe + ": the same inode";
+  }
+  return "";
+}
+
 // Acts one case out; fills `o` from the acting process and the ring buffer.
 std::string act(const Event& c, ring_buffer* rb, std::vector<tw_event>& sink, Observed& o) {
+  if (std::string why = after_load(c.creator); !why.empty()) return why;
   ring_buffer__consume(rb);
   sink.clear();
   int out[2], sync_out[2], sync_in[2];
@@ -208,10 +237,18 @@ std::string act(const Event& c, ring_buffer* rb, std::vector<tw_event>& sink, Ob
     dup2(sync_out[1], kSyncOut);
     dup2(sync_in[0], kSyncIn);
     auto args = act_args(c);
-    std::vector<char*> argv{const_cast<char*>(c.creator.exe.c_str()), const_cast<char*>("--diff-op")};
+    std::string exe = c.creator.exe;
+    if (!c.creator.exe_seen_at.empty()) {
+      // A mount namespace of its own where another file is bind-mounted at exe_seen_at.
+      if (unshare(CLONE_NEWNS) || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) ||
+          mount(exe.c_str(), c.creator.exe_seen_at.c_str(), nullptr, MS_BIND, nullptr))
+        _exit(122);
+      exe = c.creator.exe_seen_at;
+    }
+    std::vector<char*> argv{const_cast<char*>(exe.c_str()), const_cast<char*>("--diff-op")};
     for (auto& s : args) argv.push_back(s.data());
     argv.push_back(nullptr);
-    execv(c.creator.exe.c_str(), argv.data());
+    execv(exe.c_str(), argv.data());
     _exit(121);
   }
   close(out[1]);
@@ -247,9 +284,12 @@ void prepare(const std::vector<DecisionCase>& cases) {
   for (const auto& c : cases) {
     std::filesystem::create_directories("/sys/fs/cgroup" + c.event.creator.cgroup);
     const std::string& exe = c.event.creator.exe;
-    if (exe == kSelf) continue;
-    std::filesystem::create_directories(std::filesystem::path(exe).parent_path());
-    if (access(exe.c_str(), X_OK) != 0) std::filesystem::copy_file(kSelf, exe);
+    if (!c.event.token.bpffs.empty()) std::filesystem::create_directories(c.event.token.bpffs);
+    for (const std::string& file : {exe, c.event.creator.exe_seen_at}) {
+      if (file.empty() || file == kSelf) continue;
+      std::filesystem::create_directories(std::filesystem::path(file).parent_path());
+      if (access(file.c_str(), X_OK) != 0) std::filesystem::copy_file(kSelf, file);
+    }
   }
 }
 
@@ -268,6 +308,7 @@ int differential_op(int argc, char** argv) {
   spec.masks.progs = num("progs");
   spec.masks.attachs = num("attachs");
   if (num("uid") != 0) spec.host_uid = static_cast<uint32_t>(num("uid"));
+  spec.mount_at = a["bpffs"];  // "" leaves it detached
   std::string r = in_delegated(spec, [&](tw::kernel::DelegatedMount& m) {
     prctl(PR_SET_NAME, a.at("comm").c_str(), 0, 0, 0);
     auto token = tw::kernel::token_create(m.root_fd.get());

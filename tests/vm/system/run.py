@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The real-system flavour: a Debian testing system (systemd >= 258 as PID 1, udev, libbpf,
 bpftool; scripts/vm/system-image.sh) booted on a stock Debian kernel, with tokenwarden installed
-as an operator would (static binary, /etc/tokenwarden/policy.tw, a unit that loads it before
-sysinit.target) and services that get their BPF delegation from systemd's own PrivateBPF=.
+as an operator would (the binary, /etc/tokenwarden/policy.tw, the project's own units:
+tokenwarden.service loads it before sysinit.target, tokenwarden-agent.service feeds the journal) and services that get their BPF delegation from systemd's own PrivateBPF=.
 
   run.py --kernel 6.12|7.x --tokenwarden BIN --demo-object demo.bpf.o --skeleton-client BIN --xdp-object xdp_pass.bpf.o
          --cgroup-skb-object cgroup_skb.bpf.o [--out DIR]
@@ -27,10 +27,13 @@ sys.path.insert(0, str(HERE.parent))
 import vmrun  # noqa: E402  (qemu command line, kernel cache, the CI rule for tests that cannot run)
 
 MEMORY = "2048"  # the root filesystem lives in RAM
-UNITS = ["tokenwarden-load.service", "tw-system-test.service", "tw-libbpf.service", "tw-stranger.service",
-         "tw-widened.service", "tw-by-cgroup.service", "tw-skeleton.service", "tw-xdp.service",
-         "tw-xdp-noprobes.service", "tw-netagent.service", "flowlogd.service"]
-WANTED = {"tokenwarden-load.service": "sysinit.target", "tw-system-test.service": "multi-user.target"}
+UNITS = ["tw-system-test.service", "tw-libbpf.service", "tw-stranger.service", "tw-widened.service",
+         "tw-by-cgroup.service", "tw-skeleton.service", "tw-xdp.service", "tw-xdp-noprobes.service",
+         "tw-netagent.service", "flowlogd.service", "tw-boot-client.service", "tw-upgrade.service"]
+# tokenwarden.service is the project's own (units/tokenwarden.service.in), installed as a package
+# would, for a binary in /usr/local/bin.
+WANTED = {"tokenwarden.service": "sysinit.target", "tw-system-test.service": "multi-user.target",
+          "tw-boot-client.service": "multi-user.target"}
 
 
 def system_image():
@@ -57,7 +60,7 @@ def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client, xdp_
     shutil.copy(cgroup_skb_object, lib / "cgroup_skb.bpf.o")
     shutil.copy(skeleton_client, root / "usr/local/bin/tw-libbpf-client")
     # Other executables to the kernel (other inodes), same program.
-    for name in ("bpftool-copy", "bpftool-strict", "bpftool-xdp", "bpftool-xdp-np"):
+    for name in ("bpftool-copy", "bpftool-strict", "bpftool-xdp", "bpftool-xdp-np", "bpftool-boot", "tw-upgraded"):
         shutil.copy(root / "usr/sbin/bpftool", root / "usr/local/sbin" / name)
     # The example policies, and bpftool as the executable examples/networking-agent.tw names.
     shutil.copytree(ROOT / "examples", root / "usr/local/share/tokenwarden/examples")
@@ -67,6 +70,17 @@ def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client, xdp_
     units = root / "etc/systemd/system"
     for unit in UNITS:
         shutil.copy(HERE / unit, units / unit)
+    for name in ("tokenwarden.service", "tokenwarden-agent.service"):
+        unit = (ROOT / "units" / f"{name}.in").read_text()
+        unit = unit.replace("@CMAKE_INSTALL_FULL_BINDIR@", "/usr/local/bin")
+        unit = unit.replace("@CMAKE_INSTALL_FULL_DOCDIR@", "/usr/local/share/doc/tokenwarden")
+        (units / name).write_text(unit)
+    # The test reads allowed decisions from the audit ring too. The agent is started by the test
+    # (run.sh reads the ring itself before that: both consume it).
+    (root / "etc/default").mkdir(exist_ok=True)
+    (root / "etc/default/tokenwarden").write_text(
+        "TOKENWARDEN_OPTS=--log-allowed\n"
+        "TOKENWARDEN_AGENT_OPTS=--window=5 --metrics=/run/tokenwarden/metrics.prom --metrics-interval=2\n")
     for unit, target in WANTED.items():
         wants = units / f"{target}.wants"
         wants.mkdir(exist_ok=True)
@@ -91,7 +105,7 @@ def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client, xdp_
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kernel", required=True, choices=["6.12", "7.x"])
-    ap.add_argument("--tokenwarden", required=True, help="the static tokenwarden binary")
+    ap.add_argument("--tokenwarden", required=True, help="the tokenwarden binary (the packaged, dynamic one)")
     ap.add_argument("--demo-object", required=True, help="tests/helpers/demo.bpf.o, built")
     ap.add_argument("--skeleton-client", required=True, help="tw-libbpf-client (static)")
     ap.add_argument("--xdp-object", required=True, help="tests/helpers/xdp_pass.bpf.o, built")

@@ -19,13 +19,21 @@ fail_detail() {
   echo "$1 | unit: $(echo "$LOG" | tail -n6) | refusals: $(echo "$AUDIT" | grep -v ' allow ' | grep -v CAP_PERFMON | head -n4)"
 }
 
-# 1. The policy was enforcing before any delegating unit ran.
-if systemctl is-active --quiet tokenwarden-load.service && $tw status | grep -q "policy \`system-vm\`"; then
-  result policy_at_boot PASS "tokenwarden-load.service active; $($tw status | head -n1)"
+# 1. The policy was enforcing before any delegating unit ran: tokenwarden.service (before
+# sysinit.target) logged its load before the boot client (multi-user.target) started, the boot
+# client loaded under its profile, and status shows the policy.
+journal=$(journalctl -b -o short-monotonic --no-pager 2>/dev/null)
+loaded_at=$(echo "$journal" | grep -n "loaded policy \`system-vm\`" | head -n1 | cut -d: -f1)
+client_at=$(echo "$journal" | grep -n "TW-BOOT-CLIENT-START" | head -n1 | cut -d: -f1)
+AUDIT=$($tw audit 2>&1)
+if systemctl is-active --quiet tokenwarden.service && $tw status | grep -q "policy \`system-vm\`" &&
+   [ -n "$loaded_at" ] && [ -n "$client_at" ] && [ "$loaded_at" -lt "$client_at" ] &&
+   journalctl -u tw-boot-client.service -o cat --no-pager | grep -q TW-PROG-LOADED &&
+   echo "$AUDIT" | grep -q "allow bpf_token_create .*profile=boot-client"; then
+  result policy_at_boot PASS "journal line $loaded_at: $(echo "$journal" | sed -n "${loaded_at}p" | sed 's/.*loaded policy/loaded policy/' | cut -c1-60); line $client_at: the boot client starts, and loads under boot-client; $($tw status | head -n1)"
 else
-  result policy_at_boot FAIL "$(systemctl status tokenwarden-load.service 2>&1 | tail -n5)"
+  result policy_at_boot FAIL "load at line ${loaded_at:-none}, boot client at line ${client_at:-none}: $(systemctl status tokenwarden.service 2>&1 | tail -n4) $(journalctl -u tw-boot-client.service -o cat --no-pager | tail -n3)"
 fi
-$tw audit >/dev/null 2>&1
 
 # 2 + 3. A unit with PrivateBPF= and BPFDelegate*=: systemd's bpffs carries the delegation, and
 # Debian's bpftool (libbpf) loads through the token it finds by itself, under its profile.
@@ -77,11 +85,10 @@ else
 fi
 
 # 3d. Example policies as shipped, each with a real libbpf client in a unit, loaded with
-# `replace` (and the test's policy put back after). The unit's cgroup must exist when the policy
-# is loaded (cgroup paths resolve at load), so it is made first; systemd reuses it.
+# `replace` (and the test's policy put back after). The unit's cgroup does not exist when the
+# policy is loaded; systemd makes it when the unit starts.
 #   example_case CASE POLICY UNIT CGROUP PROFILE PROGTYPE
 example_case() {
-  mkdir -p "/sys/fs/cgroup$4"
   if $tw replace --log-allowed "/usr/local/share/tokenwarden/examples/$2" >/dev/null 2>&1; then
     run_unit "$3"
     if echo "$LOG" | grep -q TW-PROG-LOADED &&
@@ -122,16 +129,101 @@ refused_case widened_delegation_strict tw-widened.service \
   "deny  bpf_token_create .*profile=strict-client.*strict profile" \
   "token refused: the bpffs delegates hash maps too"
 
-# 6. A unit named by its cgroup: systemd creates the cgroup at start, after `load` resolved it.
+# 6. A unit named by its cgroup keeps its profile across 20 restarts: systemd removes the cgroup
+# and makes a new one (a new id) at every start, and mounts a fresh bpffs; the unit runs a fresh
+# copy of bpftool (a new inode) each time, so only the cgroup path names it.
 run_unit tw-by-cgroup.service
-first=$(echo "$LOG" | grep -q TW-PROG-LOADED && echo loaded || echo refused)
-systemctl restart tw-by-cgroup.service >/dev/null 2>&1
-LOG=$(unit_log tw-by-cgroup.service); AUDIT=$($tw audit 2>&1)
-second=$(echo "$LOG" | grep -c TW-PROG-LOADED)
-load_warning=$(journalctl -u tokenwarden-load.service -o cat --no-pager | grep -c "tw-by-cgroup.service\" does not exist")
-if [ "$first" = refused ]; then
-  result cgroup_profile_across_restart KNOWN "first start $first, after restart $second loads; load warned $load_warning time(s) that the cgroup did not exist: cgroup paths are resolved to ids once, at load (identities that survive restarts are still to come)"
+ids=/system.slice/tw-by-cgroup.service
+for i in $(seq 20); do systemctl restart tw-by-cgroup.service >/dev/null 2>&1; done
+LOG=$(unit_log tw-by-cgroup.service); AUDIT=$AUDIT$($tw audit 2>&1)
+starts=$(echo "$LOG" | grep -c TW-PROG-LOADED)
+labelled=$(echo "$AUDIT" | grep -c "allow bpf_token_create .*profile=by-cgroup")
+refused=$(echo "$AUDIT" | grep "profile=by-cgroup" | grep -v CAP_PERFMON | grep -c "deny ")
+cgroups=$(echo "$AUDIT" | grep "allow bpf_token_create .*profile=by-cgroup" | sed 's/.*cgroup=\([0-9]*\).*/\1/' | sort -u | wc -l)
+if [ "$starts" -eq 21 ] && [ "$labelled" -ge 21 ] && [ "$refused" -eq 0 ] && [ "$cgroups" -ge 21 ]; then
+  result cgroup_profile_across_restarts PASS "21 starts of $ids, 21 loads, $labelled tokens labelled by-cgroup in $cgroups different cgroup ids, none refused"
 else
-  result cgroup_profile_across_restart FAIL "the cgroup profile matched ($first): update this expectation"
+  result cgroup_profile_across_restarts FAIL "$(fail_detail "starts=$starts labelled=$labelled refused=$refused cgroup ids=$cgroups")"
+fi
+
+# 7. A unit named by its executable: the binary is upgraded the way dpkg does it (a newer build
+# written beside it and renamed over it: a new inode) and the unit restarted; then a different
+# binary started in the same unit gets nothing.
+bin=/usr/local/sbin/tw-upgraded
+run_unit tw-upgrade.service
+before=$(stat -c %i $bin)
+cp /usr/sbin/bpftool $bin.dpkg-new && printf 'newer build\n' >> $bin.dpkg-new && chmod 755 $bin.dpkg-new && mv $bin.dpkg-new $bin
+after=$(stat -c %i $bin)
+systemctl restart tw-upgrade.service >/dev/null 2>&1
+LOG=$(unit_log tw-upgrade.service); AUDIT=$($tw audit 2>&1)
+upgraded_loads=$(echo "$LOG" | grep -c TW-PROG-LOADED)
+echo TW_BIN=/usr/local/sbin/bpftool-copy > /run/tw-upgrade.env
+systemctl restart tw-upgrade.service >/dev/null 2>&1
+rm -f /run/tw-upgrade.env
+LOG2=$(unit_log tw-upgrade.service); AUDIT2=$($tw audit 2>&1)
+if [ "$before" != "$after" ] && [ "$upgraded_loads" -eq 2 ] &&
+   [ "$(echo "$AUDIT" | grep -c "allow bpf_token_create .*profile=upgraded")" -ge 1 ] &&
+   [ "$(echo "$LOG2" | grep -c TW-PROG-LOADED)" -eq 2 ] &&
+   echo "$AUDIT2" | grep -q "deny  bpf_token_create .*comm=bpftool-copy.*no profile matches"; then
+  result exe_profile_across_upgrade PASS "inode $before -> $after: the upgraded binary loads under upgraded; bpftool-copy in the same unit is refused (no profile matches)"
+else
+  result exe_profile_across_upgrade FAIL "$(AUDIT="$AUDIT$AUDIT2"; fail_detail "inode $before -> $after, loads after upgrade: $upgraded_loads")"
+fi
+
+# 8. `systemctl reload tokenwarden` with a broken policy fails, says why in the journal, and the
+# running policy stays in force; a good policy then reloads.
+policy=/etc/tokenwarden/policy.tw
+gen_before=$($tw status | head -n1 | sed 's/.*generation \([0-9]*\).*/\1/')
+cp $policy /run/policy.good
+printf 'profile broken {\n  allow map no_such_map;\n' >> $policy
+systemctl reload tokenwarden.service >/dev/null 2>&1; reload_rc=$?
+gen_after=$($tw status | head -n1 | sed 's/.*generation \([0-9]*\).*/\1/')
+why=$(journalctl -u tokenwarden.service -o cat --no-pager | grep -m1 "error")
+cp /run/policy.good $policy
+systemctl reload tokenwarden.service >/dev/null 2>&1; good_rc=$?
+gen_good=$($tw status | head -n1 | sed 's/.*generation \([0-9]*\).*/\1/')
+if [ "$reload_rc" -ne 0 ] && [ "$gen_before" = "$gen_after" ] && [ -n "$why" ] && [ "$good_rc" -eq 0 ] &&
+   [ "$gen_good" -gt "$gen_before" ] && systemctl is-active --quiet tokenwarden.service; then
+  result reload_broken_policy PASS "reload exit $reload_rc, generation $gen_before kept; journal: $(echo "$why" | cut -c1-100); the fixed policy reloads as generation $gen_good"
+else
+  result reload_broken_policy FAIL "reload exit $reload_rc, generation $gen_before -> $gen_after -> $gen_good (good reload exit $good_rc); journal: $why"
+fi
+# 9. The agent: refusals in the journal with their fields, repeats folded into one entry with a
+# count; the metrics file; events made while it is stopped are read when it starts again, and
+# the policy stays in force whether it runs or not. (From here on only the agent reads the ring.)
+agent_json() { journalctl -u tokenwarden-agent.service -o json --no-pager 2>/dev/null; }
+systemctl start tokenwarden-agent.service
+sleep 1
+systemctl start tw-libbpf.service >/dev/null 2>&1
+systemctl start tw-stranger.service >/dev/null 2>&1
+sleep 7  # the 5 s window closes, the summaries go out, the metrics are written
+J=$(agent_json)
+perfmon=$(echo "$J" | grep '"TW_HOOK":"bpf_token_capable"' | grep '"TW_WHAT":"CAP_PERFMON"' | grep '"TW_PROFILE":"bpftool"')
+first_count=$(echo "$perfmon" | grep -c '"TW_COUNT":"1"')
+summary=$(echo "$perfmon" | grep 'repeated' | head -n1)
+repeats=$(echo "$summary" | sed 's/.*"TW_COUNT":"\([0-9]*\)".*/\1/')
+stranger=$(echo "$J" | grep '"TW_VERDICT":"deny"' | grep '"TW_HOOK":"bpf_token_create"' | grep '"TW_COMM":"bpftool-copy"' | grep '"TW_ERRNO":"EPERM"' | grep -c '"TW_REASON":"no profile matches; default deny"')
+metric=$(grep 'tokenwarden_decisions_total{profile="bpftool",hook="bpf_token_capable",verdict="deny"}' /run/tokenwarden/metrics.prom 2>/dev/null)
+if [ "$first_count" -ge 1 ] && [ -n "$summary" ] && [ "${repeats:-0}" -ge 2 ] && [ "$stranger" -ge 1 ] &&
+   [ -n "$metric" ] && [ "${metric##* }" -gt 0 ]; then
+  result agent_journal PASS "CAP_PERFMON refusals: 1 entry, then 1 summary with TW_COUNT=$repeats ($(echo "$summary" | sed 's/.*(repeated/(repeated/; s/)".*/)/')); the stranger's refusal with TW_REASON and TW_ERRNO; metrics: $metric"
+else
+  result agent_journal FAIL "first=$first_count repeats=${repeats:-none} stranger=$stranger metric=${metric:-none} | $(echo "$J" | tail -n3 | cut -c1-300)"
+fi
+
+systemctl stop tokenwarden-agent.service
+systemctl start tw-stranger.service >/dev/null 2>&1  # refused while no agent runs: enforcement does not need it
+while_stopped=$(unit_log tw-stranger.service | grep -c TW-PROG-LOADED)
+systemctl start tokenwarden-agent.service
+sleep 2
+late=$(agent_json | grep '"TW_COMM":"bpftool-copy"' | grep '"TW_HOOK":"bpf_token_create"' | grep '"TW_VERDICT":"deny"' | wc -l)
+systemctl kill -s KILL tokenwarden-agent.service
+sleep 3  # Restart=always brings it back after RestartSec=1
+restarts=$(systemctl show -p NRestarts --value tokenwarden-agent.service)
+if [ "$while_stopped" -eq 0 ] && [ "$late" -ge 2 ] && [ "${restarts:-0}" -ge 1 ] &&
+   systemctl is-active --quiet tokenwarden-agent.service && $tw status >/dev/null 2>&1; then
+  result agent_restart PASS "stranger refused while the agent was stopped, its refusal read by the next agent; after SIGKILL systemd restarted it ($restarts) and the policy stayed loaded"
+else
+  result agent_restart FAIL "loads while stopped=$while_stopped, stranger refusals in the journal=$late, restarts=$restarts, agent $(systemctl is-active tokenwarden-agent.service)"
 fi
 echo "TWSYS-DONE"

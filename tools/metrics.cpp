@@ -1,0 +1,62 @@
+#include "metrics.h"
+
+#include <fmt/core.h>
+
+namespace tw::tools {
+
+std::string label_escape(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+std::string openmetrics(const kernel::EnforcerStatus& st, const std::map<uint64_t, std::string>& names) {
+  std::string out;
+  auto family = [&](const char* name, const char* type, const char* help) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  };
+  auto profile = [&](uint64_t id) {
+    if (id == 0) return std::string("-");
+    auto it = names.find(id);
+    return label_escape(it == names.end() ? fmt::format("{:#x}", id) : it->second);
+  };
+  family("tokenwarden_policy_info", "gauge", "The loaded policy (always 1).");
+  out += fmt::format("tokenwarden_policy_info{{policy=\"{}\",sha256=\"{}\"}} 1\n", label_escape(st.policy_name),
+                     st.policy_sha256);
+  family("tokenwarden_policy_generation", "gauge", "Generation of the live policy (1 at load, one more per replace).");
+  out += fmt::format("tokenwarden_policy_generation {}\n", st.generation);
+  family("tokenwarden_policy_loaded_timestamp_seconds", "gauge", "When the live generation was written.");
+  out += fmt::format("tokenwarden_policy_loaded_timestamp_seconds {}\n", st.loaded_at_ns / 1000000000ULL);
+  family("tokenwarden_policy_complete", "gauge",
+         "1 when every table of the live policy is present; 0 means every token decision is refused.");
+  out += fmt::format("tokenwarden_policy_complete {}\n", st.problems.empty() ? 1 : 0);
+  family("tokenwarden_decisions_total", "counter", "Decisions by profile, hook and verdict.");
+  for (const auto& c : st.counters)
+    for (int h = 0; h < TW_HOOK_COUNT; ++h) {
+      std::string labels = fmt::format("profile=\"{}\",hook=\"{}\"", profile(c.id), kernel::hook_name(h));
+      out += fmt::format("tokenwarden_decisions_total{{{},verdict=\"allow\"}} {}\n", labels, c.allowed[h]);
+      out += fmt::format("tokenwarden_decisions_total{{{},verdict=\"deny\"}} {}\n", labels, c.denied[h]);
+      out += fmt::format("tokenwarden_decisions_total{{{},verdict=\"audit\"}} {}\n", labels, c.audited[h]);
+    }
+  family("tokenwarden_tokens", "gauge", "Live tokens by profile.");
+  for (const auto& c : st.counters) out += fmt::format("tokenwarden_tokens{{profile=\"{}\"}} {}\n", profile(c.id), c.live_tokens);
+  family("tokenwarden_token_slots", "gauge", "Tokens the kernel side can remember at once (creation fails closed beyond).");
+  out += fmt::format("tokenwarden_token_slots {}\n", st.token_capacity);
+  family("tokenwarden_events_total", "counter", "Audit events written to the ring buffer.");
+  out += fmt::format("tokenwarden_events_total {}\n", st.stats.events);
+  family("tokenwarden_events_dropped_total", "counter", "Audit events dropped, by cause.");
+  out += fmt::format("tokenwarden_events_dropped_total{{cause=\"ring_buffer_full\"}} {}\n", st.stats.dropped_ringbuf);
+  out += fmt::format("tokenwarden_events_dropped_total{{cause=\"rate_limit\"}} {}\n", st.stats.dropped_ratelimit);
+  family("tokenwarden_token_table_full_total", "counter", "Token creations refused because the token table was full.");
+  out += fmt::format("tokenwarden_token_table_full_total {}\n", st.stats.token_map_full);
+  family("tokenwarden_kernel_memory_bytes", "gauge", "Kernel memory of every map and program.");
+  out += fmt::format("tokenwarden_kernel_memory_bytes {}\n", st.kernel_memory_bytes);
+  return out;
+}
+
+}  // namespace tw::tools
