@@ -740,7 +740,10 @@ class Checker {
       if (!has) {
         diags_.report(Code::W109, set.limit_span[i],
                       fmt::format("`limit {}` has no effect: profile `{}` does not allow {}", limit_name(k), p.name, cmd));
-      } else if (set.limits.value[i] == 0 && k != LimitKind::key_size && k != LimitKind::value_size) {
+      } else if (set.limits.value[i] == 0 && k != LimitKind::key_size && k != LimitKind::value_size &&
+                 !(set.limits.probes && (k == LimitKind::maps || k == LimitKind::progs))) {
+        // (With `allow probes`, a quota of 0 still lets libbpf's probes through: they are not
+        // counted. `limit progs 0` then means "maps, and the probes libbpf needs to make them".)
         diags_.report(Code::E019, set.limit_span[i],
                       fmt::format("profile `{}` allows {} but `limit {} 0` makes every such call fail", p.name, cmd, limit_name(k)))
             .hint(fmt::format("drop `allow cmd {}` or raise the limit", cmd));

@@ -1,5 +1,7 @@
 #include "ir.h"
 
+#include "kernel/resolve.h"
+
 #include <algorithm>
 
 namespace tw::compiler {
@@ -41,17 +43,7 @@ std::string_view attr_name(Attr a) { return kAttrs[static_cast<size_t>(a)].name;
 bool attr_is_numeric(Attr a) { return kAttrs[static_cast<size_t>(a)].numeric; }
 uint32_t attr_max(Attr a) { return kAttrs[static_cast<size_t>(a)].max; }
 
-bool is_canonical_cgroup_path(std::string_view v) {
-  if (v.empty() || v[0] != '/') return false;
-  if (v.size() > 1 && v.back() == '/') v.remove_suffix(1);
-  for (size_t at = 1; at < v.size();) {
-    size_t end = std::min(v.find('/', at), v.size());
-    std::string_view part = v.substr(at, end - at);
-    if (part.empty() || part == "." || part == "..") return false;
-    at = end + 1;
-  }
-  return true;
-}
+bool is_canonical_cgroup_path(std::string_view v) { return kernel::path_components(v).has_value(); }
 
 IntervalSet::IntervalSet(std::vector<std::pair<uint32_t, uint32_t>> ranges) {
   std::erase_if(ranges, [](const auto& r) { return r.first > r.second; });

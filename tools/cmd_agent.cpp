@@ -61,7 +61,7 @@ class Agent {
   int run() {
     notice(6, "tokenwarden agent started", {});
     bool said_waiting = false;
-    uint64_t last_metrics = 0, last_drops = 0;
+    uint64_t last_metrics = 0, last_drops = 0, last_ring = 0;
     uint64_t started = now_ns();
     while (!stop) {
       if (o_.exit_after_s > 0 && now_ns() - started > static_cast<uint64_t>(o_.exit_after_s * 1e9)) break;
@@ -80,13 +80,17 @@ class Agent {
       }
       uint64_t now = now_ns();
       for (const auto& f : fold_.expire(now)) send(f);
-      if (now - last_drops >= 5000000000ULL) {
-        last_drops = now;
+      if (now - last_ring >= 1000000000ULL) {
+        last_ring = now;
         if (!same_ring()) {  // unloaded, or unloaded and loaded again: a new ring
+          ring_buffer__consume(rb_.get());
           for (const auto& f : fold_.expire(now, true)) send(f);
           detach();
           continue;
         }
+      }
+      if (now - last_drops >= 5000000000ULL) {
+        last_drops = now;
         report_drops();
       }
       if (!o_.metrics.empty() && now - last_metrics >= static_cast<uint64_t>(o_.metrics_interval_s * 1e9)) {

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "enforce_cli.h"
+#include "attempts.h"
 #include "errors.h"
 
 namespace tw::tools {
@@ -52,7 +53,10 @@ void register_load(CLI::App& app, int& exit_code) {
   cmd->add_flag("--or-replace", o.or_replace,
                 "When a policy is already loaded, replace it atomically instead (tokenwarden.service starts with "
                 "this, so that restarting or upgrading tokenwarden never leaves the host unenforced)");
-  cmd->callback([&exit_code] { exit_code = run(path, o); });
+  cmd->callback([&exit_code] {
+    exit_code = run(path, o);
+    record_attempt(o.pin_root, "load", path, exit_code);
+  });
 }
 
 }  // namespace tw::tools

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "enforce_cli.h"
+#include "attempts.h"
 #include "errors.h"
 
 namespace tw::tools {
@@ -36,7 +37,10 @@ void register_replace(CLI::App& app, int& exit_code) {
   static EnforceOptions o;
   cmd->add_option("POLICY", path, "Policy file (.tw) or compiled artifact")->required();
   add_enforce_options(cmd, o, false);
-  cmd->callback([&exit_code] { exit_code = run(path, o); });
+  cmd->callback([&exit_code] {
+    exit_code = run(path, o);
+    record_attempt(o.pin_root, "replace", path, exit_code);
+  });
 }
 
 }  // namespace tw::tools

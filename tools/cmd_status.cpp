@@ -1,20 +1,22 @@
-// tokenwarden status [--json]: the loaded policy (name, hash, generation, load time), per-profile
-// counters per hook and live tokens, audit drops, kernel memory.
+// tokenwarden status [--json|--prometheus]: the loaded policy (name, hash, generation, load
+// time), per-profile counters per hook and live tokens, audit drops, kernel memory.
 #include <fmt/chrono.h>
 #include <fmt/core.h>
 
 #include <nlohmann/json.hpp>
 
+#include "attempts.h"
 #include "commands.h"
 #include "enforce_cli.h"
 #include "compiler/ir_io.h"
 #include "errors.h"
 #include "kernel/enforcer.h"
+#include "metrics.h"
 
 namespace tw::tools {
 namespace {
 
-int run(const std::string& root, bool json, double wait_s) {
+int run(const std::string& root, bool json, bool prometheus, double wait_s) {
   int exit_code = kExitOk;
   auto lock = lock_pin_root(root, wait_s, exit_code);
   if (!lock) return exit_code;
@@ -34,12 +36,20 @@ int run(const std::string& root, bool json, double wait_s) {
     return kExitSystemError;
   }
   auto names = e->profile_names();
+  if (prometheus) {
+    fmt::print("{}", openmetrics(*st, names));
+    return st->problems.empty() ? kExitOk : kExitSystemError;
+  }
   auto name_of = [&](uint64_t id) {
     if (id == 0) return std::string("(no profile)");
     auto it = names.find(id);
     return it == names.end() ? fmt::format("(removed {:#x})", id) : it->second;
   };
   std::time_t loaded = static_cast<std::time_t>(st->loaded_at_ns / 1000000000ULL);
+  // A load or replace that failed after this generation was written: the policy shown is the
+  // one still enforcing.
+  auto attempt = last_attempt(root);
+  bool failed_since = attempt && attempt->exit_code != kExitOk && attempt->at_s >= static_cast<uint64_t>(loaded);
   if (json) {
     nlohmann::json j = {{"loaded", st->loaded},
                         {"policy", st->policy_name},
@@ -58,6 +68,9 @@ int run(const std::string& root, bool json, double wait_s) {
                         {"kernel_memory_bytes", st->kernel_memory_bytes},
                         {"complete", st->problems.empty()},
                         {"problems", st->problems}};
+    if (failed_since)
+      j["failed_attempt"] = {{"verb", attempt->verb}, {"policy", attempt->policy}, {"exit", attempt->exit_code},
+                             {"time", fmt::format("{:%FT%TZ}", fmt::gmtime(static_cast<std::time_t>(attempt->at_s)))}};
     j["counters"] = nlohmann::json::array();
     for (const auto& c : st->counters) {
       nlohmann::json h = nlohmann::json::object();
@@ -78,6 +91,10 @@ int run(const std::string& root, bool json, double wait_s) {
   }
   fmt::print("policy `{}` generation {}, loaded {:%F %T} UTC\n  sha256 {}\n", st->policy_name, st->generation,
              fmt::gmtime(loaded), st->policy_sha256);
+  if (failed_since)
+    fmt::print("  last attempt: {} {} at {:%F %T} UTC {}; generation {} is still enforcing\n", attempt->verb,
+               attempt->policy, fmt::gmtime(static_cast<std::time_t>(attempt->at_s)), attempt_outcome(attempt->exit_code),
+               st->generation);
   fmt::print("  {} profile{}, {} match alternative{}; {} of {} token slots used; kernel memory {:.1f} MiB\n", st->profiles,
              st->profiles == 1 ? "" : "s", st->alternatives, st->alternatives == 1 ? "" : "s", st->tokens,
              st->token_capacity, static_cast<double>(st->kernel_memory_bytes) / 1048576.0);
@@ -101,14 +118,16 @@ void register_status(CLI::App& app, int& exit_code) {
   cmd->footer(
       "Exit status: 0 (also when nothing is loaded), 2 when the live policy is incomplete (the programs then\n"
       "refuse every token decision) or the pin root stayed locked past --wait.\n"
-      "Example:\n  tokenwarden status\n  tokenwarden status --json | jq .counters");
+      "Example:\n  tokenwarden status\n  tokenwarden status --json | jq .counters\n"
+      "  tokenwarden status --prometheus > /var/lib/prometheus/node-exporter/tokenwarden.prom");
   static std::string root = kernel::kPinRoot;
-  static bool json = false;
+  static bool json = false, prometheus = false;
   static double wait_s = 30;
   cmd->add_option("--pin-root", root, "Where the programs and maps are pinned")->capture_default_str();
   cmd->add_flag("--json", json, "Machine-readable output");
+  cmd->add_flag("--prometheus", prometheus, "The counters in Prometheus text format (what the agent's --metrics writes)");
   add_wait_option(cmd, wait_s);
-  cmd->callback([&exit_code] { exit_code = run(root, json, wait_s); });
+  cmd->callback([&exit_code] { exit_code = run(root, json, prometheus, wait_s); });
 }
 
 }  // namespace tw::tools

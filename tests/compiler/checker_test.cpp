@@ -128,3 +128,15 @@ TEST_CASE("lower: identity collisions are reported") {
   REQUIRE(diags.has(Code::E028));
   CHECK(sources.where(diags.all().back().span) == "p.tw:2:9");
 }
+
+TEST_CASE("checker: a quota of 0 is a contradiction, unless libbpf's probes still pass") {
+  auto none = compile_text("profile a { match any; allow cmd prog_load; allow prog xdp; limit progs 0; }");
+  CHECK_FALSE(none.ir);
+  // With `allow probes` the probes are not counted: `limit progs 0` means "no program of its own".
+  auto probes = compile_text("profile a { match any; allow cmd map_create, prog_load; allow map array; allow probes;"
+                             " limit progs 0; }");
+  CHECK(probes.ir);
+  auto entries = compile_text("profile a { match any; allow cmd map_create; allow map array; allow probes;"
+                              " limit max_entries 0; }");
+  CHECK_FALSE(entries.ir);  // every map, probes included, has an entry
+}

@@ -370,7 +370,41 @@ def test_delegate_signals(c):
         run(["pkill", "-f", tag])
 
 
+def test_agent_follows(c):
+    """The agent (printing, as without a journal) waits for a policy, reads the ring of the one
+    that appears, writes the metrics `status --prometheus` prints, and goes back to waiting when
+    it is unloaded; the metrics file is replaced whole each time."""
+    with Bpffs() as fs:
+        root = fs.dir / "tokenwarden"
+        metrics = c.work / "tw.prom"
+        agent = subprocess.Popen([c.tw, "agent", "--stdout", "--pin-root", str(root), "--metrics", str(metrics),
+                                  "--metrics-interval", "1", "--exit-after", "9"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(1.5)
+        c.pins(fs)  # a policy appears (fake pins, then a replace)
+        time.sleep(3)
+        prom = metrics.read_text() if metrics.exists() else ""
+        _, st = c.status(root)
+        generation = f"tokenwarden_policy_generation {st.get('generation')}\n"
+        r = run([c.tw, "status", "--prometheus", "--pin-root", str(root)])
+        c.expect(r.returncode == 0 and generation in r.stdout and f'policy="{st.get("policy")}"' in r.stdout,
+                 f"status --prometheus: exit {r.returncode}: {r.stdout[:300]}")
+        c.expect(generation in prom and "# TYPE tokenwarden_decisions_total counter" in prom,
+                 f"the agent's metrics file: {prom[:300]!r}")
+        r = run([c.tw, "unload", "--pin-root", str(root)])
+        c.expect(r.returncode == 0, "unload: " + r.stderr)
+        out, _ = agent.communicate(timeout=30)
+        c.expect(agent.returncode == 0, f"agent exit {agent.returncode}")
+        lines = out.splitlines()
+        waiting = [i for i, l in enumerate(lines) if l.startswith("no policy is loaded")]
+        reading = [i for i, l in enumerate(lines) if l.startswith("reading the audit events of policy")]
+        c.expect(len(waiting) == 2 and len(reading) == 1 and waiting[0] < reading[0] < waiting[1],
+                 "the agent should wait, read, then wait again after the unload: " + " | ".join(lines))
+        c.expect(not [p for p in c.work.iterdir() if p.name.startswith(".tw.prom")], "temporary metrics files left")
+
+
 TESTS = {
+    "agent_follows": test_agent_follows,
     "race": test_race,
     "lock_wait": test_lock_wait,
     "kill_replace": test_kill_replace,

@@ -29,7 +29,9 @@ import vmrun  # noqa: E402  (qemu command line, kernel cache, the CI rule for te
 MEMORY = "2048"  # the root filesystem lives in RAM
 UNITS = ["tw-system-test.service", "tw-libbpf.service", "tw-stranger.service", "tw-widened.service",
          "tw-by-cgroup.service", "tw-skeleton.service", "tw-xdp.service", "tw-xdp-noprobes.service",
-         "tw-netagent.service", "flowlogd.service", "tw-boot-client.service", "tw-upgrade.service"]
+         "tw-netagent.service", "flowlogd.service", "tw-boot-client.service", "tw-upgrade.service",
+         "tw-maptype.service", "tw-progtype.service", "tw-quota.service", "gitlab-runner.service",
+         "tw-kprobe.service", "tw-container-net.service", "tw-container.service"]
 # tokenwarden.service is the project's own (units/tokenwarden.service.in), installed as a package
 # would, for a binary in /usr/local/bin.
 WANTED = {"tokenwarden.service": "sysinit.target", "tw-system-test.service": "multi-user.target",
@@ -60,7 +62,8 @@ def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client, xdp_
     shutil.copy(cgroup_skb_object, lib / "cgroup_skb.bpf.o")
     shutil.copy(skeleton_client, root / "usr/local/bin/tw-libbpf-client")
     # Other executables to the kernel (other inodes), same program.
-    for name in ("bpftool-copy", "bpftool-strict", "bpftool-xdp", "bpftool-xdp-np", "bpftool-boot", "tw-upgraded"):
+    for name in ("bpftool-copy", "bpftool-strict", "bpftool-xdp", "bpftool-xdp-np", "bpftool-boot", "tw-upgraded",
+                 "bpftool-maptype", "bpftool-progtype", "bpftool-quota"):
         shutil.copy(root / "usr/sbin/bpftool", root / "usr/local/sbin" / name)
     # The example policies, and bpftool as the executable examples/networking-agent.tw names.
     shutil.copytree(ROOT / "examples", root / "usr/local/share/tokenwarden/examples")

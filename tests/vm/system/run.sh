@@ -104,8 +104,37 @@ example_case() {
   $tw replace --log-allowed /etc/tokenwarden/policy.tw >/dev/null 2>&1
   $tw audit >/dev/null 2>&1
 }
+# A unit refused under an example policy: its load fails and the audit shows why.
+#   example_refused CASE POLICY UNIT AUDIT-REGEX DETAIL
+example_refused() {
+  if $tw replace --log-allowed "/usr/local/share/tokenwarden/examples/$2" >/dev/null 2>&1; then
+    run_unit "$3"
+    if ! echo "$LOG" | grep -q TW-PROG-LOADED && echo "$AUDIT" | grep -q "$4"; then
+      result "$1" PASS "$5 (examples/$2)"
+    else
+      result "$1" FAIL "$(fail_detail "$3 was not refused under examples/$2")"
+    fi
+  else
+    result "$1" FAIL "replace with examples/$2: $($tw replace "/usr/local/share/tokenwarden/examples/$2" 2>&1 | tail -n3)"
+  fi
+  $tw replace --log-allowed /etc/tokenwarden/policy.tw >/dev/null 2>&1
+  $tw audit >/dev/null 2>&1
+}
 # The agent's executable, in a unit under kubepods.slice whose bpffs delegates XDP and sched_cls.
 example_case example_networking_agent networking-agent.tw tw-netagent.service /kubepods.slice netagent xdp
+# The CI runner's job: an unprivileged uid (100042, CAP_BPF only in the unit's user namespace) in
+# gitlab-runner.service, our skeleton client.
+example_case example_ci_runner ci-runner.tw gitlab-runner.service /system.slice/gitlab-runner.service ci-job socket_filter
+# A tracing-free host: a bpffs that delegates kprobe gets no token; any other delegated unit loads
+# its socket filter without CAP_PERFMON.
+example_refused example_tracing_refused tracing-agent.tw tw-kprobe.service \
+  "deny  bpf_token_create .*profile=tracing-refused" "a unit whose bpffs delegates kprobe gets no token (EACCES)"
+example_case example_tracing_others tracing-agent.tw tw-libbpf.service /system.slice/tw-libbpf.service no-perfmon socket_filter
+# Containers of an engine, told by machine.slice (the SELinux half of this example is proven in
+# the busybox VM): a network container loads XDP; a plain one gets its map and not its program.
+example_case example_container_net container-engine.tw tw-container-net.service /machine.slice container-net xdp
+example_refused example_container_plain container-engine.tw tw-container.service \
+  "deny  bpf_prog_load .*prog socket_filter .*profile=container" "a plain container's own program is refused (its map and libbpf's probes pass)"
 # The demo's policy told by a unit: flowlogd.service, strict, delegated its grants plus what
 # libbpf's probes need.
 example_case example_systemd_service systemd-service.tw flowlogd.service /system.slice/flowlogd.service flowlogd cgroup_skb
@@ -128,6 +157,14 @@ refused_case unknown_unit_refused tw-stranger.service \
 refused_case widened_delegation_strict tw-widened.service \
   "deny  bpf_token_create .*profile=strict-client.*strict profile" \
   "token refused: the bpffs delegates hash maps too"
+
+# 5b. Under a matching profile, one refusal each: a map type, a program type, a quota.
+refused_case refused_map_type tw-maptype.service "deny  bpf_map_create .*map array .*profile=refuse-maptype" \
+  "array maps refused by a profile that allows hash maps; the load failed"
+refused_case refused_prog_type tw-progtype.service "deny  bpf_prog_load .*prog socket_filter .*profile=refuse-progtype" \
+  "the object's socket filter refused by a cgroup_skb profile (libbpf's probes passed as probes); the load failed"
+refused_case refused_quota tw-quota.service "deny  bpf_prog_load .*profile=refuse-quota.*programs per token over the limit" \
+  "the object's program is over \`limit progs 0\`; the load failed"
 
 # 6. A unit named by its cgroup keeps its profile across 20 restarts: systemd removes the cgroup
 # and makes a new one (a new id) at every start, and mounts a fresh bpffs; the unit runs a fresh
