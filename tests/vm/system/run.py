@@ -50,6 +50,11 @@ def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client, xdp_
     root.mkdir()
     subprocess.run(["tar", "-xf", str(image / "root.tar"), "-C", str(root)], check=True)
     (root / "etc/hostname").write_text("tw-system\n")
+    # examples/ci-runner.tw's jobs run as uids 100000..165535: the runner's user.
+    with open(root / "etc/passwd", "a") as f:
+        f.write("gitlab-runner:x:100042:100042::/nonexistent:/usr/sbin/nologin\n")
+    with open(root / "etc/group", "a") as f:
+        f.write("gitlab-runner:x:100042:\n")
     (root / "etc/tokenwarden").mkdir(parents=True, exist_ok=True)
     shutil.copy(HERE / "policy.tw", root / "etc/tokenwarden/policy.tw")
     os.chmod(root / "etc/tokenwarden/policy.tw", 0o644)

@@ -215,15 +215,17 @@ cp $policy /run/policy.good
 printf 'profile broken {\n  allow map no_such_map;\n' >> $policy
 systemctl reload tokenwarden.service >/dev/null 2>&1; reload_rc=$?
 gen_after=$($tw status | head -n1 | sed 's/.*generation \([0-9]*\).*/\1/')
+attempt=$($tw status | grep "last attempt: replace /etc/tokenwarden/policy.tw .*failed: the policy was refused")
 why=$(journalctl -u tokenwarden.service -o cat --no-pager | grep -m1 "error")
 cp /run/policy.good $policy
 systemctl reload tokenwarden.service >/dev/null 2>&1; good_rc=$?
 gen_good=$($tw status | head -n1 | sed 's/.*generation \([0-9]*\).*/\1/')
-if [ "$reload_rc" -ne 0 ] && [ "$gen_before" = "$gen_after" ] && [ -n "$why" ] && [ "$good_rc" -eq 0 ] &&
-   [ "$gen_good" -gt "$gen_before" ] && systemctl is-active --quiet tokenwarden.service; then
-  result reload_broken_policy PASS "reload exit $reload_rc, generation $gen_before kept; journal: $(echo "$why" | cut -c1-100); the fixed policy reloads as generation $gen_good"
+if [ "$reload_rc" -ne 0 ] && [ "$gen_before" = "$gen_after" ] && [ -n "$why" ] && [ -n "$attempt" ] &&
+   [ "$good_rc" -eq 0 ] && [ "$gen_good" -gt "$gen_before" ] && systemctl is-active --quiet tokenwarden.service &&
+   ! $tw status | grep -q "last attempt"; then
+  result reload_broken_policy PASS "reload exit $reload_rc, generation $gen_before kept; journal: $(echo "$why" | cut -c1-100); status:$(echo "$attempt" | cut -c1-160); the fixed policy reloads as generation $gen_good"
 else
-  result reload_broken_policy FAIL "reload exit $reload_rc, generation $gen_before -> $gen_after -> $gen_good (good reload exit $good_rc); journal: $why"
+  result reload_broken_policy FAIL "reload exit $reload_rc, generation $gen_before -> $gen_after -> $gen_good (good reload exit $good_rc); journal: $why; status: ${attempt:-no failed attempt shown}"
 fi
 # 9. The agent: refusals in the journal with their fields, repeats folded into one entry with a
 # count; the metrics file; events made while it is stopped are read when it starts again, and
