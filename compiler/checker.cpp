@@ -627,7 +627,7 @@ class Checker {
           auto& d = diags_.report(Code::E024, s.span, fmt::format("`{}` is not an absolute path", s.value));
           d.hint(attr == Attr::cgroup_under || attr == Attr::cgroup_is
                      ? "cgroup paths start at the cgroup2 root: \"/system.slice/ci.service\""
-                     : "the loader resolves it to a device and inode, so it must start with `/`");
+                     : "the programs compare it as a path from the root, so it must start with `/`");
           return false;
         }
         if ((attr == Attr::cgroup_under || attr == Attr::cgroup_is) && !is_canonical_cgroup_path(s.value)) {
