@@ -45,7 +45,15 @@ Diagnostic& Diagnostics::report(Code code, Span span, std::string message) {
   d.severity = code_severity(code);
   d.span = span;
   d.message = std::move(message);
-  if (d.severity == Severity::error) ++errors_;
+  bool error = d.severity == Severity::error;
+  size_t& count = error ? errors_ : warnings_;
+  size_t kept = error ? kept_errors_ : items_.size() - kept_errors_;
+  ++count;
+  if (limit_ && kept >= limit_) {
+    discarded_ = std::move(d);
+    return discarded_;
+  }
+  if (error) ++kept_errors_;
   items_.push_back(std::move(d));
   return items_.back();
 }
@@ -58,20 +66,85 @@ bool Diagnostics::has(Code code) const {
 
 namespace {
 
-// The source line and a caret line under [col, end_col) (one caret at least).
+// The length of a printable UTF-8 character at `s` (2 to 4 bytes), or 0: an invalid sequence,
+// or a C1 control character (U+0080..U+009F), which terminals obey like ESC.
+size_t printable_utf8(std::string_view s) {
+  auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  size_t n = b(0) >= 0xF0 && b(0) <= 0xF4 ? 4 : b(0) >= 0xE0 ? 3 : b(0) >= 0xC2 && b(0) < 0xE0 ? 2 : 0;
+  if (!n || s.size() < n) return 0;
+  for (size_t i = 1; i < n; ++i)
+    if ((b(i) & 0xC0) != 0x80) return 0;
+  if (n == 2 && b(0) == 0xC2 && b(1) < 0xA0) return 0;
+  return n;
+}
+
+// How many columns of a snippet are shown at most; a longer line is a window around the caret.
+constexpr size_t kSnippetWidth = 120;
+
+// The source line and a caret line under [col, end_col) (one caret at least), escaped and cut
+// to a window around the caret.
 void append_snippet(std::string& out, const SourceSet& sources, Span span, const Location& l) {
   std::string_view line = sources.line_text(span.file, l.line);
+  size_t col = std::min<size_t>(l.col ? l.col - 1 : 0, line.size());
+  size_t width = l.end_line == l.line && l.end_col > l.col ? l.end_col - l.col : 1;
+  if (l.end_line != l.line) width = line.size() > col ? line.size() - col : 1;
+  // The window: from a little before the caret, at most kSnippetWidth bytes of source.
+  size_t from = line.size() > kSnippetWidth && col > kSnippetWidth / 3 ? col - kSnippetWidth / 3 : 0;
+  size_t to = std::min(line.size(), from + kSnippetWidth);
+  width = std::max<size_t>(1, std::min(width, to > col ? to - col : 1));
+  std::string shown = from ? "..." : "";
+  std::string caret(shown.size(), ' ');
+  for (size_t i = from; i < to;) {
+    std::string piece;
+    size_t n = 1;
+    unsigned char c = static_cast<unsigned char>(line[i]);
+    if (c == '\t' || (c >= 0x20 && c < 0x7f)) piece = std::string(1, static_cast<char>(c));
+    else if ((n = c >= 0x80 ? printable_utf8(line.substr(i)) : 0)) piece = std::string(line.substr(i, n));
+    else piece = fmt::format("\\x{:02x}", c), n = 1;
+    size_t columns = piece.size() > 1 && c >= 0x80 ? 1 : piece.size();
+    char mark = i >= col && i < col + width ? '^' : c == '\t' ? '\t' : ' ';
+    if (i < col + width) caret += std::string(columns, mark);
+    shown += piece;
+    i += n;
+  }
+  if (to < line.size()) shown += "...";
+  if (col >= to) caret += '^';
   std::string number = std::to_string(l.line);
   std::string pad(number.size(), ' ');
-  out += fmt::format(" {} |\n {} | {}\n {} | ", pad, number, line, pad);
-  for (uint32_t i = 1; i < l.col && i <= line.size(); ++i) out += line[i - 1] == '\t' ? '\t' : ' ';
-  uint32_t width = l.end_line == l.line && l.end_col > l.col ? l.end_col - l.col : 1;
-  if (l.end_line != l.line) width = static_cast<uint32_t>(line.size() >= l.col ? line.size() - l.col + 1 : 1);
-  out += std::string(std::max<uint32_t>(width, 1), '^');
-  out += '\n';
+  out += fmt::format(" {} |\n {} | {}\n {} | {}\n", pad, number, shown, pad, caret);
 }
 
 }  // namespace
+
+std::string escape_text(std::string_view s, bool keep_tabs) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if ((c >= 0x20 && c < 0x7f) || (keep_tabs && c == '\t') || c == '\n') {
+      out += static_cast<char>(c);
+      ++i;
+    } else if (size_t n = c >= 0x80 ? printable_utf8(s.substr(i)) : 0) {
+      out += s.substr(i, n);
+      i += n;
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string not_shown(const Diagnostics& ds) {
+  size_t errors = 0, warnings = 0;
+  for (const auto& d : ds.all()) (d.severity == Severity::error ? errors : warnings)++;
+  errors = ds.error_count() - errors;
+  warnings = ds.warning_count() - warnings;
+  if (!errors && !warnings) return "";
+  std::string what;
+  if (errors) what = fmt::format("{} more error{}", errors, errors == 1 ? "" : "s");
+  if (warnings) what += fmt::format("{}{} more warning{}", what.empty() ? "" : " and ", warnings, warnings == 1 ? "" : "s");
+  return what + " not shown (--error-limit)";
+}
 
 std::string render_text(const Diagnostic& d, const SourceSet& sources, bool color) {
   std::string out;
@@ -82,17 +155,17 @@ std::string render_text(const Diagnostic& d, const SourceSet& sources, bool colo
     on = d.severity == Severity::error ? "\033[1;31m" : "\033[1;35m";
     off = "\033[0m";
   }
-  if (l.line) out += fmt::format("{}:{}:{}: ", l.path, l.line, l.col);
-  out += fmt::format("{}{}[{}]{}: {}\n", on, severity_name(d.severity), code_name(d.code), off, d.message);
+  if (l.line) out += fmt::format("{}:{}:{}: ", escape_text(l.path), l.line, l.col);
+  out += fmt::format("{}{}[{}]{}: {}\n", on, severity_name(d.severity), code_name(d.code), off, escape_text(d.message));
   if (l.line) append_snippet(out, sources, d.span, l);
-  for (const auto& h : d.hints) out += fmt::format("  = hint: {}\n", h);
+  for (const auto& h : d.hints) out += fmt::format("  = hint: {}\n", escape_text(h));
   for (const auto& n : d.notes) {
     Location nl = sources.locate(n.span);
     if (nl.line) {
-      out += fmt::format("{}:{}:{}: note: {}\n", nl.path, nl.line, nl.col, n.message);
+      out += fmt::format("{}:{}:{}: note: {}\n", escape_text(nl.path), nl.line, nl.col, escape_text(n.message));
       append_snippet(out, sources, n.span, nl);
     } else {
-      out += fmt::format("  = note: {}\n", n.message);
+      out += fmt::format("  = note: {}\n", escape_text(n.message));
     }
   }
   return out;

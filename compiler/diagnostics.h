@@ -51,24 +51,37 @@ class Diagnostics {
  public:
   // The returned reference is valid until the next report().
   Diagnostic& report(Code code, Span span, std::string message);
-  const std::vector<Diagnostic>& all() const { return items_; }
-  size_t error_count() const { return errors_; }
-  size_t warning_count() const { return items_.size() - errors_; }
+  const std::vector<Diagnostic>& all() const { return items_; }  // the ones kept (see limit)
+  size_t error_count() const { return errors_; }                  // all of them, kept or not
+  size_t warning_count() const { return warnings_; }
   bool has_errors() const { return errors_ > 0; }
   bool has(Code code) const;
+  // Keep at most `n` errors and `n` warnings (0: all); the others are only counted, so that a
+  // hostile input cannot make the output, or the memory, grow with it.
+  void set_limit(size_t n) { limit_ = n; }
+  size_t not_kept() const { return errors_ + warnings_ - items_.size(); }
 
  private:
   std::vector<Diagnostic> items_;
-  size_t errors_ = 0;
+  Diagnostic discarded_;  // what report() returns for one that is not kept
+  size_t errors_ = 0, warnings_ = 0, kept_errors_ = 0;
+  size_t limit_ = 0;
 };
 
 // Renders like a compiler: "path:line:col: error[E013]: message", the source line, a caret
-// under the span, then "  = hint: ..." and notes with their own locations.
+// under the span, then "  = hint: ..." and notes with their own locations. Non-printable bytes
+// of the source and of messages are shown escaped (`\x1b`), never sent to the terminal; a long
+// line is shown as a window around the caret.
 std::string render_text(const Diagnostic& d, const SourceSet& sources, bool color = false);
 // {"code","slug","severity","message","file","line","col","end_line","end_col","hints","notes"}.
 std::string render_json(const std::vector<Diagnostic>& ds, const SourceSet& sources);
 // "N errors, M warnings" (singular forms where they fit).
 std::string summary(const Diagnostics& ds);
+// "12 more errors and 3 more warnings not shown (--error-limit)", or "" when all were kept.
+std::string not_shown(const Diagnostics& ds);
+// `s` with every byte that is not printable ASCII (nor part of a printable UTF-8 character)
+// written as \xNN; tabs are kept when `keep_tabs`.
+std::string escape_text(std::string_view s, bool keep_tabs = false);
 
 // Spelling helpers shared by stages: "did you mean `x`, `y`?" or "".
 std::string did_you_mean(const std::vector<std::string>& candidates);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <cstring>
 #include <optional>
 
 namespace tw::compiler {
@@ -56,6 +57,11 @@ bool valid_utf8(std::string_view s) {
     i += n;
   }
   return true;
+}
+
+// What a token, a space or a comment may start with: a run of anything else is one error.
+bool may_start_token(char c) {
+  return ident_start(c) || digit(c) || (c != '\0' && std::strchr("\"{}();,.=!<>#/ \t\r\n", c) != nullptr);
 }
 
 }  // namespace
@@ -142,11 +148,17 @@ std::optional<Token> Lexer::scan() {
         if (peek() == '=') ++pos_, t.kind = Tok::ge;
         break;
       default: {
-        // Skip a whole UTF-8 sequence so one stray character gives one error.
+        // Skip a whole UTF-8 sequence so one stray character gives one error, and a whole run of
+        // them (up to something a token may start with), so that N bad bytes give one error,
+        // not N.
         while (pos_ < text_.size() && (static_cast<unsigned char>(text_[pos_]) & 0xC0) == 0x80) ++pos_;
+        size_t first_end = pos_;
+        while (pos_ < text_.size() && !may_start_token(text_[pos_])) ++pos_;
         std::string shown = (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
                                 ? fmt::format("byte 0x{:02x}", static_cast<unsigned char>(c))
-                                : fmt::format("`{}`", text_.substr(begin, pos_ - begin));
+                                : fmt::format("`{}`", text_.substr(begin, first_end - begin));
+        if (pos_ > first_end)
+          shown += fmt::format(" (and {} more byte{} that no token starts with)", pos_ - first_end, pos_ - first_end == 1 ? "" : "s");
         return invalid(begin, shown, {});
       }
     }

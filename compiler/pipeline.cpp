@@ -7,6 +7,7 @@ namespace tw::compiler {
 
 Compilation compile_policy(const std::string& path, const CompileOptions& options) {
   Compilation c;
+  c.diags.set_limit(options.diagnostic_limit);
   // Each stage's input is released as soon as the next stage has it: peak memory is two stages.
   CheckedPolicy checked;
   {

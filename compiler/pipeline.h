@@ -24,6 +24,7 @@ namespace tw::compiler {
 struct CompileOptions {
   TargetKernel target;
   FileReader read = filesystem_reader();
+  size_t diagnostic_limit = 0;  // errors and warnings kept, each (0: all): Diagnostics::set_limit
 };
 
 struct Compilation {

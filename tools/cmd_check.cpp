@@ -41,6 +41,7 @@ int run(const std::vector<std::string>& paths, const PolicyOptions& o) {
                      {"ok", !c.diags.has_errors()},
                      {"errors", c.diags.error_count()},
                      {"warnings", c.diags.warning_count() + host.warnings.size()},
+                     {"not_shown", c.diags.not_kept()},
                      {"diagnostics", nlohmann::json::parse(compiler::render_json(c.diags.all(), c.sources))},
                      {"host", {{"warnings", host.warnings}, {"notes", host.notes}}}});
     } else if (!c.diags.has_errors() && c.diags.all().empty() && host.warnings.empty()) {

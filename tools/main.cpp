@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-file-size", tw::tools::max_file_bytes(),
                  "Largest policy, include, artifact or case file read, in bytes")
       ->capture_default_str();
+  app.add_option("--error-limit", tw::tools::error_limit(),
+                 "Errors (and warnings) shown at most per policy; the others are counted (0: all)")
+      ->capture_default_str();
   int exit_code = tw::tools::kExitOk;
   tw::tools::register_doctor(app, exit_code);
   tw::tools::register_delegate(app, exit_code);

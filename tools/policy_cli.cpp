@@ -21,6 +21,11 @@ void add_target_option(CLI::App* cmd, PolicyOptions& o) {
                   "Check names against this kernel: a version (6.12), or `running` (this kernel's BTF)");
 }
 
+size_t& error_limit() {
+  static size_t n = 20;
+  return n;
+}
+
 size_t& max_file_bytes() {
   static size_t bytes = compiler::kDefaultMaxFileBytes;
   return bytes;
@@ -123,10 +128,12 @@ compiler::Compilation compile_and_report(const std::string& path, const PolicyOp
   }
   options.target = std::move(*target);
   options.read = compiler::filesystem_reader(max_file_bytes());
+  options.diagnostic_limit = error_limit();
   compiler::Compilation c = compiler::compile_policy(path, options);
   if (o.json) return c;  // the verb prints JSON itself
   bool color = isatty(STDERR_FILENO) && !std::getenv("NO_COLOR");
   for (const auto& d : c.diags.all()) fmt::print(stderr, "{}", compiler::render_text(d, c.sources, color));
+  if (auto more = compiler::not_shown(c.diags); !more.empty()) fmt::print(stderr, "{}\n", more);
   if (print_summary && (!c.diags.all().empty() || c.diags.has_errors()))
     fmt::print(stderr, "{}: {}\n", path, compiler::summary(c.diags));
   return c;

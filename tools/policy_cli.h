@@ -34,6 +34,8 @@ std::optional<compiler::Ir> load_ir(const std::string& path, const PolicyOptions
 // Every file a verb reads (policies, includes, artifacts, cases) is a regular file of at most this
 // many bytes (`--max-file-size`).
 size_t& max_file_bytes();
+// How many errors (and warnings) a verb shows at most (`--error-limit`; 0: all).
+size_t& error_limit();
 std::optional<std::string> read_file(const std::string& path, std::string& error);
 bool write_file(const std::string& path, const std::string& data, std::string& error);
 
