@@ -147,7 +147,9 @@ bool covers(const Conjunction& a, const Conjunction& b) {
 }
 
 void analyse(const Ir& ir, const SourceSet& sources, Diagnostics& diags) {
-  (void)sources;
+  if (ir.profiles.empty() && !ir.default_allow && sources.size())
+    diags.report(Code::W114, Span{0, 0, 0}, fmt::format("policy `{}` has no profiles: with `default deny` it refuses every BPF token on the host", ir.name))
+        .hint("add the profiles of the workloads that need tokens; `load` refuses this policy without `--force`");
   ShadowIndex index;
   size_t budget = kShadowBudget;
   bool budget_reported = false;

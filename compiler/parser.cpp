@@ -58,21 +58,28 @@ class Parser {
     throw SyntaxError{};
   }
 
+  static std::string found_name(const Token& t) {
+    return t.kind == Tok::ident || t.kind == Tok::number ? fmt::format("`{}`", t.text)
+           : t.kind == Tok::string                      ? fmt::format("string {}", t.text)
+                                                        : std::string(tok_name(t.kind));
+  }
+
   void report_here(std::string_view expected, const std::string& hint) {
     const Token& t = cur();
-    std::string found = t.kind == Tok::ident || t.kind == Tok::number ? fmt::format("`{}`", t.text)
-                        : t.kind == Tok::string                      ? fmt::format("string {}", t.text)
-                                                                     : std::string(tok_name(t.kind));
-    auto& d = diags_.report(Code::E003, t.span, fmt::format("expected {}, found {}", expected, found));
+    auto& d = diags_.report(Code::E003, t.span, fmt::format("expected {}, found {}", expected, found_name(t)));
     if (!hint.empty()) d.hint(hint);
   }
 
   const Token& expect(Tok k, std::string_view what = {}) {
-    if (!at(k)) {
-      std::string hint;
-      if (k == Tok::semi) hint = "every statement ends with `;`";
-      error_here(what.empty() ? tok_name(k) : what, hint);
+    if (!at(k) && k == Tok::semi && prev_.span.end > 0) {
+      // Where the `;` is missing: right after the previous token (often on the line before the
+      // token that revealed it), with the fix.
+      Span after{prev_.span.file, prev_.span.end, prev_.span.end};
+      diags_.report(Code::E003, after, fmt::format("expected `;` after {}", found_name(prev_)))
+          .hint(fmt::format("insert `;` here: every statement ends with one (the next token is {})", found_name(cur())));
+      throw SyntaxError{};
     }
+    if (!at(k)) error_here(what.empty() ? tok_name(k) : what);
     return advance();
   }
 

@@ -29,7 +29,7 @@ std::vector<Row> rows() {
   return {
       {"E001@1:1", {{"p.tw", "$profile x { match any; }"}}},
       {"E002@1:9", {{"p.tw", "include \"common.tw\n"}}},
-      {"E003@1:23", {{"p.tw", "profile x { match any }"}}},
+      {"E003@1:22", {{"p.tw", "profile x { match any }"}}},  // the missing `;`: right after `any`
       {"E004@1:34", {{"p.tw", "profile x { match creator.uid == 99999999999999999999999; }"}}},
       {"E010@1:34", {{"p.tw", "profile x { match any; allow map hsah; }"}}},
       {"E011@1:19", {{"p.tw", "profile x { match creator.pid == 1; }"}}},
@@ -69,6 +69,7 @@ std::vector<Row> rows() {
       {"W110@1:9", {{"p.tw", "profile x { match any; allow cmd prog_load; allow prog xdp; }"}}},
       {"W111@1:8", {{"p.tw", "grants unused { allow cap CAP_BPF; }\n" + kOk}}},
       {"W112@1:9", {{"p.tw", "profile x { match creator.selinux_type == container_t; }"}}},
+      {"W114@1:1", {{"p.tw", "policy p;\ndefault deny;\n"}}},
   };
 }
 

@@ -60,7 +60,7 @@ TEST_CASE("parser: one error per broken statement, then recovery") {
   auto p = parse_text("profile a {\n  match any\n  allow cmd map_create;\n  limit maps;\n  allow map array;\n}\nprofile b { match any; }\n");
   std::vector<std::string> at;
   for (const auto& d : p.diags.all()) at.push_back(p.sources.where(d.span));
-  CHECK(at == std::vector<std::string>{"t.tw:3:3", "t.tw:4:13"});
+  CHECK(at == std::vector<std::string>{"t.tw:2:12", "t.tw:4:13"});  // the missing `;` right after `any`
   REQUIRE(p.stmts.size() == 2);
   CHECK(p.stmts[1].target.text == "b");
   CHECK(p.stmts[0].body.back().kind == Stmt::Kind::allow);
