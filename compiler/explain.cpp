@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <unordered_map>
+
 #include "kernel/policy_tables.h"
 #include <fmt/ranges.h>
 
@@ -111,8 +113,11 @@ std::string explain(const Ir& ir) {
 
   // What each backend enforces, per profile (cil_backend.h says how SELinux's part is derived).
   out += "\nbackends (the BPF LSM enforces every hook above; SELinux, with --emit cil, what it can check):\n";
+  std::unordered_map<std::string_view, const IrProfile*> by_name;  // one lookup per profile, not a scan
+  for (const auto& p : ir.profiles) by_name.emplace(p.name, &p);
   for (const auto& cov : lower_to_cil(ir).coverage) {
-    const IrProfile* p = ir.find(cov.profile);
+    auto it = by_name.find(cov.profile);
+    const IrProfile* p = it == by_name.end() ? nullptr : it->second;
     bool selinux_only = p && mentions_selinux(*p);
     out += fmt::format("  `{}`\n", cov.profile);
     if (selinux_only) out += "    BPF LSM: its alternatives that test SELinux types never match there\n";
