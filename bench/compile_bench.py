@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Compile-time benchmark: generated policies of 100 .. 100,000 profiles through
 `tokenwarden check` and `tokenwarden compile`, wall time and peak RSS of each run.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Per-invocation cost of tokenwarden's BPF LSM programs against trivial programs on the same
 # hooks, at 1, 100 and 10,000 profiles, in the test VM (kernel.bpf_stats_enabled=1: the kernel's
 # run_time_ns / run_cnt per program). Under qemu's software emulation only ratios mean anything.

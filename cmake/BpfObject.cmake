@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # bpf_object(NAME SOURCE [HEADERS h...])
 #
 # Compiles SOURCE (a *.bpf.c) with clang -target bpf -g -O2 into NAME.bpf.o, generates the

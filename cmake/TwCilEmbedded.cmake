@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tw_cil_embedded(OUT): configures compiler/cil_embedded.cpp.in into the current binary directory
 # with selinux-module/'s minimal base and token interfaces built in (the SELinux backend's check),
 # reconfiguring when they change; sets OUT to the generated source.

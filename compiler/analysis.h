@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Stage 5: lints that need the normalised IR: profiles that can never match (W102) and profiles
 // that an earlier profile shadows in first-match order (W103). The shadow check indexes earlier
 // match alternatives by the attributes they test and their exact values, so it stays linear for

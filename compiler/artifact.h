@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The compiled artifact: what `tokenwarden compile` writes and `load` applies on a target with no
 // compiler toolchain. Text in JSON lines: a header line (format name, format version, the compiler
 // that made it, the SHA-256 and size of the payload), then the payload, the IR as JSON lines

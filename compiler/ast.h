@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The syntax tree the parser builds: statements as written, names not yet resolved. The checker
 // (checker.h) turns it into a CheckedPolicy; nothing after the checker looks at the AST.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The BPF LSM backend: Ir -> the tables the programs in lsm-progs/ read (layouts in tw_abi.h).
 //
 // Every alternative (conjunction) of every profile becomes one or more `tw_conj` records, in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Decision cases: a policy's expected verdicts, beside it as NAME.cases. One case per section:
 //
 //   [ci runner may create an array map]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Stage 3: statements -> CheckedPolicy. Resolves every name against the BPF catalogue (kernel
 // spellings, full enum names and systemd's, case-insensitive, "did you mean" for the rest),
 // expands `use` of grants blocks, checks values, places and repetitions, and reports the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SELinux backend: Ir -> CIL for the part of a policy SELinux can enforce (Linux 7.0's token
 // checks, through the interfaces of tokenwarden's SELinux module, selinux-module/).
 //

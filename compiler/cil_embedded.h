@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // selinux-module/'s minimal base policy and delegation interfaces, built into the compiler (from
 // cil_embedded.cpp.in at configure time) so that check_cil() needs no files at run time.
 #pragma once

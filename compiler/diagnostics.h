@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Diagnostics are values: a stable code, a severity, a span, a message, hints and related notes.
 // Stages append them to a sink and never print; tools/ renders them once, as text
 // (`file:line:col: error[E013]: ...` with the source line and a caret) or as JSON.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The reference evaluator: what each hook decides for given inputs, with the deciding profile,
 // the rule and the reason. It is the specification of the BPF LSM programs (the VM tests run the
 // same decision cases on both and require the same verdicts) and the engine of `simulate` and

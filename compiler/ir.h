@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The decision IR: the single input of every backend (BPF LSM tables, SELinux CIL), of the
 // reference evaluator and of `explain`. Everything is normalised here: the first-match order is
 // explicit, match clauses are in disjunctive normal form with numeric ranges merged and negations

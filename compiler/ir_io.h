@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The IR's two renderings: JSON (lossless; the compiled artifact's payload and `--emit json`)
 // and a readable text dump (`--emit ir`, golden-tested).
 #pragma once

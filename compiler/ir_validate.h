@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The checker's rules, applied to an IR that did not come from the checker: a compiled artifact
 // read back from disk. Its checksum only proves that nobody changed it by accident; a file
 // re-sealed by hand must still say only what a policy can say (an errno the programs return, a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Stage 1: source text -> tokens. Identifiers may contain '.', '-' and '_' (`creator.uid`,
 // `ci-runner`); keywords are identifiers the parser recognises by text, so a profile may be
 // called `match` without the lexer caring. Comments run from '#' or '//' to the end of the line.

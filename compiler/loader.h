@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Stage 1+2 driver: reads the root policy file, lexes and parses it, and replaces each top-level
 // `include "file";` by the statements of that file (resolved relative to the including file),
 // depth first. A file is read once however often it is included; a cycle is an error (E016).

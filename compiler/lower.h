@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Stage 4: CheckedPolicy -> Ir. Brings every match clause into disjunctive normal form (negations
 // pushed to the atoms, numeric negations folded into interval sets, atoms of one attribute merged,
 // contradictory conjunctions dropped), fills modes and errnos from the policy-wide settings, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Stage 2: tokens -> statements (ast.h), pulling tokens from the lexer as it goes. Hand-written recursive descent. A syntax error (E003)
 // is reported with what was expected, and parsing resumes after the next `;` or `}`, so one run
 // reports every broken statement of a file.

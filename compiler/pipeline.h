@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The compiler's stages, in order, written down once:
 //
 //   load      source files -> tokens -> statements   (lexer.h, parser.h, loader.h: includes)

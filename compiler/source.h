@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Policy source text and positions in it. Every later stage refers to text through a Span
 // (file id + byte offsets); line and column are computed only when a diagnostic is rendered.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bpf(2) operations tokenwarden needs, over libbpf's low-level API, returning owned fds or
 // Error values that name the command and errno. Passing a token fd sets BPF_F_TOKEN_FD in the
 // matching flags field (map_flags, prog_flags, btf_flags), which libbpf leaves to the caller.

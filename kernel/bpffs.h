@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The privileged/unprivileged bpffs delegation dance (what systemd's PrivateBPF= does):
 //
 //   child (new user + mount namespace)          parent (privileged, init user namespace)

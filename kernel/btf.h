@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading facts from a kernel's BTF (the running kernel's /sys/kernel/btf/vmlinux by default):
 // enum tables for the catalogue cross-check and for parsing delegate options the way the kernel
 // does, and function prototypes of the LSM hooks (presence and arity).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The catalogue of BPF commands, map types, program types, attach types and the capabilities a
 // token can stand in for. One table (catalogue.def) feeds the delegation option parser and
 // printer, CLI help, the compiler and the tests. A table can also be read from a running

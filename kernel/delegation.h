@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bpffs delegation options (delegate_cmds/maps/progs/attachs): the kernel's parser and printer
 // reproduced exactly, plus tokenwarden's own friendlier list syntax.
 //

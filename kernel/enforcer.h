@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The enforcer: tokenwarden's BPF LSM programs (lsm-progs/tokenwarden.bpf.c) loaded, fed with a
 // policy's tables, attached, and pinned under one bpffs directory so that enforcement outlives
 // the command that loaded it.

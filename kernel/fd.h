@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Owning file descriptor: closed on destruction, moved, never copied.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A compiled policy as the BPF programs read it: the records of one generation (layouts in
 // lsm-progs/include/tw_abi.h). The compiler's BPF backend produces it; the enforcer installs it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Feature probes: one function per fact, each computed once and cached; report() feeds
 // `tokenwarden doctor`. Probes read files below configurable roots and can be forced to a
 // verdict (ProbeEnv::forced, or TOKENWARDEN_PROBE_FORCE=id=verdict,... in the CLI), so tests

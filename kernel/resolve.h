@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turning the paths a policy names into the identities the BPF programs compare: keyed hashes of
 // paths (the encoding is in lsm-progs/include/tw_abi.h), so that a cgroup keeps matching when
 // systemd removes and recreates it, an executable when a package manager renames a new file over

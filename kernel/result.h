@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Errors from the kernel layer are values: the operation that failed, the errno, and optional
 // detail (a verifier log line, the option string). They are turned into user-facing messages
 // with hints only in tools/ (see tools/errors.cpp); nothing in kernel/ prints.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* tokenwarden's BPF LSM programs: one program per token hook, driven by the compiled policy in
  * maps (layouts in tw_abi.h). They can only refuse: every path that is not a refusal returns 0.
  *
@@ -1252,4 +1253,4 @@ int BPF_PROG(tw_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct b
 	return ret;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL"; /* GPL-compatible: the helpers it calls need that */

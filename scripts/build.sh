@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs dependencies (idempotent) and builds into ${TW_BUILD_DIR:-build}.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The main job: build, ask `tokenwarden doctor` what this kernel can do, compile an example policy
 # and show its decisions (explain, simulate, its decision cases), and run a workload in a delegated
 # user namespace to show which token operations the kernel's delegation allows and refuses.

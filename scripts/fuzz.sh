@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds and runs the policy fuzzer (tests/fuzz) with clang, ASan and UBSan.
 #
 #   scripts/fuzz.sh [--seconds N] [--merge] [--build-dir DIR]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs everything tokenwarden needs to build and test on Debian 12 (bookworm), idempotently.
 #
 # - libbpf-dev (>= 1.4), bpftool and linux-libc-dev (6.12 uapi) come from bookworm-backports;

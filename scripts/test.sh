@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every test: unit, host integration (root) and VM suites. Ends with ctest's summary and a
 # line "N passed, N failed[, N skipped]". Extra arguments go to ctest (e.g. -R unit).
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # cmake --install into a staging prefix puts files in FHS places and the binary runs from there.
 set -euo pipefail
 build=$1

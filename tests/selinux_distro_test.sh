@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tokenwarden's SELinux module against a distribution's base policy: Debian bookworm's
 # selinux-policy-default (refpolicy 2.20221101, 331 modules), fetched by scripts/vm/fetch.sh.
 # Its modules are converted to CIL with policycoreutils' pp converter and compiled together with

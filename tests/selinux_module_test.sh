@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The SELinux module as built (both variants) compiles with secilc against the tests' minimal
 # base policy of the matching kind, with the tests' grants; and each interface grants what its
 # comment says (checked in the compiled binary policy with sesearch when it is installed).

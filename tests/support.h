@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test support: skipping with a reason (ctest shows SKIPPED via exit code 77, except in CI where
 // a test that cannot run is a failure), and running a body inside a delegated user namespace
 // while collecting its observations as key=value lines.

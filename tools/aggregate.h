@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Repeats of one decision folded into one line with a count: the verifier asks for CAP_PERFMON
 // a dozen times per program load, and a refused service retries. The first event of a kind
 // (profile, hook, what was asked, verdict, reason) is passed on at once; its repeats within the

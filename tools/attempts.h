@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The last `load` or `replace` of a pin root, kept in /run/tokenwarden (TOKENWARDEN_RUN_DIR), so
 // that `status` can say that the last attempt failed and that the policy it shows is the one
 // still enforcing (`systemctl reload` with a broken policy). Best effort: a failure to record

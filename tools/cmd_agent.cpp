@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tokenwarden agent: the long-running side of tokenwarden, run by tokenwarden-agent.service.
 //   - drains the kernel's audit ring continuously into the journal, one entry per decision with
 //     structured fields (TW_VERDICT, TW_HOOK, TW_PROFILE, ...), repeats folded into one entry with

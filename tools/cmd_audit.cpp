@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tokenwarden audit [--json] [--follow]: the decision events in the kernel's ring buffer:
 // refusals, would-be refusals in audit mode (and allowed decisions with --log-allowed), with
 // time, process, cgroup, hook, what was asked, the profile and the reason.

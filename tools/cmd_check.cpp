@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tokenwarden check POLICY...: every diagnostic of every policy; exit 0 when none has errors.
 #include <fmt/core.h>
 

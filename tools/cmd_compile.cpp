@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tokenwarden compile POLICY -o ARTIFACT: the versioned, checksummed artifact that `load` applies
 // (no compiler needed on the target); --emit ir|json prints the decision IR instead, --emit cil
 // the SELinux backend's CIL (compiled and checked in-process with libsepol first).

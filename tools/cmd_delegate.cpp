@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tokenwarden delegate: run a command as root of a fresh user namespace with a private bpffs
 // carrying delegate_* options, mounted on /sys/fs/bpf, like systemd's PrivateBPF= with
 // BPFDelegate*=. libbpf inside picks the token up by itself.

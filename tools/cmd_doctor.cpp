@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tokenwarden doctor: every feature probe with a verdict and a hint; exit 0 when this kernel
 // can enforce tokenwarden policies, kExitCannotEnforce when it cannot.
 #include <cstdlib>

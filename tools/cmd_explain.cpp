@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tokenwarden explain POLICY|ARTIFACT: what each hook will decide, per profile, in words.
 #include <fmt/core.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tokenwarden load POLICY|ARTIFACT: compile if needed, resolve paths on this host, load and
 // attach the BPF LSM programs with the policy's tables, pin them under /sys/fs/bpf/tokenwarden.
 #include <fmt/core.h>

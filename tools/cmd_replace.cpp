@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tokenwarden replace POLICY|ARTIFACT: switch the loaded policy to another in one step; tokens keep
 // their profiles (by name), and no decision sees a half-written table.
 #include <fmt/core.h>

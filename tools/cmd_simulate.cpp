@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tokenwarden simulate POLICY --event FIELD=VALUE...: one decision of the reference evaluator,
 // with the deciding profile, rule and reason. Fields are those of a case file (docs/cases.md).
 #include <fmt/core.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tokenwarden status [--json|--prometheus]: the loaded policy (name, hash, generation, load
 // time), per-profile counters per hook and live tokens, audit drops, kernel memory.
 #include <fmt/chrono.h>

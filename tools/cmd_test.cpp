@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tokenwarden test POLICY [CASES]: runs a policy's decision cases on the reference evaluator and
 // ends with "N passed, N failed"; a failure shows what was expected, what came, and why.
 #include <fmt/core.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tokenwarden unload: detach the programs and unpin everything.
 #include <fmt/core.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Each subcommand lives in its own cmd_<verb>.cpp and registers itself on the CLI11 app with
 // its options, help text (with an example) and handler. Handlers store their exit code in
 // `exit_code`; main() only registers and returns it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What load and replace share: a policy source or artifact turned into the BPF tables (paths
 // resolved on this host), and the check that this kernel can enforce at all, made before
 // anything is loaded.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turns kernel-layer Error values into messages for people: the operation, the errno, and a
 // hint about what to do. Only tools/ does this; kernel/ returns plain values.
 #pragma once

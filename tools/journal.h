@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the agent's entries go. The packaged binary sends them to the journal with libsystemd's
 // sd_journal_sendv (journal_systemd.cpp); the fully static binary of the VM tests cannot link
 // libsystemd and has no journal (journal_none.cpp): its agent prints the messages instead.

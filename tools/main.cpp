@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tokenwarden: one binary, one file per verb (cmd_<verb>.cpp). main only registers the verbs
 // and returns the exit code a handler chose.
 #include <CLI/CLI.hpp>

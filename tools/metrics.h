@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The counters `status` shows, in Prometheus's text exposition format (0.0.4: what node_exporter's
 // textfile collector reads; OpenMetrics parsers read it too), for `status --metrics` and the agent.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the policy verbs (check, compile, explain, simulate, test) share: the --target-kernel
 // option, compiling a policy or reading an artifact, and printing diagnostics once (text with
 // source lines and carets, or JSON).

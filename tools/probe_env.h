@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TOKENWARDEN_PROBE_FORCE="bpf_lsm_active=fail,lsm_prog_load=ok": probe verdicts forced from the
 // environment, for tests of doctor and of the verbs that refuse to load where doctor would fail.
 #pragma once

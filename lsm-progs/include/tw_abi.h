@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* The contract between the BPF LSM programs (tokenwarden.bpf.c) and the loader: map layouts,
  * record formats and codes. Plain C, included by both sides; userspace includes it through
  * kernel/enforcer.h. Changing a layout changes TW_ABI_VERSION.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* Kernel-internal types the LSM programs read, declared minimally for CO-RE.
  *
  * Why not a generated vmlinux.h: the build must not depend on the build machine's kernel, and a

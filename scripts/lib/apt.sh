@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared apt helpers (sourced). Never hard-code a mirror: take it from this machine's apt setup.
 
 # mirror_uri: the Debian mirror this machine already uses for bookworm (deb822 or one-line format).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fetches what the VM tests boot and compile with, from Debian's own packages, into a cache
 # outside the source tree (reused across runs; anything missing is fetched again):
 #   kernels/6.12/vmlinuz   linux-image-*-cloud-amd64-unsigned from bookworm-backports

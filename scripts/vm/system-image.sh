@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds, once per recipe, a real Debian system for the VM: Debian testing (forky, the first suite
 # with systemd >= 258 and so PrivateBPF=), with systemd as PID 1, udev, libbpf and bpftool, as a
 # root filesystem tarball. Built with mmdebstrap through this machine's own mirror (never a host

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SELinux backend (IR -> CIL): what it grants for which types, first-match order where
 // SELinux can see it, line marks, and the in-process libsepol check with its E031 diagnostics.
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One policy per diagnostic code that triggers it, with where it must point. A new code without
 // a row here fails "every code has a negative test".
 #include <doctest/doctest.h>

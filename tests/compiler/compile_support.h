@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Compiling policies held in memory for the compiler's unit tests.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one renderer test: text with the source line and carets, and JSON.
 #include <doctest/doctest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The reference evaluator on table-driven cases: every example policy's case file, plus cases
 // written against small policies here.
 #include <doctest/doctest.h>

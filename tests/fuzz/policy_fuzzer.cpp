@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target over the whole compiler front end: the input is a policy (its include resolves
 // to a fixed second file), compiled through every stage; diagnostics are rendered; an IR, when
 // produced, must survive JSON and the artifact format unchanged and be explainable and

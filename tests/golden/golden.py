@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Golden tests for outputs tokenwarden owns: IR dumps, rendered diagnostics, explanations.
 
 One file per test (tests/golden/*.golden):

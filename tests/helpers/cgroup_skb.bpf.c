@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* A cgroup_skb program for the real-system flavour: what examples/systemd-service.tw's flowlogd
  * loads (attach type cgroup_inet_ingress). */
 #include <linux/bpf.h>
@@ -9,4 +10,4 @@ int count_ingress(struct __sk_buff *skb)
 	return 1;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL"; /* GPL-compatible: the helpers it calls need that */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* A tiny libbpf object for `tw-token-demo --libbpf`: one array map and one socket filter.
  * Loaded through the skeleton with no explicit token, so libbpf must pick the token up from
  * /sys/fs/bpf (or LIBBPF_BPF_TOKEN_PATH) by itself. */
@@ -22,4 +23,4 @@ int demo_filter(struct __sk_buff *skb)
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL"; /* GPL-compatible: the helpers it calls need that */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tw-fake-pins ROOT: pins the enforcer's maps (tokenwarden.bpf.o's exact layout) under ROOT with
 // no program loaded, as `tokenwarden load` would before it attaches: a pin root that `replace`,
 // `status` and `unload` work on where the kernel refuses BPF LSM programs (the host's). No

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tw-libbpf-client: a libbpf skeleton application with no token code of its own, as most BPF
 // applications are: open and load the demo object (an array map, a socket filter) and report.
 // Under systemd's PrivateBPF= libbpf finds the token on /sys/fs/bpf by itself (libbpf >= 1.4).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tw-token-demo: what a workload inside a delegated user namespace sees.
 //   tw-token-demo [--libbpf] [map:TYPE | prog:TYPE | btf]...
 // Creates a token from $LIBBPF_BPF_TOKEN_PATH (default /sys/fs/bpf), prints its masks, tries

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* An XDP program for the real-system flavour: what an XDP-only profile allows. libbpf still loads
  * its probes (a socket filter first) through the token before it loads this. */
 #include <linux/bpf.h>
@@ -9,4 +10,4 @@ int xdp_pass(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL"; /* GPL-compatible: the helpers it calls need that */

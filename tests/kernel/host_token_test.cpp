@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Host integration tests: real bpffs delegation, real tokens, this machine's kernel. Need root.
 #include <doctest/doctest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Paths as the BPF programs compare them: the keyed hash, the executable's place in its
 // filesystem through the mount table, and the warnings for paths of the wrong kind.
 #include <doctest/doctest.h>

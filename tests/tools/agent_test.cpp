@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's pure parts: folding repeats into one entry with a count, and the metrics text.
 #include <doctest/doctest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The tokenwarden binary as users run it: doctor's verdicts and exit codes, delegate end to end.
 #include <doctest/doctest.h>
 

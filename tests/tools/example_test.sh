@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # One example policy end to end through the CLI: check (no errors, no warnings), test its cases,
 # compile to an artifact, run the same cases against the artifact, explain the artifact; and the
 # SELinux backend's CIL, which must compile with libsepol (in-process, by `--emit cil` itself).

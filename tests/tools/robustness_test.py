@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Host tests for the ways around a restrictive tool (issue: fail-open replace, symlinked output,
 stale staging, artifacts re-sealed by hand, unbounded reads, an orphaned delegate command).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Boots stock Debian kernels in qemu (TCG) with an initramfs holding our static test binaries,
 and turns the guest's result lines into ctest results.
 

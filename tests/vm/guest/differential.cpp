@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The differential test: one table of decision cases (tests/vm/policies/differential.cases) on
 // the reference evaluator and on this kernel, compared case by case.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the guest test cases share (tests/vm/guest/*.cpp): case outcomes, expectations, running
 // commands, cgroups and delegated user namespaces.
 #pragma once

@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# SPDX-License-Identifier: Apache-2.0
 # /init of the VM test guest: mount what the tests need, run the cases named on the kernel
 # command line (tw.cases=a,b,c), or a shell (tw.mode=shell), then power off.
 /bin/busybox --install -s /bin

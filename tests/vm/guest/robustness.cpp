@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // VM case `robustness`: tokenwarden's writers interrupted and raced on a kernel that runs its
 // programs, and the programs given tables that are not whole. Whatever happens, a token decision
 // is the live policy's or a refusal, never an allow that no policy gave.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SELinux cases: the minimal test policies (tests/vm/selinux/) and tokenwarden's policy module
 // (selinux-module/) on the VM kernels. vmrun.py compiles the policies each kernel needs into
 // /policy/NAME.bin; a case loads one (replacing whatever was loaded) and switches to enforcing.

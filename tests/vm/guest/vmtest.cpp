@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tw-vmtest: runs VM test cases inside the guest and prints one machine-readable line per case:
 //   TWVM-KERNEL <uname -r>
 //   TWVM-RESULT <case> PASS|FAIL|SKIP <detail on one line>

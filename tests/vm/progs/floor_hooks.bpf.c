@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* The floor for bench/hooks_bench.sh: the least any per-token policy on these hooks must do. The
  * BPF LSM has no security blob on struct bpf_token, so per-token state lives in a hash map keyed
  * by the token's address: each use of a token costs that one lookup. These programs do just
@@ -68,4 +69,4 @@ int BPF_PROG(f_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct bp
 	return key ? use(key, attr->prog_type) : 0;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL"; /* GPL-compatible: the helpers it calls need that */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* VM harness program: on bpf_token_cmd, deny one BPF command for the test process and its direct
  * children only (the token user is the child that run_in_delegated_userns forks). Proves the
  * harness can attach BPF LSM programs to token hooks; the product's programs live in lsm-progs/. */
@@ -33,4 +34,4 @@ int BPF_PROG(harness_token_cmd, const struct bpf_token *token, enum bpf_cmd cmd)
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL"; /* GPL-compatible: the helpers it calls need that */

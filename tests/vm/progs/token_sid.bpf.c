@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* For the VM case selinux_module_legacy: the SELinux label (SID) the kernel stamps on each token
  * and on each map, as SELinux's own hooks left them (the BPF LSM runs after SELinux in the
  * guest's lsm= order). On 6.9-6.17 `security` points to SELinux's struct bpf_security_struct,
@@ -60,4 +61,4 @@ int BPF_PROG(ts_map_create, struct bpf_map *map, union bpf_attr *attr, struct bp
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL"; /* GPL-compatible: the helpers it calls need that */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* The baseline for bench/hooks_bench.sh: a program on each of tokenwarden's hooks that decides
  * nothing and returns 0, so that the cost of tokenwarden's programs can be given as a ratio. */
 #include "tw_kernel_types.h"
@@ -22,4 +23,4 @@ int BPF_PROG(t_map_create, struct bpf_map *map, union bpf_attr *attr, struct bpf
 SEC("lsm/bpf_prog_load")
 int BPF_PROG(t_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct bpf_token *token) { return 0; }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL"; /* GPL-compatible: the helpers it calls need that */

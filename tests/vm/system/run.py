@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The real-system flavour: a Debian testing system (systemd >= 258 as PID 1, udev, libbpf,
 bpftool; scripts/vm/system-image.sh) booted on a stock Debian kernel, with tokenwarden installed
 as an operator would (the binary, /etc/tokenwarden/policy.tw, the project's own units:

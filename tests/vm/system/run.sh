@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The real-system flavour's driver, run by tw-system-test.service once the system is up. Each
 # case prints one line `TWSYS-RESULT <case> PASS|FAIL|KNOWN <detail>` (KNOWN: a failure that is
 # expected today, with its reason); the host (tests/vm/system/run.py) turns them into results.
