@@ -813,8 +813,8 @@ static long cgroup_cb(__u32 i, void *unused)
 
 /* The creator's and the token's facts. Paths are hashed here, once per token creation: the
  * cgroup path from the hierarchy's root, the executable's path in its filesystem, the bpffs's
- * mount point in the creator's mount namespace. */
-/* A subprogram of its own: its locals and the walks' callbacks are off the stack before matching. */
+ * mount point in the creator's mount namespace. A subprogram of its own, so that its locals and
+ * the walks' callbacks are off the stack before the matching. False: a name could not be read. */
 static __noinline bool gather_facts(struct facts *f, const struct bpf_token *token, const struct path *path,
 				    const struct tw_settings *set)
 {

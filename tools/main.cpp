@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "usage.h"
 #include "policy_cli.h"
 #include "version.h"
 
@@ -34,10 +35,12 @@ int main(int argc, char** argv) {
   tw::tools::register_status(app, exit_code);
   tw::tools::register_audit(app, exit_code);
   tw::tools::register_agent(app, exit_code);
+  if (int bad = tw::tools::unknown_verb(app, argc, argv)) return bad;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every other parse error is a usage error, one code for all.
+    return app.exit(e) == 0 ? tw::tools::kExitOk : tw::tools::kExitUsage;
   }
   return exit_code;
 }

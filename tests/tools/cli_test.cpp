@@ -207,3 +207,16 @@ TEST_CASE("cli: check --target-kernel running tells a path of the wrong kind fro
   std::remove(policy.c_str());
   rmdir(dir);
 }
+
+TEST_CASE("cli: an unknown command says so, with the verbs it resembles, and a usage exit code") {
+  auto [st, out] = run_command(kTw + " lod policy.tw 2>&1");
+  CHECK(st == 64);
+  CHECK_MESSAGE(out.find("unknown command `lod`; did you mean `load`?") != std::string::npos, out);
+  auto [st2, out2] = run_command(kTw + " --error-limit 5 bogus 2>&1");
+  CHECK(st2 == 64);
+  CHECK_MESSAGE(out2.find("unknown command `bogus`") != std::string::npos, out2);
+  auto [st3, out3] = run_command(kTw + " check --no-such-option x.tw 2>&1");
+  CHECK(st3 == 64);  // CLI11's own parse errors share the code
+  auto [st4, out4] = run_command(kTw + " --help");
+  CHECK(st4 == 0);
+}
