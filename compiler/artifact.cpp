@@ -31,15 +31,18 @@ std::string write_artifact(const Ir& ir, const std::string& compiler_version) {
 }
 
 bool looks_like_artifact(const std::string& text) {
-  std::string_view first = std::string_view(text).substr(0, text.find('\n'));
-  return first.size() > 1 && first.front() == '{' && first.find(kArtifactFormat) != std::string_view::npos;
+  // Policy source never starts with `{` (no statement does); an artifact's JSON header always
+  // does, so a header cut short is still read as a (damaged) artifact, not compiled as source.
+  return !text.empty() && text.front() == '{';
 }
 
 std::optional<Artifact> read_artifact(const std::string& text, std::string& error, std::string_view name) {
   size_t nl = text.find('\n');
   nlohmann::json j = nlohmann::json::parse(text.substr(0, nl), nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    error = "not a tokenwarden artifact (its first line is not a JSON header)";
+    error = nl == std::string::npos
+                ? fmt::format("a damaged artifact: its header is cut short ({} bytes and no end of line)", text.size())
+                : "not a tokenwarden artifact (its first line is not a JSON header)";
     return std::nullopt;
   }
   if (j.value("format", "") != kArtifactFormat) {

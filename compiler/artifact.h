@@ -28,7 +28,7 @@ std::string write_artifact(const Ir& ir, const std::string& compiler_version);
 // checker would have refused (validate_ir).
 std::optional<Artifact> read_artifact(const std::string& text, std::string& error,
                                       std::string_view name = "artifact");
-// Does `text` look like an artifact (rather than policy source)?
+// Does `text` look like an artifact (rather than policy source)? Anything starting with `{`.
 bool looks_like_artifact(const std::string& text);
 
 std::string sha256_hex(std::string_view data);

@@ -80,13 +80,17 @@ std::string explain(const Ir& ir) {
                          p.name, verdict_words(p));
     else out += fmt::format("       -> labelled `{}`\n", p.name);
   }
+  // What the policy's own refusals come to in its mode (a profile's mode does not apply to them).
+  std::string refusal = ir.mode == Mode::enforce ? "refused with " + kernel::errno_name(ir.deny_errno)
+                        : ir.mode == Mode::audit ? "logged, then allowed (mode audit)"
+                                                 : "allowed (mode off)";
   out += ir.default_allow ? "  otherwise: the token is created unconfined (default allow)\n"
-                          : fmt::format("  otherwise: token creation is {} (default deny)\n",
-                                        ir.mode == Mode::enforce ? "refused with " + kernel::errno_name(ir.deny_errno)
-                                                                 : std::string(ir.mode == Mode::audit ? "logged, then allowed" : "allowed"));
+                          : fmt::format("  otherwise: token creation is {} (default deny)\n", refusal);
   switch (ir.preexisting) {
     case Preexisting::allow: out += "  tokens created before the policy was loaded: unrestricted\n"; break;
-    case Preexisting::deny: out += "  tokens created before the policy was loaded: every use refused\n"; break;
+    case Preexisting::deny:
+      out += fmt::format("  tokens created before the policy was loaded: every use {}\n", refusal);
+      break;
     case Preexisting::profile:
       out += fmt::format("  tokens created before the policy was loaded: treated as profile `{}`\n", ir.preexisting_profile);
       break;

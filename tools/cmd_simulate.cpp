@@ -5,8 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+
 #include "commands.h"
 #include "compiler/cases.h"
+#include "compiler/diagnostics.h"
 #include "compiler/ir_io.h"
 #include "kernel/result.h"
 #include "policy_cli.h"
@@ -20,7 +23,35 @@ struct Args {
   PolicyOptions o;
 };
 
+// What a case file would accept but an event must not have: no FIELD=VALUE shape, `expect`
+// (simulate decides; cases expect), a field given twice (the last would win silently), no hook
+// (it would default silently). "" when the fields are fine.
+std::string event_problem(const std::vector<std::string>& fields) {
+  std::map<std::string, size_t> seen;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const std::string& f = fields[i];
+    size_t eq = f.find('=');
+    std::string key = eq == std::string::npos ? "" : f.substr(0, eq);
+    key.erase(0, key.find_first_not_of(" \t"));
+    key.erase(key.find_last_not_of(" \t") + 1);
+    std::string where = fmt::format("-e #{} `{}`", i + 1, compiler::escape_text(f));
+    if (key.empty()) return where + ": expected FIELD=VALUE (hook, creator, token, cmd, cap, map, prog, ...)";
+    if (key == "expect") return where + ": simulate says what the policy decides; `expect` belongs in a case file (`tokenwarden test`)";
+    // creator, token, map and prog hold KEY=VALUE lists that add up over several -e.
+    bool adds_up = key == "creator" || key == "token" || key == "map" || key == "prog";
+    if (auto it = seen.find(key); it != seen.end() && !adds_up)
+      return fmt::format("{}: `{}` is already given by -e #{}", where, key, it->second + 1);
+    seen.emplace(key, i);
+  }
+  if (!seen.count("hook")) return "no -e hook=...: which hook to decide (token_create, token_cmd, token_capable, map_create, prog_load)";
+  return "";
+}
+
 int run(const Args& a, int& exit_code) {
+  if (std::string problem = event_problem(a.fields); !problem.empty()) {
+    fmt::print(stderr, "tokenwarden simulate: error: {}\n", problem);
+    return kExitUsage;
+  }
   auto ir = load_ir(a.policy, a.o, exit_code);
   if (!ir) return exit_code;
   // The event is a one-case case file, so that errors point into what was typed.

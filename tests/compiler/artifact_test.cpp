@@ -90,6 +90,11 @@ TEST_CASE("artifact: damage, other formats and versions are refused with a reaso
   CHECK_FALSE(read_artifact("{\"format\": \"something-else\"}\n", error));
   CHECK(error.find("not a tokenwarden artifact") != std::string::npos);
   CHECK_FALSE(read_artifact("profile a { match any; }", error));
+  // Cut inside its header: a damaged artifact, never policy source.
+  std::string cut = reseal(header, payload).substr(0, 30);
+  CHECK(looks_like_artifact(cut));
+  CHECK_FALSE(read_artifact(cut, error));
+  CHECK(error.find("a damaged artifact: its header is cut short (30 bytes") != std::string::npos);
 
   // A correct checksum over a malformed payload: the profile's identity does not match its name.
   std::string bad = payload;

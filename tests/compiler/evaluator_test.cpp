@@ -9,6 +9,7 @@
 
 #include "compile_support.h"
 #include "compiler/cases.h"
+#include "compiler/explain.h"
 
 using namespace tw::compiler;
 using tw::test::compile_text;
@@ -146,4 +147,17 @@ TEST_CASE("evaluator: every example's case file passes") {
     }
   }
   CHECK(files >= 4);
+}
+
+TEST_CASE("explain: the policy's refusals in mode audit are said as the evaluator decides them") {
+  auto c = tw::test::compile_text("policy p; mode audit; default deny; preexisting deny;\n"
+                                  "profile a { match creator.uid == 1; allow cmd map_create; }\n");
+  REQUIRE(c.ir);
+  std::string text = explain(*c.ir);
+  CHECK(text.find("otherwise: token creation is logged, then allowed (mode audit) (default deny)") != std::string::npos);
+  CHECK(text.find("before the policy was loaded: every use logged, then allowed (mode audit)") != std::string::npos);
+  tw::compiler::Event e;
+  e.preexisting = true;
+  e.hook = tw::compiler::Hook::map_create;
+  CHECK(evaluate(*c.ir, e).outcome == tw::compiler::Outcome::audit);  // what explain says
 }

@@ -179,19 +179,35 @@ TEST_CASE("cli: delegate rejects unknown names with a suggestion, before touchin
   CHECK(dry.find("delegate_cmds=map_create,delegate_progs=0x10000000000:xdp") != std::string::npos);
 }
 
+// A policy file in a fresh directory of its own, both removed at the end of the test.
+struct TempPolicy {
+  std::string dir, path;
+  TempPolicy() {
+    char t[] = "/tmp/tw-cli-XXXXXX";
+    REQUIRE(mkdtemp(t));
+    dir = t;
+    path = dir + "/p.tw";
+  }
+  void write(const std::string& text) const {
+    FILE* f = std::fopen(path.c_str(), "w");
+    REQUIRE(f);
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  }
+  ~TempPolicy() {
+    std::remove(path.c_str());
+    rmdir(dir.c_str());
+  }
+};
+
 TEST_CASE("cli: check --target-kernel running tells a path of the wrong kind from one that does not exist") {
-  char dir[] = "/tmp/tw-check-XXXXXX";
-  REQUIRE(mkdtemp(dir));
-  std::string policy = std::string(dir) + "/p.tw";
-  FILE* f = std::fopen(policy.c_str(), "w");
-  REQUIRE(f);
-  std::fprintf(f,
-               "policy p;\n"
-               "profile a { match creator.exe == \"%s\"; allow cmd map_create; }\n"
-               "profile b { match token.bpffs == \"%s\" and creator.uid == 1; allow cmd map_create; }\n"
-               "profile c { match creator.exe == \"%s/not-installed-yet\"; allow cmd map_create; }\n",
-               dir, dir, dir);
-  std::fclose(f);
+  TempPolicy t;
+  const std::string& dir = t.dir;
+  const std::string& policy = t.path;
+  t.write("policy p;\n"
+          "profile a { match creator.exe == \"" + dir + "\"; allow cmd map_create; }\n"
+          "profile b { match token.bpffs == \"" + dir + "\" and creator.uid == 1; allow cmd map_create; }\n"
+          "profile c { match creator.exe == \"" + dir + "/not-installed-yet\"; allow cmd map_create; }\n");
   auto [st, out] = run_command(kTw + " check --target-kernel running " + policy + " 2>&1");
   CHECK(st == 0);  // warnings, not errors
   CHECK_MESSAGE(out.find("warning: on this host: profile `a`: creator.exe \"" + std::string(dir) +
@@ -204,8 +220,6 @@ TEST_CASE("cli: check --target-kernel running tells a path of the wrong kind fro
   auto [st2, plain] = run_command(kTw + " check " + policy + " 2>&1");
   CHECK(st2 == 0);
   CHECK(plain.find("on this host") == std::string::npos);
-  std::remove(policy.c_str());
-  rmdir(dir);
 }
 
 TEST_CASE("cli: an unknown command says so, with the verbs it resembles, and a usage exit code") {
@@ -219,4 +233,27 @@ TEST_CASE("cli: an unknown command says so, with the verbs it resembles, and a u
   CHECK(st3 == 64);  // CLI11's own parse errors share the code
   auto [st4, out4] = run_command(kTw + " --help");
   CHECK(st4 == 0);
+}
+
+TEST_CASE("cli: simulate refuses an event it would otherwise read silently wrong") {
+  TempPolicy t;
+  t.write("policy p; profile a { match creator.uid == 1; allow cmd map_create; }\n");
+  const std::string& policy = t.path;
+  struct Bad {
+    std::string args, says;
+  } bad[] = {
+      {"-e creator=uid=1", "no -e hook=..."},
+      {"-e hook=token_create -e hook=map_create", "`hook` is already given by -e #1"},
+      {"-e hook=token_create -e expect=deny", "`expect` belongs in a case file"},
+      {"-e hook=token_create -e nonsense", "-e #2 `nonsense`: expected FIELD=VALUE"},
+  };
+  for (const auto& b : bad) {
+    auto [st, out] = run_command(kTw + " simulate " + policy + " " + b.args + " 2>&1");
+    CHECK_MESSAGE(st == 64, b.args << ": " << out);
+    CHECK_MESSAGE(out.find(b.says) != std::string::npos, b.args << ": " << out);
+  }
+  // creator= adds up over several -e, as in a case file.
+  auto [st, out] = run_command(kTw + " simulate " + policy + " -e hook=token_create -e creator=uid=1 -e creator=gid=2 2>&1");
+  CHECK_MESSAGE(st == 0, out);
+  CHECK(out.find("allow") != std::string::npos);
 }
