@@ -79,6 +79,21 @@ size_t printable_utf8(std::string_view s) {
   return n;
 }
 
+// How the character at s[i] is shown: itself when printable (ASCII, a newline, a tab when
+// `keep_tabs`, a printable UTF-8 character), else `\xNN`; the bytes it takes and the columns
+// it shows as.
+struct Shown {
+  std::string text;
+  size_t bytes = 1, columns = 1;
+};
+Shown shown_at(std::string_view s, size_t i, bool keep_tabs) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  if ((c >= 0x20 && c < 0x7f) || c == '\n' || (keep_tabs && c == '\t')) return {std::string(1, static_cast<char>(c)), 1, 1};
+  if (size_t n = c >= 0x80 ? printable_utf8(s.substr(i)) : 0) return {std::string(s.substr(i, n)), n, 1};
+  std::string escaped = fmt::format("\\x{:02x}", c);
+  return {escaped, 1, escaped.size()};
+}
+
 // How many columns of a snippet are shown at most; a longer line is a window around the caret.
 constexpr size_t kSnippetWidth = 120;
 
@@ -96,17 +111,11 @@ void append_snippet(std::string& out, const SourceSet& sources, Span span, const
   std::string shown = from ? "..." : "";
   std::string caret(shown.size(), ' ');
   for (size_t i = from; i < to;) {
-    std::string piece;
-    size_t n = 1;
-    unsigned char c = static_cast<unsigned char>(line[i]);
-    if (c == '\t' || (c >= 0x20 && c < 0x7f)) piece = std::string(1, static_cast<char>(c));
-    else if ((n = c >= 0x80 ? printable_utf8(line.substr(i)) : 0)) piece = std::string(line.substr(i, n));
-    else piece = fmt::format("\\x{:02x}", c), n = 1;
-    size_t columns = piece.size() > 1 && c >= 0x80 ? 1 : piece.size();
-    char mark = i >= col && i < col + width ? '^' : c == '\t' ? '\t' : ' ';
-    if (i < col + width) caret += std::string(columns, mark);
-    shown += piece;
-    i += n;
+    Shown piece = shown_at(line, i, true);
+    char mark = i >= col && i < col + width ? '^' : line[i] == '\t' ? '\t' : ' ';
+    if (i < col + width) caret += std::string(piece.columns, mark);
+    shown += piece.text;
+    i += piece.bytes;
   }
   if (to < line.size()) shown += "...";
   if (col >= to) caret += '^';
@@ -120,17 +129,9 @@ void append_snippet(std::string& out, const SourceSet& sources, Span span, const
 std::string escape_text(std::string_view s, bool keep_tabs) {
   std::string out;
   for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if ((c >= 0x20 && c < 0x7f) || (keep_tabs && c == '\t') || c == '\n') {
-      out += static_cast<char>(c);
-      ++i;
-    } else if (size_t n = c >= 0x80 ? printable_utf8(s.substr(i)) : 0) {
-      out += s.substr(i, n);
-      i += n;
-    } else {
-      out += fmt::format("\\x{:02x}", c);
-      ++i;
-    }
+    Shown piece = shown_at(s, i, keep_tabs);
+    out += piece.text;
+    i += piece.bytes;
   }
   return out;
 }

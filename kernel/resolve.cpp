@@ -7,7 +7,6 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/sysmacros.h>
 
 #include <fmt/format.h>
 
@@ -119,10 +118,6 @@ std::vector<Mount> read_mounts(const std::string& file) {
   return out;
 }
 
-
-uint64_t kernel_dev_encoding(uint64_t st_dev) {
-  return (static_cast<uint64_t>(major(st_dev)) << 20) | minor(st_dev);
-}
 
 PathHasher PathHasher::random() {
   std::array<uint64_t, 2> key{};

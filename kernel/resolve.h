@@ -66,6 +66,5 @@ PathIdentity resolve_bpffs(const PathHasher& h, const std::string& path);
 // "/a/b" into {"a", "b"}; nothing when the path is not absolute and canonical (no `.`, `..` or
 // empty components).
 std::optional<std::vector<std::string>> path_components(std::string_view path);
-uint64_t kernel_dev_encoding(uint64_t st_dev);
 
 }  // namespace tw::kernel

@@ -366,7 +366,8 @@ struct match_ctx {
 
 /* The matching's state lives per CPU, not on the stack: the callbacks' chain, the path walks and
  * the decision after them would not fit the verifier's 512 bytes together. A program runs to the
- * end on one CPU (LSM programs are not preempted by another program on the same CPU's hook). */
+ * end on one CPU (migration is disabled); `create_busy` keeps a second one on that CPU, which a
+ * fully preemptible kernel may run meanwhile, from sharing this state. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -542,8 +543,8 @@ static __always_inline void cgroup_facts(struct facts *f, struct task_struct *ta
 					 struct tw_walk *w)
 {
 	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
-	int level = BPF_CORE_READ(cg, level);
-	if (!cg || level < 0) {
+	int level = cg ? BPF_CORE_READ(cg, level) : -1;
+	if (level < 0) {
 		w->failed = 1;
 		return;
 	}

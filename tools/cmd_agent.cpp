@@ -20,6 +20,7 @@
 
 #include "aggregate.h"
 #include "commands.h"
+#include "enforce_cli.h"
 #include "errors.h"
 #include "events.h"
 #include "journal.h"
@@ -90,18 +91,21 @@ class Agent {
           continue;
         }
       }
-      if (now - last_drops >= 5000000000ULL) {
-        last_drops = now;
-        report_drops();
-      }
-      if (!o_.metrics.empty() && now - last_metrics >= static_cast<uint64_t>(o_.metrics_interval_s * 1e9)) {
-        last_metrics = now;
-        write_metrics();
+      // The counters are read once for whichever is due (they cover every profile's maps).
+      bool drops_due = now - last_drops >= 5000000000ULL;
+      bool metrics_due = !o_.metrics.empty() && now - last_metrics >= static_cast<uint64_t>(o_.metrics_interval_s * 1e9);
+      if (drops_due || metrics_due) {
+        auto st = status();
+        if (drops_due) last_drops = now;
+        if (metrics_due) last_metrics = now;
+        if (st && drops_due) report_drops(*st);
+        if (st && metrics_due) write_metrics(*st);
       }
     }
     if (rb_) ring_buffer__consume(rb_.get());
     for (const auto& f : fold_.expire(now_ns(), true)) send(f);
-    if (!o_.metrics.empty() && enforcer_) write_metrics();
+    if (!o_.metrics.empty())
+      if (auto st = status()) write_metrics(*st);
     notice(6, "tokenwarden agent stopped", {});
     return kExitOk;
   }
@@ -150,24 +154,20 @@ class Agent {
     return std::move(*st);
   }
 
-  void report_drops() {
-    auto st = status();
-    if (!st) return;
-    uint64_t dropped = st->stats.dropped_ringbuf + st->stats.dropped_ratelimit;
+  void report_drops(const kernel::EnforcerStatus& st) {
+    uint64_t dropped = st.stats.dropped_ringbuf + st.stats.dropped_ratelimit;
     if (dropped > last_dropped_)
       notice(4,
              fmt::format("{} audit events were dropped since the last report ({} ring buffer full, {} over the rate "
                          "limit, in all)",
-                         dropped - last_dropped_, st->stats.dropped_ringbuf, st->stats.dropped_ratelimit),
+                         dropped - last_dropped_, st.stats.dropped_ringbuf, st.stats.dropped_ratelimit),
              {{"TW_DROPPED", std::to_string(dropped - last_dropped_)}});
     last_dropped_ = dropped;
   }
 
-  void write_metrics() {
-    auto st = status();
-    if (!st) return;
+  void write_metrics(const kernel::EnforcerStatus& st) {
     std::string error;
-    if (!write_file(o_.metrics, openmetrics(*st, names_), error) && error != last_metrics_error_) {
+    if (!write_file(o_.metrics, openmetrics(st, names_), error) && error != last_metrics_error_) {
       notice(3, "cannot write the metrics: " + error, {});
       last_metrics_error_ = error;
     }
@@ -267,7 +267,7 @@ void register_agent(CLI::App& app, int& exit_code) {
       "Example:\n  tokenwarden agent --metrics /var/lib/prometheus/node-exporter/tokenwarden.prom\n"
       "  journalctl -u tokenwarden-agent -o json | jq 'select(.TW_VERDICT==\"deny\")'");
   static AgentOptions o;
-  cmd->add_option("--pin-root", o.pin_root, "Where the programs and maps are pinned")->capture_default_str();
+  add_pin_root_option(cmd, o.pin_root);
   cmd->add_option("--window", o.window_s, "Seconds within which repeats of one decision are folded into one entry")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "compiler/ir_io.h"
+#include "enforce_cli.h"
 #include "errors.h"
 #include "events.h"
 #include "kernel/catalogue.h"
@@ -97,7 +98,7 @@ void register_audit(CLI::App& app, int& exit_code) {
   cmd->footer("Example:\n  tokenwarden audit\n  tokenwarden audit --follow --json | jq 'select(.verdict==\"deny\")'");
   static std::string root = kernel::kPinRoot;
   static bool json = false, follow = false;
-  cmd->add_option("--pin-root", root, "Where the programs and maps are pinned")->capture_default_str();
+  add_pin_root_option(cmd, root);
   cmd->add_flag("--json", json, "One JSON object per event and line");
   cmd->add_flag("-f,--follow", follow, "Keep printing new events until interrupted");
   cmd->callback([&exit_code] { exit_code = run(root, json, follow); });

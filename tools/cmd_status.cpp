@@ -124,7 +124,7 @@ void register_status(CLI::App& app, int& exit_code) {
   static std::string root = kernel::kPinRoot;
   static bool json = false, prometheus = false;
   static double wait_s = 30;
-  cmd->add_option("--pin-root", root, "Where the programs and maps are pinned")->capture_default_str();
+  add_pin_root_option(cmd, root);
   cmd->add_flag("--json", json, "Machine-readable output");
   cmd->add_flag("--prometheus", prometheus, "The counters in Prometheus text format (what the agent's --metrics writes)");
   add_wait_option(cmd, wait_s);

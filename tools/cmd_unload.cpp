@@ -14,7 +14,7 @@ void register_unload(CLI::App& app, int& exit_code) {
   cmd->footer("Example:\n  tokenwarden unload");
   static std::string root = kernel::kPinRoot;
   static double wait_s = 30;
-  cmd->add_option("--pin-root", root, "Where the programs and maps are pinned")->capture_default_str();
+  add_pin_root_option(cmd, root);
   add_wait_option(cmd, wait_s);
   cmd->callback([&exit_code] {
     auto lock = lock_pin_root(root, wait_s, exit_code);

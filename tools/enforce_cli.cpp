@@ -19,7 +19,7 @@ namespace tw::tools {
 
 void add_enforce_options(CLI::App* cmd, EnforceOptions& o, bool sizes) {
   add_target_option(cmd, o.policy);
-  cmd->add_option("--pin-root", o.pin_root, "Where the programs and maps are pinned")->capture_default_str();
+  add_pin_root_option(cmd, o.pin_root);
   cmd->add_flag("--log-allowed", o.log_allowed, "Also log allowed decisions to the audit ring buffer");
   if (sizes) {
     cmd->add_option("--token-capacity", o.token_capacity, "Tokens remembered at once (creation fails closed beyond)")
@@ -31,6 +31,10 @@ void add_enforce_options(CLI::App* cmd, EnforceOptions& o, bool sizes) {
                   "Refuse the policy unless its hash is this (`tokenwarden compile` and `status` print it)");
   cmd->add_flag("--force", o.force, "Enforce a policy even if it has no profiles");
   add_wait_option(cmd, o.wait_s);
+}
+
+void add_pin_root_option(CLI::App* cmd, std::string& pin_root) {
+  cmd->add_option("--pin-root", pin_root, "Where the programs and maps are pinned")->capture_default_str();
 }
 
 void add_wait_option(CLI::App* cmd, double& wait_s) {

@@ -27,6 +27,8 @@ struct EnforceOptions {
 };
 void add_enforce_options(CLI::App* cmd, EnforceOptions& o, bool sizes);
 void add_wait_option(CLI::App* cmd, double& wait_s);
+// --pin-root, for every verb that reads or writes the pinned programs and maps.
+void add_pin_root_option(CLI::App* cmd, std::string& pin_root);
 
 // Prints diagnostics or backend errors; sets exit_code and returns nullopt on failure. Refuses a
 // policy file that another user could have written, one whose hash is not --expect-sha256, and
