@@ -85,61 +85,6 @@ else
   result libbpf_without_probes FAIL "$(fail_detail "without allow probes, libbpf still loaded")"
 fi
 
-# 3d. Example policies as shipped, each with a real libbpf client in a unit, loaded with
-# `replace` (and the test's policy put back after). The unit's cgroup does not exist when the
-# policy is loaded; systemd makes it when the unit starts.
-#   example_case CASE POLICY UNIT CGROUP PROFILE PROGTYPE
-example_case() {
-  if $tw replace --log-allowed "/usr/local/share/tokenwarden/examples/$2" >/dev/null 2>&1; then
-    run_unit "$3"
-    if echo "$LOG" | grep -q TW-PROG-LOADED &&
-       echo "$AUDIT" | grep -q "allow bpf_token_create .*profile=$5" &&
-       echo "$AUDIT" | grep -q "allow bpf_prog_load .*prog $6 .*profile=$5"; then
-      result "$1" PASS "$3 loaded $6 through libbpf (probes included) under profile $5 of examples/$2"
-    else
-      result "$1" FAIL "$(fail_detail "$3 did not load under $5")"
-    fi
-  else
-    result "$1" FAIL "replace with examples/$2: $($tw replace "/usr/local/share/tokenwarden/examples/$2" 2>&1 | tail -n3)"
-  fi
-  $tw replace --log-allowed /etc/tokenwarden/policy.tw >/dev/null 2>&1
-  $tw audit >/dev/null 2>&1
-}
-# A unit refused under an example policy: its load fails and the audit shows why.
-#   example_refused CASE POLICY UNIT AUDIT-REGEX DETAIL
-example_refused() {
-  if $tw replace --log-allowed "/usr/local/share/tokenwarden/examples/$2" >/dev/null 2>&1; then
-    run_unit "$3"
-    if ! echo "$LOG" | grep -q TW-PROG-LOADED && echo "$AUDIT" | grep -q "$4"; then
-      result "$1" PASS "$5 (examples/$2)"
-    else
-      result "$1" FAIL "$(fail_detail "$3 was not refused under examples/$2")"
-    fi
-  else
-    result "$1" FAIL "replace with examples/$2: $($tw replace "/usr/local/share/tokenwarden/examples/$2" 2>&1 | tail -n3)"
-  fi
-  $tw replace --log-allowed /etc/tokenwarden/policy.tw >/dev/null 2>&1
-  $tw audit >/dev/null 2>&1
-}
-# The agent's executable, in a unit under kubepods.slice whose bpffs delegates XDP and sched_cls.
-example_case example_networking_agent networking-agent.tw tw-netagent.service /kubepods.slice netagent xdp
-# The CI runner's job: an unprivileged uid (100042, CAP_BPF only in the unit's user namespace) in
-# gitlab-runner.service, our skeleton client.
-example_case example_ci_runner ci-runner.tw gitlab-runner.service /system.slice/gitlab-runner.service ci-job socket_filter
-# A tracing-free host: a bpffs that delegates kprobe gets no token; any other delegated unit loads
-# its socket filter without CAP_PERFMON.
-example_refused example_tracing_refused tracing-agent.tw tw-kprobe.service \
-  "deny  bpf_token_create .*profile=tracing-refused" "a unit whose bpffs delegates kprobe gets no token (EACCES)"
-example_case example_tracing_others tracing-agent.tw tw-libbpf.service /system.slice/tw-libbpf.service no-perfmon socket_filter
-# Containers of an engine, told by machine.slice (the SELinux half of this example is proven in
-# the busybox VM): a network container loads XDP; a plain one gets its map and not its program.
-example_case example_container_net container-engine.tw tw-container-net.service /machine.slice container-net xdp
-example_refused example_container_plain container-engine.tw tw-container.service \
-  "deny  bpf_prog_load .*prog socket_filter .*profile=container" "a plain container's own program is refused (its map and libbpf's probes pass)"
-# The demo's policy told by a unit: flowlogd.service, strict, delegated its grants plus what
-# libbpf's probes need.
-example_case example_systemd_service systemd-service.tw flowlogd.service /system.slice/flowlogd.service flowlogd cgroup_skb
-
 # A unit that must get nothing: its load fails and the audit shows the refusal.
 #   refused_case CASE UNIT AUDIT-REGEX DETAIL
 refused_case() {
@@ -150,6 +95,56 @@ refused_case() {
     result "$1" FAIL "$(fail_detail "$2 was not refused")"
   fi
 }
+# A unit that loads its program under its profile.
+#   loaded_case CASE UNIT PROFILE PROGTYPE WHERE
+loaded_case() {
+  run_unit "$2"
+  if echo "$LOG" | grep -q TW-PROG-LOADED &&
+     echo "$AUDIT" | grep -q "allow bpf_token_create .*profile=$3" &&
+     echo "$AUDIT" | grep -q "allow bpf_prog_load .*prog $4 .*profile=$3"; then
+    result "$1" PASS "$2 loaded $4 through libbpf (probes included) under profile $3 of $5"
+  else
+    result "$1" FAIL "$(fail_detail "$2 did not load under $3")"
+  fi
+}
+# 3d. Example policies as shipped, each with a real libbpf client in a unit, loaded with
+# `replace` (and the test's policy put back after). The units' cgroups do not exist when the
+# policy is loaded; systemd makes them when the units start.
+#   under_example CASE POLICY CHECK ARGS...: runs CHECK ARGS... under examples/POLICY
+under_example() {
+  ex_case=$1 ex_policy=/usr/local/share/tokenwarden/examples/$2
+  shift 2
+  if $tw replace --log-allowed "$ex_policy" >/dev/null 2>&1; then
+    "$@"
+  else
+    result "$ex_case" FAIL "replace with $ex_policy: $($tw replace "$ex_policy" 2>&1 | tail -n3)"
+  fi
+  $tw replace --log-allowed /etc/tokenwarden/policy.tw >/dev/null 2>&1
+  $tw audit >/dev/null 2>&1
+}
+#   example_case CASE POLICY UNIT PROFILE PROGTYPE
+example_case() { under_example "$1" "$2" loaded_case "$1" "$3" "$4" "$5" "examples/$2"; }
+#   example_refused CASE POLICY UNIT AUDIT-REGEX DETAIL
+example_refused() { under_example "$1" "$2" refused_case "$1" "$3" "$4" "$5 (examples/$2)"; }
+# The agent's executable, in a unit under kubepods.slice whose bpffs delegates XDP and sched_cls.
+example_case example_networking_agent networking-agent.tw tw-netagent.service netagent xdp
+# The CI runner's job: an unprivileged uid (100042, CAP_BPF only in the unit's user namespace) in
+# gitlab-runner.service, our skeleton client.
+example_case example_ci_runner ci-runner.tw gitlab-runner.service ci-job socket_filter
+# A tracing-free host: a bpffs that delegates kprobe gets no token; any other delegated unit loads
+# its socket filter without CAP_PERFMON.
+example_refused example_tracing_refused tracing-agent.tw tw-kprobe.service \
+  "deny  bpf_token_create .*profile=tracing-refused" "a unit whose bpffs delegates kprobe gets no token (EACCES)"
+example_case example_tracing_others tracing-agent.tw tw-libbpf.service no-perfmon socket_filter
+# Containers of an engine, told by machine.slice (the SELinux half of this example is proven in
+# the busybox VM): a network container loads XDP; a plain one gets its map and not its program.
+example_case example_container_net container-engine.tw tw-container-net.service container-net xdp
+example_refused example_container_plain container-engine.tw tw-container.service \
+  "deny  bpf_prog_load .*prog socket_filter .*profile=container" "a plain container's own program is refused (its map and libbpf's probes pass)"
+# The demo's policy told by a unit: flowlogd.service, strict, delegated its grants plus what
+# libbpf's probes need.
+example_case example_systemd_service systemd-service.tw flowlogd.service flowlogd cgroup_skb
+
 # 4. A unit the policy does not know (another executable: a copy of bpftool) gets no token.
 refused_case unknown_unit_refused tw-stranger.service \
   "deny  bpf_token_create .*comm=bpftool-copy.*no profile matches; default deny" \
