@@ -24,7 +24,10 @@ function(bpf_object name src)
   add_custom_command(
     OUTPUT ${obj}
     # -mcpu=v3: atomic fetch-and-add (every kernel with BPF tokens has it).
+    # The prefix maps keep the build's paths out of the object's debug info, which the skeleton
+    # embeds in the binary: the same source gives the same binary wherever it is built.
     COMMAND ${TW_BPF_CLANG} -target bpf -mcpu=v3 -g -O2 -Wall -Werror -D__TARGET_ARCH_x86
+            -ffile-prefix-map=${PROJECT_BINARY_DIR}=build -ffile-prefix-map=${PROJECT_SOURCE_DIR}=.
             -I${TW_BPF_INCLUDE_DIR} -I/usr/include/${CMAKE_LIBRARY_ARCHITECTURE}
             -c ${src_abs} -o ${obj}
     DEPENDS ${src_abs} ${ARG_HEADERS} ${common_headers}

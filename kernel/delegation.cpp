@@ -2,6 +2,7 @@
 #include "delegation.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cctype>
 #include <cerrno>

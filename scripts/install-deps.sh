@@ -22,6 +22,7 @@ BASE_PKGS=(
   libelf-dev zlib1g-dev libzstd-dev
   qemu-system-x86 busybox-static cpio gzip
   python3 procps util-linux mmdebstrap
+  debhelper lintian scdoc rpm bash-completion zsh fish
 )
 # Packages that must come from bookworm-backports, with the minimum version we need.
 BACKPORT_PKGS=(libbpf-dev:1.4 bpftool:7.4 linux-libc-dev:6.12)

@@ -273,7 +273,8 @@ void register_agent(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(0.1, 3600.0));
   cmd->add_flag("--raw", o.raw, "One entry per event, nothing folded");
   cmd->add_flag("--stdout", o.to_stdout, "Print the messages instead of sending them to the journal");
-  cmd->add_option("--metrics", o.metrics, "Write the counters to this file (Prometheus text format), atomically");
+  cmd->add_option("--metrics", o.metrics, "Write the counters to this file (Prometheus text format), atomically")
+      ->type_name("FILE");
   cmd->add_option("--metrics-interval", o.metrics_interval_s, "Seconds between metrics writes")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 86400.0));

@@ -60,7 +60,7 @@ void register_compile(CLI::App& app, int& exit_code) {
       "  tokenwarden compile --emit cil policy.tw -o policy.cil && semodule -i policy.cil");
   static Args a;
   cmd->add_option("POLICY", a.policy, "Policy file (.tw)")->required();
-  cmd->add_option("-o,--output", a.output, "Where to write (default: stdout)");
+  cmd->add_option("-o,--output", a.output, "Where to write (default: stdout)")->type_name("FILE");
   cmd->add_option("--emit", a.emit,
                   "Instead of an artifact: the decision IR (ir: text, json), or the SELinux backend's CIL (cil)")
       ->check(CLI::IsMember({"ir", "json", "cil"}));

@@ -85,15 +85,16 @@ void register_delegate(CLI::App& app, int& exit_code) {
       "  tokenwarden delegate --cmds map_create,prog_load --maps array \\\n"
       "      --progs socket_filter --attachs cgroup_inet_ingress -- ./my-libbpf-loader");
   static Options o;
-  cmd->add_option("--cmds", o.lists[0], "BPF commands to delegate (delegate_cmds)");
-  cmd->add_option("--maps", o.lists[1], "Map types to delegate (delegate_maps)");
-  cmd->add_option("--progs", o.lists[2], "Program types to delegate (delegate_progs)");
-  cmd->add_option("--attachs", o.lists[3], "Attach types to delegate (delegate_attachs)");
+  cmd->add_option("--cmds", o.lists[0], "BPF commands to delegate (delegate_cmds)")->type_name("CMDS");
+  cmd->add_option("--maps", o.lists[1], "Map types to delegate (delegate_maps)")->type_name("MAP_TYPES");
+  cmd->add_option("--progs", o.lists[2], "Program types to delegate (delegate_progs)")->type_name("PROG_TYPES");
+  cmd->add_option("--attachs", o.lists[3], "Attach types to delegate (delegate_attachs)")->type_name("ATTACH_TYPES");
   cmd->add_option("--mount-at", o.mount_at, "Where to mount the bpffs in the new namespace")
+      ->type_name("DIR")
       ->capture_default_str();
   cmd->add_flag("--dry-run", o.dry_run, "Print the mount options and exit");
   cmd->add_flag("-q,--quiet", o.quiet, "Do not print the mount options");
-  cmd->add_option("command", o.command, "Command and arguments, after --");
+  cmd->add_option("command", o.command, "Command and arguments, after --")->type_name("COMMAND");
   cmd->callback([&exit_code] { exit_code = run(o); });
 }
 

@@ -30,5 +30,6 @@ void register_unload(CLI::App& app, int& exit_code);
 void register_status(CLI::App& app, int& exit_code);
 void register_audit(CLI::App& app, int& exit_code);
 void register_agent(CLI::App& app, int& exit_code);
+void register_completion(CLI::App& app, int& exit_code);  // completion.h
 
 }  // namespace tw::tools

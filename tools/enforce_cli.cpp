@@ -34,7 +34,9 @@ void add_enforce_options(CLI::App* cmd, EnforceOptions& o, bool sizes) {
 }
 
 void add_pin_root_option(CLI::App* cmd, std::string& pin_root) {
-  cmd->add_option("--pin-root", pin_root, "Where the programs and maps are pinned")->capture_default_str();
+  cmd->add_option("--pin-root", pin_root, "Where the programs and maps are pinned")
+      ->type_name("DIR")
+      ->capture_default_str();
 }
 
 void add_wait_option(CLI::App* cmd, double& wait_s) {

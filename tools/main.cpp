@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   tw::tools::register_status(app, exit_code);
   tw::tools::register_audit(app, exit_code);
   tw::tools::register_agent(app, exit_code);
+  tw::tools::register_completion(app, exit_code);
   if (int bad = tw::tools::unknown_verb(app, argc, argv)) return bad;
   try {
     app.parse(argc, argv);

@@ -19,7 +19,8 @@ namespace tw::tools {
 
 void add_target_option(CLI::App* cmd, PolicyOptions& o) {
   cmd->add_option("--target-kernel", o.target_kernel,
-                  "Check names against this kernel: a version (6.12), or `running` (this kernel's BTF)");
+                  "Check names against this kernel: a version (6.12), or `running` (this kernel's BTF)")
+      ->type_name("KERNEL");
 }
 
 size_t& error_limit() {

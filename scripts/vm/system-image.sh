@@ -11,7 +11,7 @@ source "$(dirname "$0")/../lib/apt.sh"
 log() { printf 'system-image: %s\n' "$*" >&2; }
 
 SUITE=forky
-PACKAGES=(systemd systemd-sysv udev mount util-linux procps bpftool libbpf1 libsepol2)
+PACKAGES=(systemd systemd-sysv udev mount util-linux procps bpftool libbpf1 libsepol2 man-db bash-completion)
 
 cache=${TOKENWARDEN_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tokenwarden/vm}/system
 recipe=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16)
@@ -48,5 +48,7 @@ mkdir -p "$out.new"
 mv "$tmp/root.tar" "$tmp/versions.txt" "$tmp/all-versions.txt" "$out.new/"
 rm -rf "$out"
 mv "$out.new" "$out"
+# Images of earlier recipes are not used again.
+find "$cache" -mindepth 1 -maxdepth 1 -type d -name "$SUITE-*" ! -name "$(basename "$out")" -exec rm -rf {} +
 log "built $(du -h "$out/root.tar" | cut -f1) ($(tr '\n' ' ' <"$out/versions.txt"))"
 echo "$out"

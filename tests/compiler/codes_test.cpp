@@ -3,6 +3,7 @@
 // a row here fails "every code has a negative test".
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <set>
 

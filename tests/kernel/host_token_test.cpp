@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 

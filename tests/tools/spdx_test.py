@@ -11,7 +11,8 @@ import os
 import re
 import sys
 
-SOURCE = re.compile(r"(\.(cpp|h|c|py|sh|cmake|def|cil|in)|/CMakeLists\.txt|\.service)$")
+SOURCE = re.compile(r"(\.(cpp|h|c|py|sh|cmake|def|cil|in|scd|default)|/CMakeLists\.txt|\.service"
+                    r"|^/debian/(rules|.*\.(postinst|prerm|postrm|preinst))|\.spec)$")
 SKIP_DIRS = {".git", "corpus"}
 BPF = "GPL-2.0-only OR BSD-2-Clause"
 

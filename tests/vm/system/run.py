@@ -7,6 +7,13 @@ tokenwarden.service loads it before sysinit.target, tokenwarden-agent.service fe
 
   run.py --kernel 6.12|7.x --tokenwarden BIN --demo-object demo.bpf.o --skeleton-client BIN --xdp-object xdp_pass.bpf.o
          --cgroup-skb-object cgroup_skb.bpf.o [--out DIR]
+  run.py --kernel 6.12|7.x --packages DIR ...the same objects...
+
+With --packages (the package flavour, tests/vm/system/package.sh), tokenwarden comes from the
+.deb files in DIR (built for forky by scripts/package.sh), installed with `apt-get install
+./...deb` into the image before it boots, as a real host's apt would; the guest then boots with the
+package's units, upgrades to a next build (the same files under a higher version, so that every
+maintainer script runs its upgrade path) with a policy loaded, purges, and installs again.
 
 Prints the package versions, one line per case (PASS, FAIL, or KNOWN: a failure expected today,
 with its reason) and the boot time; exit 0 when no case failed. The whole root filesystem is the
@@ -46,10 +53,58 @@ def system_image():
     return Path(r.stdout.strip().splitlines()[-1])
 
 
-def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client, xdp_object, cgroup_skb_object):
+def in_chroot(root, command):
+    """Runs a shell command in the image's root as root, with /proc and /dev, in a private mount
+    namespace (nothing stays mounted). Returns (exit code, output)."""
+    r = subprocess.run(["unshare", "--mount", "--fork", "sh", "-c",
+                        'mount -t proc proc "$1/proc" && mount --rbind /dev "$1/dev" && '
+                        'exec chroot "$1" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive '
+                        'LC_ALL=C.UTF-8 sh -c "$2"', "sh", str(root), command],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return r.returncode, r.stdout
+
+
+def next_build(deb, out):
+    """The same package under a higher version: what the next build of the tree is to dpkg."""
+    tree = out / (deb.stem + ".tree")
+    subprocess.run(["dpkg-deb", "-R", str(deb), str(tree)], check=True)
+    control = tree / "DEBIAN/control"
+    text = control.read_text()
+    version = re.search(r"^Version: (.*)$", text, re.M).group(1)
+    control.write_text(text.replace(f"Version: {version}", f"Version: {version}+next1"))
+    target = out / deb.name.replace(f"_{version}_", f"_{version}+next1_")
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-b", str(tree), str(target)], check=True,
+                   stdout=subprocess.DEVNULL)
+    shutil.rmtree(tree)
+    return target
+
+
+def install_packages(root, packages):
+    """apt-get install ./tokenwarden*.deb in the image (dependencies resolved by apt from what
+    the image has), and the next build beside them for the guest's upgrade."""
+    debs = sorted(p for p in Path(packages).glob("tokenwarden*.deb") if "dbgsym" not in p.name)
+    if len(debs) != 2:
+        raise RuntimeError(f"expected tokenwarden and tokenwarden-selinux .deb files in {packages}, found {debs}")
+    store = root / "var/cache/tw-debs"
+    (store / "first").mkdir(parents=True)
+    (store / "next").mkdir()
+    for deb in debs:
+        shutil.copy(deb, store / "first" / deb.name)
+        next_build(deb, store / "next")
+    rc, out = in_chroot(root, "apt-get install -y --no-download /var/cache/tw-debs/first/*.deb")
+    log = root / "var/log/tw-apt-install.log"
+    log.write_text(out)
+    if rc != 0:
+        raise RuntimeError("apt-get install of the packages failed in the image:\n" + out[-3000:])
+    return [line for line in out.splitlines() if re.match(r"^(Setting up|tokenwarden-selinux:|Created symlink)", line)]
+
+
+def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client, xdp_object, cgroup_skb_object,
+                    packages=None):
     root = work / "root"
     root.mkdir()
     subprocess.run(["tar", "-xf", str(image / "root.tar"), "-C", str(root)], check=True)
+    installed = install_packages(root, packages) if packages else []
     (root / "etc/hostname").write_text("tw-system\n")
     # examples/ci-runner.tw's jobs run as uids 100000..165535: the runner's user.
     with open(root / "etc/passwd", "a") as f:
@@ -59,10 +114,11 @@ def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client, xdp_
     (root / "etc/tokenwarden").mkdir(parents=True, exist_ok=True)
     shutil.copy(HERE / "policy.tw", root / "etc/tokenwarden/policy.tw")
     os.chmod(root / "etc/tokenwarden/policy.tw", 0o644)
-    shutil.copy(tokenwarden, root / "usr/local/bin/tokenwarden")
+    if not packages:
+        shutil.copy(tokenwarden, root / "usr/local/bin/tokenwarden")
     lib = root / "usr/local/lib/tw-system"
     lib.mkdir(parents=True)
-    shutil.copy(HERE / "run.sh", lib / "run.sh")
+    shutil.copy(HERE / ("package.sh" if packages else "run.sh"), lib / "run.sh")
     shutil.copy(demo_object, lib / "demo.bpf.o")
     shutil.copy(xdp_object, lib / "xdp_pass.bpf.o")
     shutil.copy(cgroup_skb_object, lib / "cgroup_skb.bpf.o")
@@ -80,6 +136,8 @@ def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client, xdp_
     for unit in UNITS:
         shutil.copy(HERE / unit, units / unit)
     for name in ("tokenwarden.service", "tokenwarden-agent.service"):
+        if packages:
+            break  # the package's own units, enabled by its postinst
         unit = (ROOT / "units" / f"{name}.in").read_text()
         unit = unit.replace("@CMAKE_INSTALL_FULL_BINDIR@", "/usr/local/bin")
         unit = unit.replace("@CMAKE_INSTALL_FULL_DOCDIR@", "/usr/local/share/doc/tokenwarden")
@@ -91,6 +149,8 @@ def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client, xdp_
         "TOKENWARDEN_OPTS=--log-allowed\n"
         "TOKENWARDEN_AGENT_OPTS=--window=5 --metrics=/run/tokenwarden/metrics.prom --metrics-interval=2\n")
     for unit, target in WANTED.items():
+        if packages and unit == "tokenwarden.service":
+            continue
         wants = units / f"{target}.wants"
         wants.mkdir(exist_ok=True)
         os.symlink(f"../{unit}", wants / unit)
@@ -108,13 +168,14 @@ def build_initramfs(work, image, tokenwarden, demo_object, skeleton_client, xdp_
         cpio.wait()
         gz.wait()
     shutil.rmtree(root)
-    return image_path
+    return image_path, installed
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kernel", required=True, choices=["6.12", "7.x"])
-    ap.add_argument("--tokenwarden", required=True, help="the tokenwarden binary (the packaged, dynamic one)")
+    ap.add_argument("--tokenwarden", help="the tokenwarden binary (the packaged, dynamic one)")
+    ap.add_argument("--packages", help="a directory with tokenwarden's .deb files for forky, installed instead")
     ap.add_argument("--demo-object", required=True, help="tests/helpers/demo.bpf.o, built")
     ap.add_argument("--skeleton-client", required=True, help="tw-libbpf-client (static)")
     ap.add_argument("--xdp-object", required=True, help="tests/helpers/xdp_pass.bpf.o, built")
@@ -122,6 +183,8 @@ def main():
     ap.add_argument("--out", default=None, help="where the console log goes")
     ap.add_argument("--timeout", type=int, default=600)
     args = ap.parse_args()
+    if bool(args.tokenwarden) == bool(args.packages):
+        ap.error("give either --tokenwarden or --packages")
     out = Path(args.out or tempfile.mkdtemp(prefix="tw-system-"))
     out.mkdir(parents=True, exist_ok=True)
     if not shutil.which(vmrun.QEMU):
@@ -136,8 +199,14 @@ def main():
     print("image:", image.name, "|", " ".join((image / "versions.txt").read_text().split("\n")).strip())
     work = Path(tempfile.mkdtemp(prefix="tw-system-work-"))
     try:
-        initrd = build_initramfs(work, image, args.tokenwarden, args.demo_object, args.skeleton_client,
-                                 args.xdp_object, args.cgroup_skb_object)
+        try:
+            initrd, installed = build_initramfs(work, image, args.tokenwarden, args.demo_object, args.skeleton_client,
+                                                args.xdp_object, args.cgroup_skb_object, args.packages)
+        except RuntimeError as e:
+            print(f"FAIL: {e}")
+            return 1
+        for line in installed:
+            print("  image:", line)
         cmd = vmrun.qemu_command(cache / "kernels" / args.kernel / "vmlinuz", initrd,
                                  vmrun.CMDLINE.replace("quiet", "quiet rdinit=/sbin/init"))
         cmd[cmd.index("-m") + 1] = MEMORY
