@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <unordered_map>
 
 namespace tw::compiler {
@@ -141,6 +142,60 @@ class ShadowIndex {
   std::vector<Group> groups_;
 };
 
+// What earlier profiles match together on one numeric attribute: the union of every alternative
+// that tests that attribute alone (`creator.uid < 1000` in one profile, `creator.uid >= 1000` in
+// the next cover every uid). Disjoint intervals in a map: an insertion and a subset test cost
+// O(log n) per interval, whatever the number of profiles.
+class NumericUnion {
+ public:
+  void add(const IntervalSet& s, const IrProfile& p) {
+    for (auto [lo, hi] : s.ranges()) {
+      // Merge with every stored interval that overlaps or touches [lo, hi].
+      auto it = spans_.upper_bound(lo);
+      if (it != spans_.begin() && std::prev(it)->second >= (lo == 0 ? 0 : lo - 1)) --it;
+      while (it != spans_.end() && (hi == UINT32_MAX || it->first <= hi + 1)) {
+        lo = std::min(lo, it->first);
+        hi = std::max(hi, it->second);
+        it = spans_.erase(it);
+      }
+      spans_.emplace(lo, hi);
+    }
+    if (by_.empty() || by_.back() != &p) by_.push_back(&p);
+  }
+  bool covers(const IntervalSet& s) const {
+    for (auto [lo, hi] : s.ranges()) {
+      auto it = spans_.upper_bound(lo);
+      if (it == spans_.begin() || std::prev(it)->second < hi) return false;
+    }
+    return !s.empty();
+  }
+  const std::vector<const IrProfile*>& by() const { return by_; }
+
+ private:
+  std::map<uint32_t, uint32_t> spans_;  // first -> last
+  std::vector<const IrProfile*> by_;    // the profiles that contributed, in order
+};
+
+class UnionCover {
+ public:
+  // The union that covers `c` (an atom of `c` within it, or the whole range of its attribute:
+  // then it covers any alternative), or nullptr.
+  const NumericUnion* covering(const Conjunction& c) const {
+    for (const auto& [attr, u] : unions_) {
+      if (u.covers(IntervalSet::range(0, attr_max(attr)))) return &u;
+      for (const auto& a : c.atoms)
+        if (a.attr == attr && u.covers(a.ints)) return &u;
+    }
+    return nullptr;
+  }
+  void add(const Conjunction& c, const IrProfile& p) {
+    if (c.atoms.size() == 1 && attr_is_numeric(c.atoms[0].attr)) unions_[c.atoms[0].attr].add(c.atoms[0].ints, p);
+  }
+
+ private:
+  std::map<Attr, NumericUnion> unions_;
+};
+
 }  // namespace
 
 bool covers(const Conjunction& a, const Conjunction& b) {
@@ -152,6 +207,7 @@ void analyse(const Ir& ir, const SourceSet& sources, Diagnostics& diags) {
     diags.report(Code::W114, Span{0, 0, 0}, fmt::format("policy `{}` has no profiles: with `default deny` it refuses every BPF token on the host", ir.name))
         .hint("add the profiles of the workloads that need tokens; `load` refuses this policy without `--force`");
   ShadowIndex index;
+  UnionCover unions;
   size_t budget = kShadowBudget;
   bool budget_reported = false;
   for (const auto& p : ir.profiles) {
@@ -168,22 +224,39 @@ void analyse(const Ir& ir, const SourceSet& sources, Diagnostics& diags) {
       continue;
     }
     const IrProfile* by = nullptr;
+    const NumericUnion* by_union = nullptr;
     bool all_covered = true;
     for (const auto& c : p.match) {
-      const IrProfile* q = index.covering(c, budget);
-      if (!q) {
+      if (const IrProfile* q = index.covering(c, budget)) {
+        if (!by || q->order < by->order) by = q;
+      } else if (const NumericUnion* u = unions.covering(c)) {
+        by_union = u;
+      } else {
         all_covered = false;
         break;
       }
-      if (!by || q->order < by->order) by = q;
     }
-    if (all_covered && by)
+    if (all_covered && by_union) {
+      // Several earlier profiles together (W103 names up to three of them).
+      const auto& names = by_union->by();
+      std::string list;
+      for (size_t i = 0; i < names.size() && i < 3; ++i) list += fmt::format("{}`{}`", i ? ", " : "", names[i]->name);
+      if (names.size() > 3) list += fmt::format(" and {} more", names.size() - 3);
+      auto& d = diags.report(Code::W103, p.span,
+                             fmt::format("profile `{}` never labels a token: profiles {} come first and together "
+                                         "match everything it matches",
+                                         p.name, list));
+      for (size_t i = 0; i < names.size() && i < 3; ++i)
+        d.note(names[i]->span, fmt::format("profile `{}` is declared here", names[i]->name));
+      d.hint("profiles are tried in order and the first match wins: move the narrower profile up");
+    } else if (all_covered && by) {
       diags.report(Code::W103, p.span,
                    fmt::format("profile `{}` never labels a token: profile `{}` comes first and matches "
                                "everything it matches",
                                p.name, by->name))
           .note(by->span, fmt::format("profile `{}` is declared here", by->name))
           .hint("profiles are tried in order and the first match wins: move the narrower profile up");
+    }
     if (index.exhausted && !budget_reported) {
       budget_reported = true;
       diags.report(Code::W113, p.span,
@@ -192,7 +265,10 @@ void analyse(const Ir& ir, const SourceSet& sources, Diagnostics& diags) {
                                p.name, kShadowBudget))
           .hint("profiles that test exact values (`creator.uid == N`, `creator.exe == PATH`) are checked quickly");
     }
-    for (const auto& c : p.match) index.add(c, p);
+    for (const auto& c : p.match) {
+      index.add(c, p);
+      unions.add(c, p);
+    }
   }
 }
 

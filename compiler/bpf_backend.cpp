@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_map>
 #include <map>
 #include <tuple>
 
@@ -14,6 +15,8 @@ namespace {
 
 struct Fail {
   std::string message;
+  std::string profile;  // the profile at fault, when one is
+  std::string hint;
 };
 
 using AtomList = std::vector<tw_atom>;
@@ -115,7 +118,8 @@ class Lowering {
     for (const auto& alt : alts) {
       if (alt.size() > TW_MAX_ATOMS)
         throw Fail{fmt::format("profile `{}`: an alternative needs {} atoms; the BPF backend holds {}", p.name,
-                               alt.size(), TW_MAX_ATOMS)};
+                               alt.size(), TW_MAX_ATOMS),
+                   p.name, "test fewer attributes in one `and`, or split the profile"};
       tw_conj rec{};
       rec.profile_id = p.id;
       rec.order = p.order;
@@ -160,7 +164,8 @@ class Lowering {
             if (level >= TW_CGROUP_LEVELS)
               throw Fail{fmt::format("profile `{}`: creator.cgroup under \"{}\" is {} levels deep; the BPF "
                                      "backend holds cgroups at most {} levels deep", p.name, s, level,
-                                     TW_CGROUP_LEVELS - 1)};
+                                     TW_CGROUP_LEVELS - 1),
+                         p.name, "name a cgroup nearer the root"};
             id->second = level;
             t_.settings.under_levels = std::max(t_.settings.under_levels, level + 1);
           }
@@ -262,13 +267,16 @@ class Lowering {
     }
     if (t_.scan.size() > TW_MAX_SCAN)
       throw Fail{fmt::format("{} match alternatives test no exact value (only ranges, negations or delegation "
-                             "masks); the BPF backend tries at most {} one by one: add an exact creator.exe, "
-                             "creator.cgroup, creator.comm or creator.uid to them",
-                             t_.scan.size(), TW_MAX_SCAN)};
+                             "masks); the BPF backend tries at most {} one by one",
+                             t_.scan.size(), TW_MAX_SCAN),
+                 profile_named(t_.conjs[t_.scan[TW_MAX_SCAN]].profile_id),
+                 "add an exact creator.exe, creator.cgroup, creator.comm or creator.uid to them"};
     for (const auto& [key, conjs] : lists) {
       if (conjs.size() > size_t(TW_CHUNK) * TW_MAX_CHUNKS)
         throw Fail{fmt::format("{} match alternatives share one exact value; the BPF backend holds {}", conjs.size(),
-                               TW_CHUNK * TW_MAX_CHUNKS)};
+                               TW_CHUNK * TW_MAX_CHUNKS),
+                   profile_named(t_.conjs[conjs[size_t(TW_CHUNK) * TW_MAX_CHUNKS]].profile_id),
+                   "tell them apart by another exact value (creator.exe, creator.cgroup, creator.uid)"};
       for (size_t chunk = 0; chunk * TW_CHUNK < conjs.size(); ++chunk) {
         tw_index_key k{};
         k.attr = std::get<0>(key);
@@ -280,6 +288,13 @@ class Lowering {
         t_.index.emplace_back(k, v);
       }
     }
+  }
+
+  // The first profile past a limit, for the diagnostic's place.
+  std::string profile_named(uint64_t id) const {
+    for (const auto& p : ir_.profiles)
+      if (p.id == id) return p.name;
+    return {};
   }
 
   const Ir& ir_;
@@ -294,8 +309,27 @@ std::optional<BpfTables> lower_to_bpf(const Ir& ir, const Resolver& resolve, Bpf
     return Lowering(ir, resolve).run();
   } catch (const Fail& f) {
     error.message = f.message;
+    error.profile = f.profile;
+    error.hint = f.hint;
     return std::nullopt;
   }
+}
+
+bool check_bpf_capacity(const Ir& ir, const SourceSet& sources, Diagnostics& diags) {
+  // Every path resolves, each to an identity of its own: the most a host can make of the policy
+  // (on a real host a path that does not resolve drops atoms, never adds them).
+  std::unordered_map<std::string, uint64_t> ids;
+  auto distinct = [&ids](const std::string& path) {
+    auto [it, fresh] = ids.try_emplace(path, ids.size() + 1);
+    return Resolution{std::pair<uint64_t, uint64_t>{it->second, 0}, {}, {}};
+  };
+  BpfBackendError error;
+  if (lower_to_bpf(ir, Resolver{distinct, distinct, distinct}, error)) return true;
+  Span at{sources.size() ? 0u : kNoFile, 0, 0};
+  for (const auto& p : ir.profiles)
+    if (p.name == error.profile) at = p.span;
+  diags.report(Code::E033, at, "the BPF LSM backend cannot hold this policy: " + error.message).hint(error.hint);
+  return false;
 }
 
 }  // namespace tw::compiler

@@ -17,7 +17,9 @@
 #include <utility>
 #include <vector>
 
+#include "diagnostics.h"
 #include "ir.h"
+#include "source.h"
 #include "kernel/policy_tables.h"
 
 namespace tw::compiler {
@@ -44,11 +46,18 @@ using BpfTables = kernel::PolicyTables;
 
 struct BpfBackendError {
   std::string message;
+  std::string profile;  // the profile at fault, when one is
+  std::string hint;
 };
 
 // Fails (nullopt, `error` set) when the policy cannot be represented: a scan list over
 // TW_MAX_SCAN, an alternative needing more than TW_MAX_ATOMS atoms, too many alternatives
 // sharing one value.
 std::optional<BpfTables> lower_to_bpf(const Ir& ir, const Resolver& resolve, BpfBackendError& error);
+
+// The same limits, host-independent, as a diagnostic (E033 at the profile's span): run by the
+// pipeline, so that `check` fails and `compile` writes nothing for a policy `load` would refuse.
+// False when reported.
+bool check_bpf_capacity(const Ir& ir, const SourceSet& sources, Diagnostics& diags);
 
 }  // namespace tw::compiler

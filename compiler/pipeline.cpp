@@ -2,6 +2,7 @@
 #include "pipeline.h"
 
 #include "analysis.h"
+#include "bpf_backend.h"
 #include "lower.h"
 
 namespace tw::compiler {
@@ -25,6 +26,9 @@ Compilation compile_policy(const std::string& path, const CompileOptions& option
   if (c.diags.has_errors()) return c;
   // Shadowing is only decidable on the normal form.
   analyse(ir, c.sources, c.diags);
+  // The BPF backend's fixed sizes hold whatever host the policy is loaded on.
+  check_bpf_capacity(ir, c.sources, c.diags);
+  if (c.diags.has_errors()) return c;
   c.ir = std::move(ir);
   return c;
 }

@@ -149,16 +149,8 @@ tar -xf "$tarball" -C "$chroot_dir"
 mkdir -p "$chroot_dir/build"
 src=$(stage "$chroot_dir/build")
 log "dpkg-buildpackage -us -uc -b in a forky chroot (DEB_BUILD_OPTIONS=$options)"
-# A private mount namespace: the root a mount of its own (as in sbuild's chroots: the mount table
-# the build's tests read then has a "/"), /proc and /dev, all gone with it.
-if ! unshare --mount --fork sh -c '
-    set -e
-    mount --bind "$1" "$1"
-    mount -t proc proc "$1/proc"
-    mount --rbind /dev "$1/dev"
-    exec chroot "$1" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/build LC_ALL=C.UTF-8 \
-      DEB_BUILD_OPTIONS="$2" sh -c "cd /build/tokenwarden-$3 && dpkg-buildpackage -us -uc -b"' \
-    sh "$chroot_dir" "$options" "$version" >"$work/build.log" 2>&1; then
+if ! bash scripts/lib/in-chroot.sh "$chroot_dir" "cd /build/tokenwarden-$version && dpkg-buildpackage -us -uc -b" \
+    HOME=/build DEB_BUILD_OPTIONS="$options" >"$work/build.log" 2>&1; then
   log "dpkg-buildpackage failed in the forky chroot; its last lines:"
   tail -40 "$work/build.log" >&2
   exit 1

@@ -3,6 +3,8 @@
 // attach the BPF LSM programs with the policy's tables, pin them under /sys/fs/bpf/tokenwarden.
 #include <fmt/core.h>
 
+#include <cerrno>
+
 #include "commands.h"
 #include "enforce_cli.h"
 #include "attempts.h"
@@ -28,7 +30,7 @@ int run(const std::string& path, const EnforceOptions& o) {
   auto e = kernel::Enforcer::install(*tables, eo, *lock);
   if (!e) {
     report_error(e.error());
-    return kExitSystemError;
+    return e.error().op == "install" && e.error().err == EEXIST ? kExitAlreadyLoaded : kExitSystemError;
   }
   fmt::print("loaded policy `{}`: {} profile{}, {} match alternative{} ({} indexed, {} scanned); pinned at {}\n",
              tables->name, tables->profiles.size(), tables->profiles.size() == 1 ? "" : "s", tables->conjs.size(),
@@ -44,7 +46,8 @@ void register_load(CLI::App& app, int& exit_code) {
   cmd->footer(
       "Exit status: 0 enforcing, 1 policy errors (or a policy file others may write, a hash other than\n"
       "--expect-sha256, no profiles without --force), 2 the kernel refused or another writer held the pin\n"
-      "root past --wait (nothing is left attached or pinned).\n"
+      "root past --wait (nothing is left attached or pinned), 4 a policy is already loaded there (use\n"
+      "--or-replace, `replace`, or `unload` first).\n"
       "Example:\n  tokenwarden load examples/ci-runner.tw\n"
       "  tokenwarden load --expect-sha256 9f2c...e1 /etc/tokenwarden/policy.twp");
   static std::string path;

@@ -2,6 +2,8 @@
 // tokenwarden unload: detach the programs and unpin everything.
 #include <fmt/core.h>
 
+#include <cerrno>
+
 #include "commands.h"
 #include "enforce_cli.h"
 #include "errors.h"
@@ -11,7 +13,10 @@ namespace tw::tools {
 
 void register_unload(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("unload", "Stop enforcing: detach the programs and unpin everything");
-  cmd->footer("Example:\n  tokenwarden unload");
+  cmd->footer(
+      "Exit status: 0 unloaded, or nothing was loaded; 2 the kernel refused, or another writer held the pin\n"
+      "root past --wait.\n"
+      "Example:\n  tokenwarden unload");
   static std::string root = kernel::kPinRoot;
   static double wait_s = 30;
   add_pin_root_option(cmd, root);
@@ -20,6 +25,12 @@ void register_unload(CLI::App& app, int& exit_code) {
     auto lock = lock_pin_root(root, wait_s, exit_code);
     if (!lock) return;
     if (auto s = kernel::Enforcer::remove(*lock); !s) {
+      // Like stopping a stopped unit: the state asked for is already there.
+      if (s.error().err == ENOENT) {
+        fmt::print("nothing is loaded at {}: nothing to unload\n", root);
+        exit_code = kExitOk;
+        return;
+      }
       report_error(s.error());
       exit_code = kExitSystemError;
       return;

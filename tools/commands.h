@@ -14,6 +14,7 @@ enum ExitCode : int {
   kExitPolicyError = 1,    // the user's policy or input is wrong (diagnostics printed)
   kExitSystemError = 2,    // a kernel or system operation failed (operation + errno + hint)
   kExitCannotEnforce = 3,  // doctor: this kernel cannot enforce tokenwarden policies
+  kExitAlreadyLoaded = 4,  // load: a policy is already loaded there (nothing was refused; replace, or unload first)
   kExitUsage = 64,         // the command line is wrong: an unknown verb or option, a bad value (EX_USAGE)
 };
 

@@ -2,15 +2,50 @@
 // tokenwarden: one binary, one file per verb (cmd_<verb>.cpp). main only registers the verbs
 // and returns the exit code a handler chose.
 #include <CLI/CLI.hpp>
+#include <bpf/libbpf.h>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <cstring>
 
 #include "commands.h"
+#include "lsm-progs/include/tw_abi.h"
 #include "usage.h"
 #include "policy_cli.h"
 #include "version.h"
 
+namespace {
+
+// tokenwarden --version [--json]: this build, the libbpf it runs with, and the ABI between its
+// loader and its BPF programs (which decides whether one build can replace another's policy).
+int print_version(bool json) {
+  if (json) {
+    nlohmann::json j = {{"schema", 1},
+                        {"tokenwarden", TW_VERSION},
+                        {"libbpf", libbpf_version_string()},
+                        {"bpf_abi", TW_ABI_VERSION}};
+    fmt::print("{}\n", j.dump());
+  } else {
+    fmt::print("tokenwarden {} (libbpf {}, BPF program ABI {})\n", TW_VERSION, libbpf_version_string(),
+               TW_ABI_VERSION);
+  }
+  return tw::tools::kExitOk;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"tokenwarden: fine-grained, restrictive control over Linux BPF tokens"};
-  app.set_version_flag("--version", std::string("tokenwarden ") + TW_VERSION);
+  // --version is answered before the verbs are parsed, so that it takes --json too.
+  static bool version_asked = false;  // for --help; the scan below answers it
+  app.add_flag("--version", version_asked,
+               "Print the version, libbpf's version and the BPF program ABI, and exit (with --json: as JSON)");
+  for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; ++i)
+    if (std::strcmp(argv[i], "--version") == 0) {
+      bool json = false;
+      for (int k = 1; k < argc; ++k) json = json || std::strcmp(argv[k], "--json") == 0;
+      return print_version(json);
+    }
   app.require_subcommand(1);
   app.footer("Run `tokenwarden VERB --help` for a verb's options and an example.");
   // Options of the whole binary, accepted after the verb too.

@@ -59,6 +59,11 @@ std::vector<Row> rows() {
       {"E030@1:9", {{"p.tw", "default maybe;\n" + kOk}}},
       {"E030@1:40", {{"p.tw", "profile x { match creator.cgroup under \"/a/../b\"; }"}}},
       {"E030@1:37", {{"p.tw", "profile x { match creator.cgroup == \"/a//b\"; }"}}},
+      // Nine attributes in one alternative; the BPF backend's conjunctions hold eight atoms.
+      {"E033@1:9", {{"p.tw", "profile wide { match creator.uid == 1 and creator.gid == 1 and creator.comm == \"a\" and "
+                              "creator.exe == \"/a\" and creator.cgroup == \"/a\" and token.bpffs == \"/a\" and "
+                              "token.userns.owner == 1 and token.userns.depth == 1 and token delegates cmd map_create; "
+                              "allow cmd map_create; }"}}},
       {"W101@1:74", {{"p.tw", "profile x { match any; allow cmd prog_load; allow prog xdp; allow attach trace_uprobe_session; }"}}, k612},
       {"W102@1:9", {{"p.tw", "profile x { match creator.uid == 1 and creator.uid == 2; }"}}},
       {"W103@2:9", {{"p.tw", "profile a { match creator.uid in 0..1000; }\nprofile b { match creator.uid == 5 and creator.gid == 5; }"}}},

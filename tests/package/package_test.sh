@@ -29,17 +29,20 @@ contents() {
       usr/share/doc/tokenwarden/examples/ci-runner.tw usr/share/doc/tokenwarden/policy-language.md.gz; do
     [[ -e $x/$f ]] || fail "$(basename "$deb") lacks $f"
   done
-  ls "$x"/lib/systemd/system/tokenwarden.service "$x"/usr/lib/systemd/system/tokenwarden.service 2>/dev/null |
-    grep -q . || fail "$(basename "$deb") has no tokenwarden.service"
-  find "$x" -name 'tokenwarden-static*' | grep -q . && fail "the static test binary is in a package"
-  find "$x" -name 'LICENSE*' | grep -q . && fail "a licence copy is in the package (debian/copyright has them)"
-  readelf -S "$x/usr/bin/tokenwarden" | grep -q '\.debug_info' && fail "the binary is not stripped"
+  [[ -e $x/lib/systemd/system/tokenwarden.service || -e $x/usr/lib/systemd/system/tokenwarden.service ]] ||
+    fail "$(basename "$deb") has no tokenwarden.service"
+  [[ -z $(find "$x" -name 'tokenwarden-static*') ]] || fail "the static test binary is in a package"
+  [[ -z $(find "$x" -name 'LICENSE*') ]] || fail "a licence copy is in the package (debian/copyright has them)"
+  local sections
+  sections=$(readelf -S "$x/usr/bin/tokenwarden")
+  ! grep -q '\.debug_info' <<<"$sections" || fail "the binary is not stripped"
   # Its BPF programs are inside: the skeleton embeds the object.
-  grep -q tw_token_create "$x/usr/bin/tokenwarden" || fail "the binary has no BPF programs"
+  grep -qa tw_token_create "$x/usr/bin/tokenwarden" || fail "the binary has no BPF programs"
   local dbg
   dbg=$(ls "$dir"/tokenwarden-dbgsym_*_amd64.*deb 2>/dev/null | head -n1)
-  [[ -n $dbg ]] && dpkg-deb -c "$dbg" | grep -q '/usr/lib/debug/.build-id/.*\.debug$' ||
-    fail "no debug symbols package with the binary's build-id"
+  local listing=
+  [[ -n $dbg ]] && listing=$(dpkg-deb -c "$dbg")
+  grep -q '/usr/lib/debug/.build-id/.*\.debug$' <<<"$listing" || fail "no debug symbols package with the binary's build-id"
   x=$work/s.$RANDOM
   dpkg-deb -x "$(ls "$dir"/tokenwarden-selinux_*_all.deb)" "$x"
   for f in usr/share/selinux/packages/tokenwarden/token/tokenwarden.cil.bz2 \
@@ -49,7 +52,7 @@ contents() {
       usr/share/man/man8/tokenwarden-selinux.8.gz; do
     [[ -e $x/$f ]] || fail "tokenwarden-selinux lacks $f"
   done
-  dpkg-deb -I "$(ls "$dir"/tokenwarden-selinux_*_all.deb)" postinst | grep -q 'tokenwarden-selinux install' ||
+  grep -q 'tokenwarden-selinux install' <<<"$(dpkg-deb -I "$(ls "$dir"/tokenwarden-selinux_*_all.deb)" postinst)" ||
     fail "tokenwarden-selinux's postinst does not install the module"
   echo "contents of $(cd "$dir" && ls *.deb | tr '\n' ' '): checked"
 }
@@ -80,10 +83,12 @@ if [[ $mode == host ]]; then
     grep -rlaF -e "$work/one" -e "$work/second-build" "$work/scan" && fail "$(basename "$deb") names its build directory"
     rm -rf "$work/scan"
   done
-  lint=$(lintian --pedantic --fail-on error,warning "$work"/a/*.changes 2>&1 | grep -v 'running with root privileges') ||
-    fail "lintian: $lint"
-  echo "lintian: $(echo "$lint" | grep -c '^[EW]:') errors and warnings; other tags: $(echo "$lint" | grep -c '^[PIX]:')"
-  echo "$lint" | grep '^[PI]:' | head -n10
+  lint_rc=0
+  lint=$(lintian --pedantic --fail-on error,warning "$work"/a/*.changes 2>&1) || lint_rc=$?
+  lint=$(grep -v 'running with root privileges' <<<"$lint" || true)
+  [[ $lint_rc == 0 ]] || fail "lintian (exit $lint_rc): $lint"
+  echo "lintian --pedantic: $(grep -c '^[EW]:' <<<"$lint" || true) errors and warnings; other tags: $(grep -c '^[PIX]:' <<<"$lint" || true)"
+  grep '^[PI]:' <<<"$lint" | head -n10 || true
   contents "$work/a"
   ls -l "$work"/a/*.deb | awk '{print "  " $5 " bytes  " $9}' | sed "s|$work/a/||"
   exit $status
@@ -99,12 +104,8 @@ contents "$out"
 # The module package's maintainer scripts with Debian's own semodule and policy store.
 root=$(bash "$source/scripts/package.sh" --suite forky --selinux-chroot "$work/root" | tail -n1)
 cp "$out"/tokenwarden-selinux_*_all.deb "$root/tmp/"
-inroot() {
-  unshare --mount --fork sh -c 'mount -t proc proc "$1/proc" && mount --rbind /dev "$1/dev" &&
-    exec chroot "$1" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 sh -c "$2"' \
-    sh "$root" "$1"
-}
-install_log=$(inroot 'apt-get install -y --no-download /tmp/tokenwarden-selinux_*_all.deb 2>&1') || fail "apt-get install: $install_log"
+inroot() { bash "$source/scripts/lib/in-chroot.sh" "$root" "$1"; }
+install_log=$(inroot 'cd /tmp && apt-get install -y ./tokenwarden-selinux_*_all.deb 2>&1') || fail "apt-get install: $install_log"
 echo "$install_log" | grep 'tokenwarden-selinux:' || true
 listed=$(inroot 'semodule --list-modules=full' | grep -w tokenwarden || true)
 if [[ $listed =~ ^200\ tokenwarden\  ]]; then

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "kernel/btf.h"
+#include "lsm-progs/include/tw_abi.h"
 #include "support.h"
 
 using tw::test::run_command;
@@ -53,8 +54,19 @@ TEST_CASE("cli: --version and --help with examples") {
   auto [st, out] = run_command(kTw + " --version");
   CHECK(st == 0);
   CHECK(out.find("tokenwarden ") == 0);
+  CHECK(out.find("BPF program ABI " + std::to_string(TW_ABI_VERSION)) != std::string::npos);
+  auto [js, jout] = run_command(kTw + " --version --json");
+  CHECK(js == 0);
+  auto j = nlohmann::json::parse(jout);
+  CHECK(j["schema"] == 1);
+  CHECK(j["bpf_abi"] == TW_ABI_VERSION);
+  CHECK(j["libbpf"].get<std::string>().rfind("v1.", 0) == 0);
+  // Nothing loaded: unload has nothing to do, and succeeds.
+  auto [us, uout] = run_command(kTw + " unload --pin-root /sys/fs/bpf/tw-cli-test-nothing");
+  CHECK(us == 0);
+  CHECK(uout.find("nothing is loaded") != std::string::npos);
   for (const char* verb : {"doctor", "delegate", "check", "compile", "explain", "simulate", "test", "load", "replace",
-                           "unload", "status", "audit", "agent"}) {
+                           "unload", "status", "audit", "agent", "completion"}) {
     auto [hs, help] = run_command(kTw + " " + verb + " --help");
     CHECK(hs == 0);
     CHECK(help.find("Example:") != std::string::npos);

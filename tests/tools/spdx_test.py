@@ -25,7 +25,10 @@ def main():
     root = os.path.abspath(sys.argv[1])
     bad, seen = [], 0
     for d, dirs, files in os.walk(root):
-        dirs[:] = [x for x in dirs if x not in SKIP_DIRS and not x.startswith("build")]
+        # Not sources: build trees (also dpkg's obj-*), and what debhelper stages in debian/PACKAGE.
+        dirs[:] = [x for x in dirs if x not in SKIP_DIRS and not x.startswith("build")
+                   and not os.path.exists(os.path.join(d, x, "CMakeCache.txt"))
+                   and not (os.path.relpath(d, root) == "debian" and x not in ("source", "tests"))]
         for f in files:
             path = os.path.join(d, f)
             rel = os.path.relpath(path, root)

@@ -71,7 +71,7 @@ before=$(generation)
   done ) &
 loop=$!
 sleep 1
-apt-get install -y --no-download /var/cache/tw-debs/next/*.deb >/run/tw-upgrade.log 2>&1
+(cd /var/cache/tw-debs/next && apt-get install -y --no-download ./*.deb) >/run/tw-upgrade.log 2>&1
 rc=$?
 touch /run/tw-upgrade-done
 wait $loop
@@ -99,7 +99,7 @@ else
 fi
 
 # 6. Installing on a running system: the postinst starts the unit, which enforces at once.
-apt-get install -y --no-download /var/cache/tw-debs/next/*.deb >/run/tw-reinstall.log 2>&1
+(cd /var/cache/tw-debs/next && apt-get install -y --no-download ./*.deb) >/run/tw-reinstall.log 2>&1
 rc=$?
 if [ $rc -eq 0 ] && systemctl is-active --quiet tokenwarden.service && [ "$(outcome tw-stranger.service)" = refused ]; then
   result package_install_live PASS "the postinst started tokenwarden.service: $($tw status | head -n1)"

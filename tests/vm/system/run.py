@@ -54,12 +54,9 @@ def system_image():
 
 
 def in_chroot(root, command):
-    """Runs a shell command in the image's root as root, with /proc and /dev, in a private mount
-    namespace (nothing stays mounted). Returns (exit code, output)."""
-    r = subprocess.run(["unshare", "--mount", "--fork", "sh", "-c",
-                        'mount -t proc proc "$1/proc" && mount --rbind /dev "$1/dev" && '
-                        'exec chroot "$1" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive '
-                        'LC_ALL=C.UTF-8 sh -c "$2"', "sh", str(root), command],
+    """Runs a shell command as root in the image's root (scripts/lib/in-chroot.sh: a private mount
+    namespace, nothing stays mounted). Returns (exit code, output)."""
+    r = subprocess.run(["bash", str(ROOT / "scripts/lib/in-chroot.sh"), str(root), command],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return r.returncode, r.stdout
 
@@ -91,7 +88,7 @@ def install_packages(root, packages):
     for deb in debs:
         shutil.copy(deb, store / "first" / deb.name)
         next_build(deb, store / "next")
-    rc, out = in_chroot(root, "apt-get install -y --no-download /var/cache/tw-debs/first/*.deb")
+    rc, out = in_chroot(root, "cd /var/cache/tw-debs/first && apt-get install -y --no-download ./*.deb")
     log = root / "var/log/tw-apt-install.log"
     log.write_text(out)
     if rc != 0:
