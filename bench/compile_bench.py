@@ -9,8 +9,9 @@
 Shapes:
   services  every profile is one service: its cgroup, its uid, its executable, a shared grants
             block plus its own program types and limits (what a host with many units looks like)
-  ranges    every profile matches a uid range and a gid range, which the shadow check cannot
-            index by value (its worst case; it stops at a fixed budget and says so)
+  ranges    every profile matches a uid range and a gid range (and a comm of its own, which the
+            BPF backend indexes), which the shadow check cannot index by value (its worst case;
+            it stops at a fixed budget and says so)
 Prints one row per size and the time per profile, whose flatness shows linear growth.
 """
 import argparse
@@ -36,7 +37,9 @@ def generate(n, shape):
             match = (f'creator.uid == {100000 + i} and creator.cgroup under "/system.slice/svc-{i}.service"'
                      f' and creator.exe == "/usr/lib/svc-{i}/daemon"')
         else:
-            match = f"creator.uid in {i * 10}..{i * 10 + 5} and creator.gid in 0..9"
+            # A comm of its own, so that the BPF backend can index it (a policy of range-only
+            # alternatives beyond 256 is refused with E033); the shadow check still cannot.
+            match = f'creator.uid in {i * 10}..{i * 10 + 5} and creator.gid in 0..9 and creator.comm == "w{i}"'
         out += [f"profile svc-{i} {{", f"  match {match};", "  use base;",
                 f"  allow prog {prog};", f"  allow attach {ATTACH[prog]};",
                 f"  limit maps {i % 64 + 1};", f"  limit insns {4096 * (i % 8 + 1)};", "}"]

@@ -20,12 +20,17 @@ generation() { $tw status 2>/dev/null | sed -n 's/^policy .* generation \([0-9]*
 # What of tokenwarden is on the system: packages, files, units, pins, programs.
 leftovers() {
   dpkg-query -W -f='${Package} ${Status}\n' 'tokenwarden*' 2>/dev/null | grep -v "not-installed" | sed 's/^/package: /'
+  # Not ours: the test's own files, /usr/local (the test's examples), and man-db's cache of the
+  # pages the test read (man formats them there; man-db's daily job expires them).
   find / -xdev \( -path /proc -o -path /sys -o -path /var/cache/tw-debs -o -path /var/log/tw-apt-install.log \
-       -o -path /usr/local -o -path /etc/tokenwarden/policy.tw \) -prune -o -name '*tokenwarden*' -print 2>/dev/null |
-    sed 's/^/file: /'
+       -o -path /usr/local -o -path /var/cache/man -o -path /etc/tokenwarden \) -prune -o -name '*tokenwarden*' -print \
+       2>/dev/null | sed 's/^/file: /'
+  # /etc/tokenwarden holds the administrator's policy and nothing else.
+  [ "$(ls -A /etc/tokenwarden 2>/dev/null)" = policy.tw ] || echo "file: /etc/tokenwarden has $(ls -A /etc/tokenwarden 2>/dev/null | tr '\n' ' ')"
   [ -e /run/tokenwarden ] && echo "file: /run/tokenwarden"
   [ -e /sys/fs/bpf/tokenwarden ] && echo "pins: /sys/fs/bpf/tokenwarden"
-  bpftool prog show 2>/dev/null | grep -E ' name tw_| lsm ' | sed 's/^/program: /'
+  # tokenwarden's programs are named tw_* (systemd has LSM programs of its own).
+  bpftool prog show 2>/dev/null | grep -E ' name tw_' | sed 's/^/program: /'
   systemctl list-unit-files 'tokenwarden*' --no-legend 2>/dev/null | sed 's/^/unit: /'
 }
 
@@ -71,7 +76,7 @@ before=$(generation)
   done ) &
 loop=$!
 sleep 1
-(cd /var/cache/tw-debs/next && apt-get install -y --no-download ./*.deb) >/run/tw-upgrade.log 2>&1
+(cd /var/cache/tw-debs/next && apt-get install -y ./*.deb) >/run/tw-upgrade.log 2>&1
 rc=$?
 touch /run/tw-upgrade-done
 wait $loop
@@ -99,7 +104,7 @@ else
 fi
 
 # 6. Installing on a running system: the postinst starts the unit, which enforces at once.
-(cd /var/cache/tw-debs/next && apt-get install -y --no-download ./*.deb) >/run/tw-reinstall.log 2>&1
+(cd /var/cache/tw-debs/next && apt-get install -y ./*.deb) >/run/tw-reinstall.log 2>&1
 rc=$?
 if [ $rc -eq 0 ] && systemctl is-active --quiet tokenwarden.service && [ "$(outcome tw-stranger.service)" = refused ]; then
   result package_install_live PASS "the postinst started tokenwarden.service: $($tw status | head -n1)"

@@ -88,7 +88,7 @@ def install_packages(root, packages):
     for deb in debs:
         shutil.copy(deb, store / "first" / deb.name)
         next_build(deb, store / "next")
-    rc, out = in_chroot(root, "cd /var/cache/tw-debs/first && apt-get install -y --no-download ./*.deb")
+    rc, out = in_chroot(root, "cd /var/cache/tw-debs/first && apt-get install -y ./*.deb")
     log = root / "var/log/tw-apt-install.log"
     log.write_text(out)
     if rc != 0:
