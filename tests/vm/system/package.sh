@@ -11,10 +11,12 @@ echo "TWSYS-VERSIONS kernel=$(uname -r) $(systemctl --version | head -n1 | cut -
      "tokenwarden=$(dpkg-query -W -f='${Version}' tokenwarden 2>/dev/null)"
 result() { echo "TWSYS-RESULT $1 $2 $3" | tr '\n' ' '; echo; }
 unit_log() { journalctl -u "$1" -o cat --no-pager 2>/dev/null; }
-# Starts a test unit to completion; prints `loaded` or `refused`.
+# Starts a test unit to completion; prints `loaded` or `refused`. A test unit's ExecStart is
+# `bpftool prog load ... && echo TW-PROG-LOADED`, so the unit succeeds exactly when the load did:
+# its result, not the journal (a busy boot rotates the volatile journal and loses lines).
 outcome() {
-  systemctl start "$1" >/dev/null 2>&1
-  if unit_log "$1" | tail -n3 | grep -q TW-PROG-LOADED; then echo loaded; else echo refused; fi
+  systemctl reset-failed "$1" >/dev/null 2>&1
+  if systemctl start "$1" >/dev/null 2>&1; then echo loaded; else echo refused; fi
 }
 generation() { $tw status 2>/dev/null | sed -n 's/^policy .* generation \([0-9]*\), loaded.*/\1/p' | head -n1; }
 # What of tokenwarden is on the system: packages, files, units, pins, programs.
@@ -44,7 +46,7 @@ if systemctl is-enabled --quiet tokenwarden.service && systemctl is-active --qui
    [ "$stranger" = refused ] && [ "$client" = loaded ]; then
   result package_enforcing_at_boot PASS "$(dpkg-query -W -f='${Package} ${Version}' tokenwarden) from apt; enabled by its postinst; $($tw status | head -n1); stranger $stranger, bpftool $client"
 else
-  result package_enforcing_at_boot FAIL "enabled=$(systemctl is-enabled tokenwarden.service) active=$(systemctl is-active tokenwarden.service) agent=$(systemctl is-active tokenwarden-agent.service) stranger=$stranger client=$client | $(systemctl status tokenwarden.service 2>&1 | tail -n4)"
+  result package_enforcing_at_boot FAIL "enabled=$(systemctl is-enabled tokenwarden.service) active=$(systemctl is-active tokenwarden.service) agent=$(systemctl is-active tokenwarden-agent.service) stranger=$stranger client=$client | client: $(unit_log tw-libbpf.service | tail -n3) | $(systemctl status tokenwarden.service 2>&1 | tail -n4)"
 fi
 
 # 2. man and completion, as a user gets them.
