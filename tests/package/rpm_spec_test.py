@@ -90,8 +90,7 @@ def main():
                 path = PREFIXES.sub("", line)
                 # A directory line takes everything below it, unless it is %dir.
                 matched = [f for f in installed if glob_match(f, path) or
-                           (not is_dir and any(glob_match(f[:len(p)], path) and f[len(p):].startswith("/")
-                                               for p in [f[:i] for i in range(1, len(f)) if f[i] == "/"]))]
+                           (not is_dir and any(glob_match(f[:i], path) for i in range(1, len(f)) if f[i] == "/"))]
                 if not matched:
                     failures.append(f"{package}: %files line {line!r} matches nothing cmake --install installs")
                 for f in matched:
