@@ -14,13 +14,15 @@
 find_program(TW_BPF_CLANG NAMES clang clang-16 clang-15 clang-14 REQUIRED)
 find_program(TW_BPFTOOL NAMES bpftool PATHS /usr/sbin /usr/local/sbin REQUIRED)
 set(TW_BPF_INCLUDE_DIR ${CMAKE_CURRENT_LIST_DIR}/../lsm-progs/include)
+# The ABI header and its tables (tw_abi.h, *.def), shared with C++.
+set(TW_BPF_VOCAB_DIR ${CMAKE_CURRENT_LIST_DIR}/../vocab)
 
 function(bpf_object name src)
   cmake_parse_arguments(ARG "" "" "HEADERS" ${ARGN})
   get_filename_component(src_abs ${src} ABSOLUTE)
   set(obj ${CMAKE_CURRENT_BINARY_DIR}/${name}.bpf.o)
   set(skel ${CMAKE_CURRENT_BINARY_DIR}/${name}.skel.h)
-  file(GLOB common_headers ${TW_BPF_INCLUDE_DIR}/*.h)
+  file(GLOB common_headers ${TW_BPF_INCLUDE_DIR}/*.h ${TW_BPF_VOCAB_DIR}/tw_abi.h ${TW_BPF_VOCAB_DIR}/*.def)
   add_custom_command(
     OUTPUT ${obj}
     # -mcpu=v3: atomic fetch-and-add (every kernel with BPF tokens has it).
@@ -28,7 +30,7 @@ function(bpf_object name src)
     # embeds in the binary: the same source gives the same binary wherever it is built.
     COMMAND ${TW_BPF_CLANG} -target bpf -mcpu=v3 -g -O2 -Wall -Werror -D__TARGET_ARCH_x86
             -ffile-prefix-map=${PROJECT_BINARY_DIR}=build -ffile-prefix-map=${PROJECT_SOURCE_DIR}=.
-            -I${TW_BPF_INCLUDE_DIR} -I/usr/include/${CMAKE_LIBRARY_ARCHITECTURE}
+            -I${TW_BPF_INCLUDE_DIR} -I${TW_BPF_VOCAB_DIR} -I/usr/include/${CMAKE_LIBRARY_ARCHITECTURE}
             -c ${src_abs} -o ${obj}
     DEPENDS ${src_abs} ${ARG_HEADERS} ${common_headers}
     COMMENT "BPF ${name}.bpf.o"

@@ -8,17 +8,24 @@
 
 #include "ir_io.h"
 #include "ir_validate.h"
+#include "json_text.h"
 
 namespace tw::compiler {
 
-std::string sha256_hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
+Digest sha256(std::string_view data) {
+  Digest d{};
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
+  EVP_Digest(data.data(), data.size(), d.data(), &len, EVP_sha256(), nullptr);
+  return d;
+}
+
+std::string hex(const Digest& d) {
   std::string out;
-  for (unsigned int i = 0; i < len; ++i) out += fmt::format("{:02x}", digest[i]);
+  for (uint8_t b : d) out += fmt::format("{:02x}", b);
   return out;
 }
+
+Digest policy_digest(const Ir& ir) { return sha256(ir_to_json_lines(ir)); }
 
 std::string write_artifact(const Ir& ir, const std::string& compiler_version) {
   std::string payload = ir_to_json_lines(ir);
@@ -70,7 +77,8 @@ std::optional<Artifact> read_artifact(const std::string& text, std::string& erro
                         payload.size(), j["payload_bytes"].get<uint64_t>());
     return std::nullopt;
   }
-  std::string sum = sha256_hex(payload);
+  Digest digest = sha256(payload);
+  std::string sum = hex(digest);
   if (sum != j["sha256"].get<std::string>()) {
     error = fmt::format("artifact checksum mismatch (recorded {}, computed {}): the file was modified or damaged",
                         j["sha256"].get<std::string>(), sum);
@@ -87,7 +95,7 @@ std::optional<Artifact> read_artifact(const std::string& text, std::string& erro
       error += fmt::format("\n  {}:{}:1: error[E032]: {}", name, p.line + 1, p.message);
     return std::nullopt;
   }
-  return Artifact{std::move(*ir), sum, j.value("compiler", "")};
+  return Artifact{std::move(*ir), digest, j.value("compiler", "")};
 }
 
 }  // namespace tw::compiler

@@ -6,6 +6,8 @@
 // Reading verifies all of it before anything is used.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -16,9 +18,17 @@ namespace tw::compiler {
 inline constexpr const char* kArtifactFormat = "tokenwarden-policy";
 inline constexpr int kArtifactVersion = 1;
 
+// A policy's identity: the SHA-256 of its artifact's payload (the IR's canonical JSON lines), the
+// same whether it was compiled on the spot or read from an artifact. The BPF settings carry it as
+// these bytes; people see hex.
+using Digest = std::array<uint8_t, 32>;
+std::string hex(const Digest& d);
+Digest sha256(std::string_view data);
+Digest policy_digest(const Ir& ir);  // what write_artifact's payload hashes to
+
 struct Artifact {
   Ir ir;
-  std::string sha256;    // hex, of the payload's canonical JSON
+  Digest digest{};       // of the payload
   std::string compiler;  // "tokenwarden 0.1.0"
 };
 
@@ -31,6 +41,6 @@ std::optional<Artifact> read_artifact(const std::string& text, std::string& erro
 // Does `text` look like an artifact (rather than policy source)? Anything starting with `{`.
 bool looks_like_artifact(const std::string& text);
 
-std::string sha256_hex(std::string_view data);
+inline std::string sha256_hex(std::string_view data) { return hex(sha256(data)); }
 
 }  // namespace tw::compiler

@@ -20,7 +20,7 @@
 #include "diagnostics.h"
 #include "ir.h"
 #include "source.h"
-#include "kernel/policy_tables.h"
+#include "vocab/policy_tables.h"
 
 namespace tw::compiler {
 
@@ -42,7 +42,7 @@ struct Resolver {
   std::function<Resolution(const std::string& path)> bpffs;
 };
 
-using BpfTables = kernel::PolicyTables;
+using BpfTables = vocab::PolicyTables;
 
 struct BpfBackendError {
   std::string message;

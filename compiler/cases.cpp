@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include "checker.h"
-#include "kernel/catalogue.h"
-#include "kernel/result.h"
+#include "vocab/catalogue.h"
+#include "vocab/names.h"
 
 namespace tw::compiler {
 namespace {
@@ -64,7 +64,7 @@ class CaseParser {
           } else {
             Field f;
             size_t kend = body.substr(0, eq).find_last_not_of(" \t") + 1;
-            f.key = kernel::to_lower(body.substr(0, kend));
+            f.key = vocab::to_lower(body.substr(0, kend));
             f.key_span = {file_, span.begin, static_cast<uint32_t>(span.begin + kend)};
             size_t vb = body.find_first_not_of(" \t", eq + 1);
             f.value = vb == std::string_view::npos ? "" : std::string(body.substr(vb));
@@ -104,21 +104,21 @@ class CaseParser {
     return std::nullopt;
   }
 
-  std::optional<uint32_t> enum_value(const Field& f, kernel::EnumKind kind, const std::string& v) {
-    const auto& table = kernel::builtin_table(kind);
-    if (auto x = kernel::lookup_any_spelling(table, v)) return x;
-    auto& d = diags_.report(Code::E010, f.value_span, fmt::format("unknown {} `{}`", kernel::kind_noun(kind), v));
-    if (auto dym = did_you_mean(kernel::suggest(table, v)); !dym.empty()) d.hint(dym);
+  std::optional<uint32_t> enum_value(const Field& f, vocab::EnumKind kind, const std::string& v) {
+    const auto& table = vocab::builtin_table(kind);
+    if (auto x = vocab::lookup_any_spelling(table, v)) return x;
+    auto& d = diags_.report(Code::E010, f.value_span, fmt::format("unknown {} `{}`", vocab::kind_noun(kind), v));
+    if (auto dym = did_you_mean(vocab::suggest(table, v)); !dym.empty()) d.hint(dym);
     return std::nullopt;
   }
 
-  uint64_t enum_mask(const Field& f, kernel::EnumKind kind, const std::string& list) {
+  uint64_t enum_mask(const Field& f, vocab::EnumKind kind, const std::string& list) {
     uint64_t m = 0;
     size_t pos = 0;
     while (pos <= list.size()) {
       size_t comma = list.find(',', pos);
       std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-      if (item == "any") m |= kernel::builtin_table(kind).any_mask();
+      if (item == "any") m |= vocab::builtin_table(kind).any_mask();
       else if (!item.empty())
         if (auto v = enum_value(f, kind, item); v && *v < 64) m |= 1ULL << *v;
       if (comma == std::string::npos) break;
@@ -128,7 +128,7 @@ class CaseParser {
   }
 
   std::optional<bool> boolean(const Field& f, const std::string& v) {
-    std::string l = kernel::to_lower(v);
+    std::string l = vocab::to_lower(v);
     if (l == "yes" || l == "true" || l == "1") return true;
     if (l == "no" || l == "false" || l == "0") return false;
     bad(f, fmt::format("`{}` is not yes or no", v));
@@ -147,7 +147,7 @@ class CaseParser {
       std::string item = s.substr(b, e == std::string::npos ? std::string::npos : e - b);
       size_t eq = item.find('=');
       if (eq == std::string::npos) bad(f, fmt::format("`{}` should be `name=value`", item));
-      else out.emplace_back(kernel::to_lower(item.substr(0, eq)), item.substr(eq + 1));
+      else out.emplace_back(vocab::to_lower(item.substr(0, eq)), item.substr(eq + 1));
       pos = e == std::string::npos ? s.size() : e;
     }
     return out;
@@ -155,7 +155,7 @@ class CaseParser {
 
   void unknown_key(const Field& f, const std::string& key, const std::vector<std::string>& known) {
     auto& d = diags_.report(Code::E011, f.value_span, fmt::format("unknown `{}` field `{}`", f.key, key));
-    if (auto dym = did_you_mean(kernel::closest_names(key, known)); !dym.empty()) d.hint(dym);
+    if (auto dym = did_you_mean(vocab::closest_names(key, known)); !dym.empty()) d.hint(dym);
   }
 
   void field(const Field& f, Event& e, Expectation* expect) {
@@ -179,10 +179,10 @@ class CaseParser {
       }
     } else if (k == "token") {
       for (auto& [key, v] : pairs(f)) {
-        if (key == "cmds") e.token.cmds = enum_mask(f, kernel::EnumKind::cmd, v);
-        else if (key == "maps") e.token.maps = enum_mask(f, kernel::EnumKind::map, v);
-        else if (key == "progs") e.token.progs = enum_mask(f, kernel::EnumKind::prog, v);
-        else if (key == "attachs") e.token.attachs = enum_mask(f, kernel::EnumKind::attach, v);
+        if (key == "cmds") e.token.cmds = enum_mask(f, vocab::EnumKind::cmd, v);
+        else if (key == "maps") e.token.maps = enum_mask(f, vocab::EnumKind::map, v);
+        else if (key == "progs") e.token.progs = enum_mask(f, vocab::EnumKind::prog, v);
+        else if (key == "attachs") e.token.attachs = enum_mask(f, vocab::EnumKind::attach, v);
         else if (key == "bpffs") e.token.bpffs = v;
         else if (key == "owner") { if (auto n = number(f, v)) e.token.userns_owner = *n; }
         else if (key == "depth") { if (auto n = number(f, v)) e.token.userns_depth = *n; }
@@ -191,7 +191,7 @@ class CaseParser {
       }
     } else if (k == "map") {
       for (auto& [key, v] : pairs(f)) {
-        if (key == "type") { if (auto x = enum_value(f, kernel::EnumKind::map, v)) e.map.type = *x; }
+        if (key == "type") { if (auto x = enum_value(f, vocab::EnumKind::map, v)) e.map.type = *x; }
         else if (key == "max_entries") { if (auto n = number(f, v)) e.map.max_entries = *n; }
         else if (key == "key_size") { if (auto n = number(f, v)) e.map.key_size = *n; }
         else if (key == "value_size") { if (auto n = number(f, v)) e.map.value_size = *n; }
@@ -199,7 +199,7 @@ class CaseParser {
           for (size_t pos = 0; pos <= v.size();) {
             size_t comma = v.find(',', pos);
             std::string item = v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-            if (auto bit = kernel::map_flag_by_name(item)) e.map.flags |= 1u << *bit;
+            if (auto bit = vocab::map_flag_by_name(item)) e.map.flags |= 1u << *bit;
             else bad(f, fmt::format("unknown map flag `{}`", item));
             if (comma == std::string::npos) break;
             pos = comma + 1;
@@ -208,16 +208,16 @@ class CaseParser {
       }
     } else if (k == "prog") {
       for (auto& [key, v] : pairs(f)) {
-        if (key == "type") { if (auto x = enum_value(f, kernel::EnumKind::prog, v)) e.prog.type = *x; }
-        else if (key == "attach") { if (auto x = enum_value(f, kernel::EnumKind::attach, v)) e.prog.attach = *x; }
+        if (key == "type") { if (auto x = enum_value(f, vocab::EnumKind::prog, v)) e.prog.type = *x; }
+        else if (key == "attach") { if (auto x = enum_value(f, vocab::EnumKind::attach, v)) e.prog.attach = *x; }
         else if (key == "insns") { if (auto n = number(f, v)) e.prog.insns = *n; }
         else if (key == "sleepable") { if (auto b = boolean(f, v)) e.prog.sleepable = *b; }
         else unknown_key(f, key, {"type", "attach", "insns", "sleepable"});
       }
     } else if (k == "cmd") {
-      if (auto x = enum_value(f, kernel::EnumKind::cmd, f.value)) e.cmd = *x;
+      if (auto x = enum_value(f, vocab::EnumKind::cmd, f.value)) e.cmd = *x;
     } else if (k == "cap") {
-      if (auto c = kernel::capability_by_name(f.value)) e.cap = *c;
+      if (auto c = vocab::capability_by_name(f.value)) e.cap = *c;
       else bad(f, fmt::format("`{}` is not a token capability", f.value), "CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_ADMIN");
     } else if (k == "maps_created") {
       if (auto n = number(f, f.value)) e.maps_created = *n;
@@ -233,7 +233,7 @@ class CaseParser {
       expectation(f, *expect);
     } else {
       auto& d = diags_.report(Code::E011, f.key_span, fmt::format("unknown field `{}`", f.key));
-      auto dym = did_you_mean(kernel::closest_names(f.key, {"hook", "creator", "token", "map", "prog", "cmd", "cap",
+      auto dym = did_you_mean(vocab::closest_names(f.key, {"hook", "creator", "token", "map", "prog", "cmd", "cap",
                                                               "maps_created", "progs_created", "preexisting", "expect"}));
       if (!dym.empty()) d.hint(dym);
     }
@@ -253,14 +253,14 @@ class CaseParser {
       bad(f, "empty expectation", "expect = allow|deny|audit [PROFILE|-] [errno=EPERM]");
       return;
     }
-    std::string o = kernel::to_lower(words[0]);
+    std::string o = vocab::to_lower(words[0]);
     if (o == "allow") x.outcome = Outcome::allow;
     else if (o == "deny") x.outcome = Outcome::deny;
     else if (o == "audit") x.outcome = Outcome::audit;
     else bad(f, fmt::format("`{}` is not a verdict", words[0]), "allow, deny or audit");
     for (size_t i = 1; i < words.size(); ++i) {
       if (words[i].rfind("errno=", 0) == 0) {
-        if (auto e = errno_from_name(words[i].substr(6))) x.err = *e;
+        if (auto e = vocab::policy_errno(words[i].substr(6))) x.err = *e;
         else bad(f, fmt::format("unknown errno `{}`", words[i].substr(6)));
       } else if (!x.profile) {
         x.profile = words[i] == "-" ? "" : words[i];
@@ -285,7 +285,7 @@ std::vector<DecisionCase> parse_cases(const SourceSet& sources, uint32_t file, D
 std::string describe(const Expectation& e) {
   std::string s(outcome_name(e.outcome));
   if (e.profile) s += e.profile->empty() ? " with no profile" : fmt::format(" by profile `{}`", *e.profile);
-  if (e.err) s += " errno " + kernel::errno_name(*e.err);
+  if (e.err) s += " errno " + vocab::errno_name(*e.err);
   return s;
 }
 

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "vocab/names.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -10,41 +12,12 @@
 
 namespace tw::compiler {
 
-using kernel::EnumKind;
-
-namespace {
-// The errnos a policy can name, and no other number: the BPF programs return exactly these
-// (lsm-progs/tokenwarden.bpf.c, finish()).
-const std::map<std::string, int>& errno_names() {
-  static const std::map<std::string, int> names = {
-      {"EPERM", 1}, {"ENOENT", 2}, {"EACCES", 13}, {"EBUSY", 16},      {"EINVAL", 22},
-      {"ENOSPC", 28}, {"EOPNOTSUPP", 95}, {"ENOTSUP", 95}, {"EDQUOT", 122}};
-  return names;
-}
-}  // namespace
-
-std::optional<int> errno_from_name(std::string_view name) {
-  auto it = errno_names().find(kernel::to_upper(name));
-  if (it == errno_names().end()) return std::nullopt;
-  return it->second;
-}
-
-bool errno_accepted(int value) {
-  return std::any_of(errno_names().begin(), errno_names().end(), [&](const auto& e) { return e.second == value; });
-}
-
-std::string accepted_errno_names() {
-  std::string out;
-  for (const auto& [name, value] : errno_names()) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
+using vocab::EnumKind;
 
 namespace {
 
-constexpr int kCmdMapCreate = 0, kCmdProgLoad = 5, kCmdBtfLoad = 18, kCmdBtfGetFdById = 19;
-constexpr uint64_t kTokenCmds = (1ULL << kCmdMapCreate) | (1ULL << kCmdProgLoad) | (1ULL << kCmdBtfLoad) |
-                                (1ULL << kCmdBtfGetFdById);
-constexpr int kCapPerfmon = 38, kCapSysAdmin = 21;
+constexpr uint64_t kTokenCmds = (1ULL << vocab::cmd::MAP_CREATE) | (1ULL << vocab::cmd::PROG_LOAD) |
+                                (1ULL << vocab::cmd::BTF_LOAD) | (1ULL << vocab::cmd::BTF_GET_FD_BY_ID);
 
 std::optional<GrantKind> grant_kind(std::string_view word) {
   static const std::map<std::string, GrantKind> words = {
@@ -57,7 +30,7 @@ std::optional<GrantKind> grant_kind(std::string_view word) {
       {"attach_type", GrantKind::attach}, {"attach_types", GrantKind::attach},
       {"cap", GrantKind::cap},         {"caps", GrantKind::cap},
       {"capability", GrantKind::cap},  {"capabilities", GrantKind::cap}};
-  auto it = words.find(kernel::to_lower(word));
+  auto it = words.find(vocab::to_lower(word));
   if (it == words.end()) return std::nullopt;
   return it->second;
 }
@@ -109,14 +82,14 @@ class Checker {
         break;
       case Stmt::Kind::default_: {
         if (!set_once("default", s)) break;
-        std::string v = kernel::to_lower(s.target.text);
+        std::string v = vocab::to_lower(s.target.text);
         if (v == "allow" || v == "deny") policy_.default_allow = v == "allow";
         else bad_value(s.target, "`default`", {"allow", "deny"});
         break;
       }
       case Stmt::Kind::preexisting: {
         if (!set_once("preexisting", s)) break;
-        std::string v = kernel::to_lower(s.target.text);
+        std::string v = vocab::to_lower(s.target.text);
         if (v == "allow") policy_.preexisting = Preexisting::allow;
         else if (v == "deny") policy_.preexisting = Preexisting::deny;
         else if (v == "profile" && !s.names.empty()) {
@@ -175,10 +148,10 @@ class Checker {
   }
 
   std::optional<int> parse_errno(const Stmt& s) {
-    auto e = errno_from_name(s.target.text);
+    auto e = vocab::policy_errno(s.target.text);
     if (!e)
       diags_.report(Code::E022, s.target.span, fmt::format("unknown errno `{}`", s.target.text))
-          .hint("one of EPERM, EACCES, ENOSPC, EDQUOT, EINVAL, EBUSY, ENOENT, EOPNOTSUPP");
+          .hint("one of " + vocab::policy_errno_names());
     return e;
   }
 
@@ -212,9 +185,8 @@ class Checker {
       if (it == grants_.end()) {
         std::vector<std::string> names;
         for (const auto& [k, v] : grants_) names.push_back(k);
-        auto& d = diags_.report(Code::E012, n.span, fmt::format("no grants block is called `{}`", n.text));
-        if (auto dym = did_you_mean(kernel::closest_names(n.text, names)); !dym.empty()) d.hint(dym);
-        else d.hint("declare it with `grants NAME { ... }`");
+        unknown_name(n.span, fmt::format("no grants block is called `{}`", n.text), n.text, names,
+                     "declare it with `grants NAME { ... }`", Code::E012);
         continue;
       }
       it->second.used = true;
@@ -325,53 +297,72 @@ class Checker {
     }
   }
 
+  // A word that names nothing (E010, or E011/E012/E023 for attributes, grants and profiles):
+  // "did you mean" among `candidates` when one is close, else `otherwise` (when given). The one
+  // shape of every unknown-name error.
+  Diagnostic& unknown_name(Span span, std::string message, std::string_view word,
+                           const std::vector<std::string>& candidates, std::string otherwise = {},
+                           Code code = Code::E010) {
+    auto& d = diags_.report(code, span, std::move(message));
+    if (auto dym = did_you_mean(vocab::closest_names(word, candidates)); !dym.empty()) d.hint(dym);
+    else if (!otherwise.empty()) d.hint(std::move(otherwise));
+    return d;
+  }
+
   // Resolves one name of an enum kind: builtin catalogue first, then the target's BTF tables.
   std::optional<uint32_t> resolve_enum(EnumKind kind, const Name& n) {
-    const auto& builtin = kernel::builtin_table(kind);
-    auto v = kernel::lookup_any_spelling(builtin, n.text);
-    const kernel::EnumTable* target = target_.tables ? &(*target_.tables)[static_cast<size_t>(kind)] : nullptr;
+    const auto& builtin = vocab::builtin_table(kind);
+    auto v = vocab::lookup_any_spelling(builtin, n.text);
+    const vocab::EnumTable* target = target_.tables ? &(*target_.tables)[static_cast<size_t>(kind)] : nullptr;
     if (!v && target) {
-      if (auto t = kernel::lookup_any_spelling(*target, n.text)) return t;
+      // A name this kernel has and the catalogue lacks: accepted, since the policy asked for this
+      // kernel, but other kernels may lack it or give its number to something else.
+      if (auto t = vocab::lookup_any_spelling(*target, n.text)) {
+        diags_.report(Code::W115, n.span,
+                      fmt::format("{} `{}` is known to the target kernel ({}), not to tokenwarden's catalogue (Linux {})",
+                                  vocab::kind_noun(kind), n.text, target_.label, vocab::kCatalogueKernel.str()))
+            .hint("the policy is only right for kernels that have it with this value; check it against each "
+                  "kernel it is loaded on (`--target-kernel running` there)");
+        return t;
+      }
     }
     if (!v) {
-      auto& d = diags_.report(Code::E010, n.span,
-                              fmt::format("unknown {} `{}`", kernel::kind_noun(kind), n.text));
-      if (auto dym = did_you_mean(kernel::suggest(builtin, n.text)); !dym.empty()) d.hint(dym);
-      else d.hint(fmt::format("run `tokenwarden delegate --help` for the {} names", kernel::kind_noun(kind)));
+      auto& d = diags_.report(Code::E010, n.span, fmt::format("unknown {} `{}`", vocab::kind_noun(kind), n.text));
+      if (auto dym = did_you_mean(vocab::suggest(builtin, n.text)); !dym.empty()) d.hint(dym);
+      else d.hint(fmt::format("`tokenwarden catalogue {}` lists the {} names", vocab::kind_keyword(kind), vocab::kind_noun(kind)));
       return std::nullopt;
     }
     std::string canonical = builtin.name_of(*v).value_or(n.text);
     if (target) {
       if (!target->name_of(*v))
         diags_.report(Code::W101, n.span,
-                      fmt::format("{} `{}` does not exist on the target kernel ({})", kernel::kind_noun(kind),
+                      fmt::format("{} `{}` does not exist on the target kernel ({})", vocab::kind_noun(kind),
                                   canonical, target_.label))
             .hint("rules naming it never apply there");
     } else if (target_.version) {
-      auto since = kernel::introduced_in(kind, canonical);
+      auto since = vocab::introduced_in(kind, canonical);
       if (*target_.version < since)
         diags_.report(Code::W101, n.span,
-                      fmt::format("{} `{}` first appeared in Linux {}; the target kernel is {}",
-                                  kernel::kind_noun(kind), canonical, since.str(), target_.version->str()))
+                      fmt::format("{} `{}` is known from Linux {} on; the target kernel is {}",
+                                  vocab::kind_noun(kind), canonical, since.str(), target_.version->str()))
             .hint("rules naming it never apply there");
     }
     return v;
   }
 
   std::optional<int> resolve_cap(const Name& n) {
-    auto c = kernel::capability_by_name(n.text);
+    auto c = vocab::capability_by_name(n.text);
     if (!c) {
       std::vector<std::string> names;
-      for (const auto& cap : kernel::token_capabilities()) names.emplace_back(cap.name);
-      auto& d = diags_.report(Code::E010, n.span, fmt::format("`{}` is not a capability a token can stand in for", n.text));
-      if (auto dym = did_you_mean(kernel::closest_names(n.text, names)); !dym.empty()) d.hint(dym);
-      d.hint("tokens are only asked about CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN and CAP_SYS_ADMIN");
+      for (const auto& cap : vocab::token_capabilities()) names.emplace_back(cap.name);
+      unknown_name(n.span, fmt::format("`{}` is not a capability a token can stand in for", n.text), n.text, names)
+          .hint("tokens are only asked about CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN and CAP_SYS_ADMIN");
     }
     return c;
   }
 
   void allow(const Stmt& s, GrantSet& set) {
-    if (kernel::to_lower(s.target.text) == "probes") {
+    if (vocab::to_lower(s.target.text) == "probes") {
       // libbpf's feature probes: small socket filters and one-entry array maps (tw_abi.h).
       if (!s.names.empty()) {
         diags_.report(Code::E003, s.names.front().span, "`allow probes` takes no names");
@@ -383,25 +374,25 @@ class Checker {
     }
     auto kind = grant_kind(s.target.text);
     if (!kind) {
-      auto& d = diags_.report(Code::E010, s.target.span, fmt::format("cannot allow `{}`", s.target.text));
-      auto dym = did_you_mean(kernel::closest_names(s.target.text, {"cmd", "map", "prog", "attach", "cap", "probes"}));
-      d.hint(dym.empty() ? "write `allow cmd|map|prog|attach|cap NAME, ...;` or `allow probes;`" : dym);
+      unknown_name(s.target.span, fmt::format("cannot allow `{}`", s.target.text), s.target.text,
+                   {"cmd", "map", "prog", "attach", "cap", "probes"},
+                   "write `allow cmd|map|prog|attach|cap NAME, ...;` or `allow probes;`");
       return;
     }
     GrantRef rule;
     rule.kind = *kind;
     rule.rule = add_rule(s);
     for (const auto& n : s.names) {
-      if (kernel::to_lower(n.text) == "any") {
+      if (vocab::to_lower(n.text) == "any") {
         uint64_t all = 0;
         if (*kind == GrantKind::cap) {
-          for (const auto& c : kernel::token_capabilities()) all |= 1ULL << c.value;
+          for (const auto& c : vocab::token_capabilities()) all |= 1ULL << c.value;
         } else {
-          all = kernel::builtin_table(enum_kind(*kind)).any_mask();
+          all = vocab::builtin_table(enum_kind(*kind)).any_mask();
         }
         rule.mask |= all;
         diags_.report(Code::W108, n.span, fmt::format("`allow {} any` grants every {}", grant_kind_name(*kind),
-                                                       *kind == GrantKind::cap ? "token capability" : std::string(kernel::kind_noun(enum_kind(*kind)))))
+                                                       *kind == GrantKind::cap ? "token capability" : std::string(vocab::kind_noun(enum_kind(*kind)))))
             .hint("list what the workload needs; `any` also covers what future kernels add");
         continue;
       }
@@ -419,7 +410,7 @@ class Checker {
       if (*kind == GrantKind::cmd && !((1ULL << *v) & kTokenCmds))
         diags_.report(Code::W104, n.span,
                       fmt::format("the kernel never consults a token for `{}`: granting it changes nothing",
-                                  kernel::builtin_table(EnumKind::cmd).name_of(*v).value_or(n.text)))
+                                  vocab::builtin_table(EnumKind::cmd).name_of(*v).value_or(n.text)))
             .hint("tokens are consulted for map_create, prog_load, btf_load and btf_get_fd_by_id only");
     }
     set.grants[*kind] |= rule.mask;
@@ -431,9 +422,8 @@ class Checker {
     if (!k) {
       std::vector<std::string> names;
       for (size_t i = 0; i < kLimitKinds; ++i) names.emplace_back(limit_name(static_cast<LimitKind>(i)));
-      auto& d = diags_.report(Code::E010, s.target.span, fmt::format("unknown limit `{}`", s.target.text));
-      auto dym = did_you_mean(kernel::closest_names(s.target.text, names));
-      d.hint(dym.empty() ? "limits: max_entries, key_size, value_size, insns, maps, progs" : dym);
+      unknown_name(s.target.span, fmt::format("unknown limit `{}`", s.target.text), s.target.text, names,
+                   "limits: max_entries, key_size, value_size, insns, maps, progs");
       return;
     }
     if (!s.number) return;
@@ -445,7 +435,7 @@ class Checker {
   }
 
   void forbid(const Stmt& s, GrantSet& set) {
-    std::string what = kernel::to_lower(s.target.text);
+    std::string what = vocab::to_lower(s.target.text);
     if (what == "sleepable") {
       if (!s.names.empty()) {
         diags_.report(Code::E003, s.names.front().span, "`forbid sleepable` takes no names");
@@ -457,9 +447,8 @@ class Checker {
       return;
     }
     if (what != "map_flags" && what != "map_flag") {
-      auto& d = diags_.report(Code::E010, s.target.span, fmt::format("cannot forbid `{}`", s.target.text));
-      auto dym = did_you_mean(kernel::closest_names(what, {"sleepable", "map_flags"}));
-      d.hint(dym.empty() ? "write `forbid sleepable;` or `forbid map_flags NAME, ...;`" : dym);
+      unknown_name(s.target.span, fmt::format("cannot forbid `{}`", s.target.text), what, {"sleepable", "map_flags"},
+                   "write `forbid sleepable;` or `forbid map_flags NAME, ...;`");
       return;
     }
     if (s.names.empty()) {
@@ -468,12 +457,12 @@ class Checker {
       return;
     }
     for (const auto& n : s.names) {
-      auto bit = kernel::map_flag_by_name(n.text);
+      auto bit = vocab::map_flag_by_name(n.text);
       if (!bit) {
         std::vector<std::string> names;
-        for (const auto& f : kernel::map_flags()) names.emplace_back(f.name);
-        auto& d = diags_.report(Code::E010, n.span, fmt::format("unknown map flag `{}`", n.text));
-        if (auto dym = did_you_mean(kernel::closest_names(n.text, names)); !dym.empty()) d.hint(dym);
+        for (const auto& f : vocab::map_flags()) names.emplace_back(f.name);
+        unknown_name(n.span, fmt::format("unknown map flag `{}`", n.text), n.text, names,
+                     "`tokenwarden catalogue map_flag` lists them");
         continue;
       }
       set.limits.forbidden_map_flags |= 1u << *bit;
@@ -506,8 +495,8 @@ class Checker {
 
   Atom predicate(const Predicate& p) {
     Atom a;
-    std::string attr = kernel::to_lower(p.attr.text);
-    std::string op = kernel::to_lower(p.op.text);
+    std::string attr = vocab::to_lower(p.attr.text);
+    std::string op = vocab::to_lower(p.op.text);
     if (attr == "token" && op == "delegates") return delegates(p);
     static const std::map<std::string, Attr> attrs = {
         {"creator.uid", Attr::uid},          {"creator.gid", Attr::gid},
@@ -520,9 +509,8 @@ class Checker {
       std::vector<std::string> names;
       for (const auto& [k, v] : attrs) names.push_back(k);
       names.emplace_back("token delegates");
-      auto& d = diags_.report(Code::E011, p.attr.span, fmt::format("unknown attribute `{}`", p.attr.text));
-      auto dym = did_you_mean(kernel::closest_names(attr, names));
-      d.hint(dym.empty() ? "see `docs/policy-language.md` for the attributes a match clause can test" : dym);
+      unknown_name(p.attr.span, fmt::format("unknown attribute `{}`", p.attr.text), attr, names,
+                   "see `docs/policy-language.md` for the attributes a match clause can test", Code::E011);
       a.ints = IntervalSet::range(0, UINT32_MAX);  // keep going with a harmless atom
       return a;
     }
@@ -660,7 +648,7 @@ class Checker {
   Atom delegates(const Predicate& p) {
     Atom a;
     a.attr = Attr::delegates;
-    std::string q = kernel::to_lower(p.quantifier.text);
+    std::string q = vocab::to_lower(p.quantifier.text);
     a.all = q != "any";
     auto kind = grant_kind(p.kind.text);
     if (!kind || *kind == GrantKind::cap) {
@@ -670,8 +658,8 @@ class Checker {
     }
     a.kind = enum_kind(*kind);
     for (const auto& n : p.names) {
-      if (kernel::to_lower(n.text) == "any") {
-        a.mask |= kernel::builtin_table(a.kind).any_mask();
+      if (vocab::to_lower(n.text) == "any") {
+        a.mask |= vocab::builtin_table(a.kind).any_mask();
         continue;
       }
       if (auto v = resolve_enum(a.kind, n); v && *v < 64) a.mask |= 1ULL << *v;
@@ -706,8 +694,8 @@ class Checker {
 
   void lint_profile(const CheckedProfile& p, const GrantSet& set) {
     const Grants& g = set.grants;
-    bool map_create = g[GrantKind::cmd] & (1ULL << kCmdMapCreate);
-    bool prog_load = g[GrantKind::cmd] & (1ULL << kCmdProgLoad);
+    bool map_create = g[GrantKind::cmd] & (1ULL << vocab::cmd::MAP_CREATE);
+    bool prog_load = g[GrantKind::cmd] & (1ULL << vocab::cmd::PROG_LOAD);
     Span at = p.name_span;
     if (g[GrantKind::map] && !map_create)
       diags_.report(Code::W105, at, fmt::format("profile `{}` allows map types but not the map_create command", p.name))
@@ -723,15 +711,15 @@ class Checker {
                                     "raw_tracepoint_writable", "tracing", "lsm"};
     std::string found;
     for (const char* t : tracing)
-      if (auto v = kernel::builtin_table(EnumKind::prog).find(t); v && (g[GrantKind::prog] & (1ULL << *v)))
+      if (auto v = vocab::builtin_table(EnumKind::prog).find(t); v && (g[GrantKind::prog] & (1ULL << *v)))
         found += (found.empty() ? "" : ", ") + std::string(t);
-    if (!found.empty() && (g[GrantKind::cap] & (1ULL << kCapPerfmon)))
+    if (!found.empty() && (g[GrantKind::cap] & (1ULL << vocab::cap::PERFMON)))
       diags_.report(Code::W106, at,
                     fmt::format("profile `{}` grants {} with CAP_PERFMON: such programs read all kernel memory, "
                                 "whatever namespace the token lives in",
                                 p.name, found))
           .hint("a token confines who loads, not what a tracing program can see");
-    if (g[GrantKind::cap] & (1ULL << kCapSysAdmin))
+    if (g[GrantKind::cap] & (1ULL << vocab::cap::SYS_ADMIN))
       diags_.report(Code::W107, at, fmt::format("profile `{}` grants CAP_SYS_ADMIN through its tokens", p.name))
           .hint("CAP_SYS_ADMIN stands in for every other BPF capability in the token's namespace");
 
@@ -770,8 +758,8 @@ class Checker {
     if (policy_.preexisting == Preexisting::profile && !profile_spans_.count(policy_.preexisting_profile)) {
       std::vector<std::string> names;
       for (const auto& p : policy_.profiles) names.push_back(p.name);
-      auto& d = diags_.report(Code::E023, preexisting_span_, fmt::format("no profile is called `{}`", policy_.preexisting_profile));
-      if (auto dym = did_you_mean(kernel::closest_names(policy_.preexisting_profile, names)); !dym.empty()) d.hint(dym);
+      unknown_name(preexisting_span_, fmt::format("no profile is called `{}`", policy_.preexisting_profile),
+                   policy_.preexisting_profile, names, {}, Code::E023);
     }
     for (const auto& [name, b] : grants_)
       if (!b.used)

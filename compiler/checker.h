@@ -48,18 +48,13 @@ inline constexpr size_t kMaxProfiles = 1u << 20;
 // only it has are accepted).
 struct TargetKernel {
   std::string label;  // "6.12", "running (6.18.44)", "" for the builtin catalogue
-  std::optional<kernel::KernelVersion> version;
-  std::optional<std::array<kernel::EnumTable, 4>> tables;  // from BTF
+  std::optional<vocab::KernelVersion> version;
+  std::optional<std::array<vocab::EnumTable, 4>> tables;  // from BTF
   size_t max_profiles = kMaxProfiles;                     // the BPF backend's table size
 };
 
 CheckedPolicy check(const std::vector<Stmt>& stmts, const SourceSet& sources, const std::string& root_path,
                     const TargetKernel& target, Diagnostics& diags);
 
-// errno names accepted by `errno NAME;` and their values.
-std::optional<int> errno_from_name(std::string_view name);
-// Is `value` an errno a policy can name (and so one the BPF programs return)?
-bool errno_accepted(int value);
-std::string accepted_errno_names();  // "EACCES, EBUSY, ..." 
 
 }  // namespace tw::compiler

@@ -3,8 +3,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <linux/bpf.h>
-#include <linux/capability.h>
 
 #include <algorithm>
 #include <cctype>
@@ -19,6 +17,7 @@ extern "C" {
 
 #include "cil_embedded.h"
 #include "ir_io.h"
+#include "vocab/names.h"
 
 namespace tw::compiler {
 namespace {
@@ -29,12 +28,12 @@ struct CapInterface {
   const char* macro;
 };
 constexpr CapInterface kCaps[] = {
-    {CAP_BPF, "tokenwarden_token_cap_bpf"},
-    {CAP_PERFMON, "tokenwarden_token_cap_perfmon"},
-    {CAP_NET_ADMIN, "tokenwarden_token_cap_net_admin"},
-    {CAP_SYS_ADMIN, "tokenwarden_token_cap_sys_admin"},
+    {vocab::cap::BPF, "tokenwarden_token_cap_bpf"},
+    {vocab::cap::PERFMON, "tokenwarden_token_cap_perfmon"},
+    {vocab::cap::NET_ADMIN, "tokenwarden_token_cap_net_admin"},
+    {vocab::cap::SYS_ADMIN, "tokenwarden_token_cap_sys_admin"},
 };
-constexpr uint64_t kCheckedCmds = (1ULL << BPF_MAP_CREATE) | (1ULL << BPF_PROG_LOAD);
+constexpr uint64_t kCheckedCmds = (1ULL << vocab::cmd::MAP_CREATE) | (1ULL << vocab::cmd::PROG_LOAD);
 
 // "file:line:col" -> {file, line}.
 std::pair<std::string, uint32_t> file_line(const std::string& where) {
@@ -148,8 +147,8 @@ class Lowering {
     std::string out;
     uint64_t cmds = lets_all_through(p) ? kCheckedCmds : p.grants.mask[static_cast<size_t>(GrantKind::cmd)];
     uint64_t caps = p.grants.mask[static_cast<size_t>(GrantKind::cap)];
-    if (cmds & (1ULL << BPF_MAP_CREATE)) out += fmt::format("(call tokenwarden_token_map_create ({} {}))\n", type, from);
-    if (cmds & (1ULL << BPF_PROG_LOAD)) out += fmt::format("(call tokenwarden_token_prog_load ({} {}))\n", type, from);
+    if (cmds & (1ULL << vocab::cmd::MAP_CREATE)) out += fmt::format("(call tokenwarden_token_map_create ({} {}))\n", type, from);
+    if (cmds & (1ULL << vocab::cmd::PROG_LOAD)) out += fmt::format("(call tokenwarden_token_prog_load ({} {}))\n", type, from);
     for (const auto& c : kCaps)
       if (lets_all_through(p) || (caps & (1ULL << c.cap))) out += fmt::format("(call {} ({} {}))\n", c.macro, type, from);
     return out;

@@ -2,6 +2,7 @@
 #include "diagnostics.h"
 
 #include "ir_io.h"
+#include "json_text.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -173,9 +174,11 @@ std::string render_text(const Diagnostic& d, const SourceSet& sources, bool colo
   return out;
 }
 
-std::string render_json(const std::vector<Diagnostic>& ds, const SourceSet& sources) {
+nlohmann::json diagnostics_json(const std::vector<Diagnostic>& ds, const SourceSet& sources) {
   nlohmann::json arr = nlohmann::json::array();
+  // Every key is present: a diagnostic without a place (a target-kernel error) has nulls.
   auto where = [&](nlohmann::json& j, Span s) {
+    for (const char* k : {"file", "line", "col", "end_line", "end_col"}) j[k] = nullptr;
     Location l = sources.locate(s);
     if (!l.line) return;
     j["file"] = std::string(l.path);
@@ -199,7 +202,11 @@ std::string render_json(const std::vector<Diagnostic>& ds, const SourceSet& sour
     }
     arr.push_back(std::move(j));
   }
-  return dump_json(arr, 2);
+  return arr;
+}
+
+std::string render_json(const std::vector<Diagnostic>& ds, const SourceSet& sources) {
+  return dump_json(diagnostics_json(ds, sources), 2);
 }
 
 std::string summary(const Diagnostics& ds) {

@@ -4,6 +4,7 @@
 // (`file:line:col: error[E013]: ...` with the source line and a caret) or as JSON.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,7 +75,9 @@ class Diagnostics {
 // of the source and of messages are shown escaped (`\x1b`), never sent to the terminal; a long
 // line is shown as a window around the caret.
 std::string render_text(const Diagnostic& d, const SourceSet& sources, bool color = false);
-// {"code","slug","severity","message","file","line","col","end_line","end_col","hints","notes"}.
+// [{"code","slug","severity","message","file","line","col","end_line","end_col","hints","notes"}],
+// every key present (null where a diagnostic has no place); notes have the place keys too.
+nlohmann::json diagnostics_json(const std::vector<Diagnostic>& ds, const SourceSet& sources);
 std::string render_json(const std::vector<Diagnostic>& ds, const SourceSet& sources);
 // "N errors, M warnings" (singular forms where they fit).
 std::string summary(const Diagnostics& ds);

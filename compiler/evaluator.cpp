@@ -3,28 +3,28 @@
 
 #include <fmt/format.h>
 
-#include <linux/bpf.h>
+#include "vocab/names.h"
+#include "vocab/policy_tables.h"
 
-#include "kernel/policy_tables.h"
-
-static_assert(TW_PROBE_PROG_TYPE == BPF_PROG_TYPE_SOCKET_FILTER && TW_PROBE_MAP_TYPE == BPF_MAP_TYPE_ARRAY &&
-                  TW_PROBE_ATTACH_TYPE == BPF_CGROUP_INET_INGRESS,
-              "the probe shapes in tw_abi.h are the kernel's enum values");
+static_assert(TW_PROBE_PROG_TYPE == tw::vocab::prog::SOCKET_FILTER && TW_PROBE_MAP_TYPE == tw::vocab::map::ARRAY &&
+                  TW_PROBE_ATTACH_TYPE == tw::vocab::attach::CGROUP_INET_INGRESS,
+              "the probe shapes in tw_abi.h are the catalogue's values");
 
 #include <algorithm>
 
 namespace tw::compiler {
 
-std::string_view hook_name(Hook h) {
-  constexpr std::string_view names[] = {"bpf_token_create", "bpf_token_cmd", "bpf_token_capable",
-                                        "bpf_map_create", "bpf_prog_load"};
-  return names[static_cast<size_t>(h)];
-}
+#define TW_HOOK(ENUM, ident, name) \
+  static_assert(static_cast<int>(Hook::ident) == TW_HOOK_##ENUM, "Hook::" #ident " is not TW_HOOK_" #ENUM);
+#include "vocab/hook.def"
+#undef TW_HOOK
+
+std::string_view hook_name(Hook h) { return vocab::hook_name(static_cast<int>(h)); }
 
 std::optional<Hook> hook_from_name(std::string_view s) {
-  std::string l = kernel::to_lower(s);
+  std::string l = vocab::to_lower(s);
   if (l.rfind("bpf_", 0) == 0) l = l.substr(4);
-  for (int i = 0; i <= static_cast<int>(Hook::prog_load); ++i)
+  for (int i = 0; i < TW_HOOK_COUNT; ++i)
     if (hook_name(static_cast<Hook>(i)).substr(4) == l) return static_cast<Hook>(i);
   return std::nullopt;
 }
@@ -45,12 +45,12 @@ bool path_under(const std::string& path, const std::string& root) {
   return path == root || (path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '/');
 }
 
-uint64_t delegated(const TokenFacts& t, kernel::EnumKind k) {
+uint64_t delegated(const TokenFacts& t, vocab::EnumKind k) {
   switch (k) {
-    case kernel::EnumKind::cmd: return t.cmds;
-    case kernel::EnumKind::map: return t.maps;
-    case kernel::EnumKind::prog: return t.progs;
-    case kernel::EnumKind::attach: return t.attachs;
+    case vocab::EnumKind::cmd: return t.cmds;
+    case vocab::EnumKind::map: return t.maps;
+    case vocab::EnumKind::prog: return t.progs;
+    case vocab::EnumKind::attach: return t.attachs;
   }
   return 0;
 }
@@ -86,17 +86,17 @@ std::optional<bool> atom_holds(const Atom& a, const Creator& c, const TokenFacts
   return false;
 }
 
-std::string name_of(kernel::EnumKind k, uint32_t v) {
-  return kernel::builtin_table(k).name_of(v).value_or(std::to_string(v));
+std::string name_of(vocab::EnumKind k, uint32_t v) {
+  return vocab::builtin_table(k).name_of(v).value_or(std::to_string(v));
 }
 
 std::string cap_name(int cap) {
-  for (const auto& c : kernel::token_capabilities())
+  for (const auto& c : vocab::token_capabilities())
     if (c.value == cap) return std::string(c.name);
   return fmt::format("capability {}", cap);
 }
 
-std::string mask_names(kernel::EnumKind k, uint64_t mask) {
+std::string mask_names(vocab::EnumKind k, uint64_t mask) {
   std::string s;
   for (uint32_t b = 0; b < 64; ++b)
     if (mask & (1ULL << b)) s += (s.empty() ? "" : ", ") + name_of(k, b);
@@ -150,7 +150,7 @@ Decision token_create(const Ir& ir, const Event& e, const IrProfile* p) {
   if (p->refuse) return j.refuse(p->where, fmt::format("profile `{}` refuses tokens", p->name));
   if (p->strict) {
     std::string excess;
-    auto check = [&](GrantKind g, kernel::EnumKind k, uint64_t have) {
+    auto check = [&](GrantKind g, vocab::EnumKind k, uint64_t have) {
       // What libbpf's probes need delegated is not "more" for a profile that allows them.
       uint64_t probes = !p->limits.probes               ? 0
                         : g == GrantKind::prog           ? TW_PROBE_PROGS
@@ -158,12 +158,12 @@ Decision token_create(const Ir& ir, const Event& e, const IrProfile* p) {
                         : g == GrantKind::map            ? TW_PROBE_MAPS
                                                          : 0;
       uint64_t extra = have & ~(p->grants[g] | probes);
-      if (extra) excess += fmt::format("{}{} {}", excess.empty() ? "" : "; ", kernel::option_suffix(k), mask_names(k, extra));
+      if (extra) excess += fmt::format("{}{} {}", excess.empty() ? "" : "; ", vocab::option_suffix(k), mask_names(k, extra));
     };
-    check(GrantKind::cmd, kernel::EnumKind::cmd, e.token.cmds);
-    check(GrantKind::map, kernel::EnumKind::map, e.token.maps);
-    check(GrantKind::prog, kernel::EnumKind::prog, e.token.progs);
-    check(GrantKind::attach, kernel::EnumKind::attach, e.token.attachs);
+    check(GrantKind::cmd, vocab::EnumKind::cmd, e.token.cmds);
+    check(GrantKind::map, vocab::EnumKind::map, e.token.maps);
+    check(GrantKind::prog, vocab::EnumKind::prog, e.token.progs);
+    check(GrantKind::attach, vocab::EnumKind::attach, e.token.attachs);
     if (!excess.empty())
       return j.refuse(p->where, fmt::format("profile `{}` is strict and the bpffs delegates more than it grants ({})", p->name, excess));
   }
@@ -185,7 +185,7 @@ Decision token_use(const Ir& ir, const IrProfile& p, const Event& e) {
   };
   switch (e.hook) {
     case Hook::token_cmd: {
-      std::string what = "command " + name_of(kernel::EnumKind::cmd, e.cmd);
+      std::string what = "command " + name_of(vocab::EnumKind::cmd, e.cmd);
       if (auto d = need(p, GrantKind::cmd, e.cmd, what)) {
         d->reason += "; the kernel then ignores the token and the call fails with EPERM";
         return *d;
@@ -205,15 +205,15 @@ Decision token_use(const Ir& ir, const IrProfile& p, const Event& e) {
       if (p.limits.probes && e.map.type == TW_PROBE_MAP_TYPE && e.map.max_entries == 1 && e.map.key_size == 4 &&
           e.map.value_size <= TW_PROBE_VALUE_SIZE && !(e.map.flags & p.limits.forbidden_map_flags))
         return probe("a one-entry array map");
-      std::string type = "map type " + name_of(kernel::EnumKind::map, e.map.type);
+      std::string type = "map type " + name_of(vocab::EnumKind::map, e.map.type);
       if (auto d = need(p, GrantKind::map, e.map.type, type)) return *d;
       if (auto d = within(LimitKind::max_entries, e.map.max_entries, "max_entries")) return *d;
       if (auto d = within(LimitKind::key_size, e.map.key_size, "key_size")) return *d;
       if (auto d = within(LimitKind::value_size, e.map.value_size, "value_size")) return *d;
       if (uint32_t bad = e.map.flags & p.limits.forbidden_map_flags) {
         std::string names;
-        for (const auto& f : kernel::map_flags())
-          if (bad & (1u << f.bit)) names += (names.empty() ? "" : ", ") + kernel::to_lower(f.name);
+        for (const auto& f : vocab::map_flags())
+          if (bad & (1u << f.bit)) names += (names.empty() ? "" : ", ") + vocab::to_lower(f.name);
         return j.refuse(ir.where(p.limits.map_flags_rule), fmt::format("profile `{}` forbids map flags {}", p.name, names));
       }
       if (auto d = within(LimitKind::maps, static_cast<uint64_t>(e.maps_created) + 1, "map number")) return *d;
@@ -225,9 +225,9 @@ Decision token_use(const Ir& ir, const IrProfile& p, const Event& e) {
           e.prog.insns <= TW_PROBE_INSNS &&
           !e.prog.sleepable)
         return probe(fmt::format("a socket filter of {} instructions", e.prog.insns));
-      std::string type = "program type " + name_of(kernel::EnumKind::prog, e.prog.type);
+      std::string type = "program type " + name_of(vocab::EnumKind::prog, e.prog.type);
       if (auto d = need(p, GrantKind::prog, e.prog.type, type)) return *d;
-      if (auto d = need(p, GrantKind::attach, e.prog.attach, "attach type " + name_of(kernel::EnumKind::attach, e.prog.attach)))
+      if (auto d = need(p, GrantKind::attach, e.prog.attach, "attach type " + name_of(vocab::EnumKind::attach, e.prog.attach)))
         return *d;
       if (auto d = within(LimitKind::insns, e.prog.insns, "instruction count")) return *d;
       if (e.prog.sleepable && !p.limits.sleepable)

@@ -13,7 +13,12 @@
 
 namespace tw::compiler {
 
-enum class Hook { token_create, token_cmd, token_capable, map_create, prog_load };
+// The deciding hooks (vocab/hook.def), numbered as the programs' enum tw_hook.
+enum class Hook {
+#define TW_HOOK(ENUM, ident, name) ident,
+#include "vocab/hook.def"
+#undef TW_HOOK
+};
 std::string_view hook_name(Hook h);  // "bpf_token_create", ...
 std::optional<Hook> hook_from_name(std::string_view s);  // "token_create" or "bpf_token_create"
 

@@ -5,12 +5,12 @@
 
 #include <unordered_map>
 
-#include "kernel/policy_tables.h"
+#include "vocab/policy_tables.h"
 #include <fmt/ranges.h>
 
 #include "cil_backend.h"
 #include "ir_io.h"
-#include "kernel/result.h"
+#include "vocab/names.h"
 
 namespace tw::compiler {
 namespace {
@@ -24,7 +24,7 @@ bool mentions_selinux(const IrProfile& p) {
 
 std::string verdict_words(const IrProfile& p) {
   switch (p.mode) {
-    case Mode::enforce: return fmt::format("refused with {}", kernel::errno_name(p.deny_errno));
+    case Mode::enforce: return fmt::format("refused with {}", vocab::errno_name(p.deny_errno));
     case Mode::audit: return "logged, then allowed (mode audit)";
     case Mode::off: return "allowed (mode off)";
   }
@@ -43,8 +43,8 @@ std::string limits_text(const IrProfile& p, bool maps) {
     add(LimitKind::maps, "maps per token");
     if (p.limits.forbidden_map_flags) {
       std::string names;
-      for (const auto& f : kernel::map_flags())
-        if (p.limits.forbidden_map_flags & (1u << f.bit)) names += (names.empty() ? "" : ", ") + kernel::to_lower(f.name);
+      for (const auto& f : vocab::map_flags())
+        if (p.limits.forbidden_map_flags & (1u << f.bit)) names += (names.empty() ? "" : ", ") + vocab::to_lower(f.name);
       s += fmt::format("{}no map flags {}", s.empty() ? "" : ", ", names);
     }
   } else {
@@ -81,7 +81,7 @@ std::string explain(const Ir& ir) {
     else out += fmt::format("       -> labelled `{}`\n", p.name);
   }
   // What the policy's own refusals come to in its mode (a profile's mode does not apply to them).
-  std::string refusal = ir.mode == Mode::enforce ? "refused with " + kernel::errno_name(ir.deny_errno)
+  std::string refusal = ir.mode == Mode::enforce ? "refused with " + vocab::errno_name(ir.deny_errno)
                         : ir.mode == Mode::audit ? "logged, then allowed (mode audit)"
                                                  : "allowed (mode off)";
   out += ir.default_allow ? "  otherwise: the token is created unconfined (default allow)\n"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ir.h"
 
-#include "kernel/resolve.h"
+#include "vocab/catalogue.h"
 
 #include <algorithm>
 
@@ -17,7 +17,7 @@ std::string_view mode_name(Mode m) {
 }
 
 std::optional<Mode> mode_from_name(std::string_view s) {
-  std::string l = kernel::to_lower(s);
+  std::string l = vocab::to_lower(s);
   if (l == "enforce") return Mode::enforce;
   if (l == "audit") return Mode::audit;
   if (l == "off") return Mode::off;
@@ -30,21 +30,24 @@ struct AttrInfo {
   bool numeric;
   uint32_t max;
 };
-constexpr AttrInfo kAttrs[kAttrCount] = {
-    {"creator.uid", true, UINT32_MAX},        {"creator.gid", true, UINT32_MAX},
-    {"creator.comm", false, 0},               {"creator.exe", false, 0},
-    {"creator.cgroup under", false, 0},       {"creator.cgroup", false, 0},
-    {"creator.selinux_type", false, 0},       {"token.userns.owner", true, UINT32_MAX},
-    {"token.userns.depth", true, 32},         {"token.bpffs", false, 0},
-    {"token delegates", false, 0},            {"token.delegator.selinux_type", false, 0},
+constexpr AttrInfo kAttrs[] = {
+#define TW_ATTR(ENUM, ident, spelling, numeric, max) {spelling, numeric != 0, max},
+#include "vocab/attr.def"
+#undef TW_ATTR
 };
+// The IR's attributes are the ABI's, value for value (tw_atom.attr).
+#define TW_ATTR(ENUM, ident, spelling, numeric, max) \
+  static_assert(static_cast<int>(Attr::ident) == TW_ATTR_##ENUM, "Attr::" #ident " is not TW_ATTR_" #ENUM);
+#include "vocab/attr.def"
+#undef TW_ATTR
+static_assert(std::size(kAttrs) == kAttrCount);
 }  // namespace
 
 std::string_view attr_name(Attr a) { return kAttrs[static_cast<size_t>(a)].name; }
 bool attr_is_numeric(Attr a) { return kAttrs[static_cast<size_t>(a)].numeric; }
 uint32_t attr_max(Attr a) { return kAttrs[static_cast<size_t>(a)].max; }
 
-bool is_canonical_cgroup_path(std::string_view v) { return kernel::path_components(v).has_value(); }
+bool is_canonical_cgroup_path(std::string_view v) { return vocab::path_components(v).has_value(); }
 
 IntervalSet::IntervalSet(std::vector<std::pair<uint32_t, uint32_t>> ranges) {
   std::erase_if(ranges, [](const auto& r) { return r.first > r.second; });
@@ -112,7 +115,7 @@ std::string_view limit_name(LimitKind k) {
 }
 
 std::optional<LimitKind> limit_from_name(std::string_view s) {
-  std::string l = kernel::to_lower(s);
+  std::string l = vocab::to_lower(s);
   for (size_t i = 0; i < kLimitKinds; ++i)
     if (limit_name(static_cast<LimitKind>(i)) == l) return static_cast<LimitKind>(i);
   return std::nullopt;

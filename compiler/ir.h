@@ -14,7 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include "kernel/catalogue.h"
+#include "vocab/catalogue.h"
+#include "vocab/tw_abi.h"
 #include "source.h"
 
 namespace tw::compiler {
@@ -23,23 +24,16 @@ enum class Mode { enforce, audit, off };
 std::string_view mode_name(Mode m);
 std::optional<Mode> mode_from_name(std::string_view s);
 
-// What a match clause can look at. Numeric attributes hold interval sets; string attributes sets
-// of strings; `delegates` a mask of one enum kind.
+// What a match clause can look at (vocab/attr.def, where each is described; the BPF programs'
+// enum tw_attr has the same numbering). Numeric attributes hold interval sets; string
+// attributes sets of strings; `delegates` a mask of one enum kind. Paths (`exe`, `cgroup_*`,
+// `bpffs`) are bound to what the programs compare at load.
 enum class Attr {
-  uid,           // creator.uid (real uid in the initial user namespace)
-  gid,           // creator.gid
-  comm,          // creator.comm
-  exe,           // creator.exe (the loader resolves it to device + inode)
-  cgroup_under,  // creator.cgroup under PATH (the cgroup or any descendant)
-  cgroup_is,     // creator.cgroup == PATH
-  selinux_type,  // creator.selinux_type (SELinux backend only)
-  userns_owner,  // token.userns.owner (uid in the initial namespace that owns the token's userns)
-  userns_depth,  // token.userns.depth (0 = initial namespace)
-  bpffs,         // token.bpffs (the bpffs instance the token was created from)
-  delegates,     // token delegates [any|all] KIND names
-  delegator_type,  // token.delegator.selinux_type: who set up the bpffs (SELinux backend only)
+#define TW_ATTR(ENUM, ident, spelling, numeric, max) ident,
+#include "vocab/attr.def"
+#undef TW_ATTR
 };
-inline constexpr size_t kAttrCount = 12;
+inline constexpr size_t kAttrCount = TW_ATTR_COUNT;
 // Attributes only SELinux can see: alternatives testing them never match under the BPF LSM.
 inline bool attr_is_selinux(Attr a) { return a == Attr::selinux_type || a == Attr::delegator_type; }
 std::string_view attr_name(Attr a);  // "creator.uid", ...
@@ -74,7 +68,7 @@ struct Atom {
   bool negated = false;              // string and delegates atoms; numeric atoms fold negation
   IntervalSet ints;                  // numeric attributes
   std::vector<std::string> strings;  // string attributes: the value is one of these (sorted)
-  kernel::EnumKind kind = kernel::EnumKind::cmd;  // delegates
+  vocab::EnumKind kind = vocab::EnumKind::cmd;  // delegates
   uint64_t mask = 0;                              // delegates
   bool all = true;                                // delegates: all of mask (else any of it)
   Span span;                                      // of the predicate; not serialised

@@ -5,7 +5,8 @@
 
 #include <limits>
 
-#include "kernel/result.h"
+#include "vocab/names.h"
+#include "json_text.h"
 
 namespace tw::compiler {
 
@@ -84,7 +85,7 @@ Atom atom_from(const json& j) {
   } else if (a.attr == Attr::delegates) {
     int kind = j.at("kind").get<int>();
     if (kind < 0 || kind > 3) throw std::out_of_range("kind");
-    a.kind = static_cast<kernel::EnumKind>(kind);
+    a.kind = static_cast<vocab::EnumKind>(kind);
     a.mask = parse_hex(j.at("mask"));
     a.all = j.at("all").get<bool>();
   } else {
@@ -95,10 +96,6 @@ Atom atom_from(const json& j) {
 }
 
 }  // namespace
-
-std::string dump_json(const json& j, int indent) {
-  return j.dump(indent, ' ', false, json::error_handler_t::replace);
-}
 
 namespace {
 
@@ -289,10 +286,10 @@ std::string grant_names(GrantKind k, uint64_t mask) {
     std::string n;
     if (k == GrantKind::cap) {
       n = fmt::format("cap{}", b);
-      for (const auto& c : kernel::token_capabilities())
+      for (const auto& c : vocab::token_capabilities())
         if (c.value == static_cast<int>(b)) n = c.name;
     } else {
-      n = kernel::builtin_table(static_cast<kernel::EnumKind>(static_cast<int>(k))).name_of(b).value_or(std::to_string(b));
+      n = vocab::builtin_table(static_cast<vocab::EnumKind>(static_cast<int>(k))).name_of(b).value_or(std::to_string(b));
     }
     s += (s.empty() ? "" : ", ") + n;
   }
@@ -316,11 +313,11 @@ std::string ir_to_text(const Ir& ir) {
   std::string out = fmt::format("policy {}\n  default {}, preexisting {}{}, mode {}, errno {}\n", ir.name,
                                 ir.default_allow ? "allow" : "deny", preexisting_name(ir.preexisting),
                                 ir.preexisting == Preexisting::profile ? " " + ir.preexisting_profile : "",
-                                mode_name(ir.mode), kernel::errno_name(ir.deny_errno));
+                                mode_name(ir.mode), vocab::errno_name(ir.deny_errno));
   if (!ir.target_kernel.empty()) out += fmt::format("  target kernel {}\n", ir.target_kernel);
   for (const auto& p : ir.profiles) {
     out += fmt::format("profile #{} {} id={:#018x} mode={} errno={}{}{}\n", p.order, p.name, p.id, mode_name(p.mode),
-                       kernel::errno_name(p.deny_errno), p.refuse ? " refuse" : "", p.strict ? " strict" : "");
+                       vocab::errno_name(p.deny_errno), p.refuse ? " refuse" : "", p.strict ? " strict" : "");
     if (p.match.empty()) out += "  match: never\n";
     for (size_t i = 0; i < p.match.size(); ++i) {
       std::string conj;
@@ -336,8 +333,8 @@ std::string ir_to_text(const Ir& ir) {
         out += fmt::format("  limit {} {}\n", limit_name(static_cast<LimitKind>(k)), p.limits.value[k]);
     if (p.limits.forbidden_map_flags) {
       std::string names;
-      for (const auto& f : kernel::map_flags())
-        if (p.limits.forbidden_map_flags & (1u << f.bit)) names += (names.empty() ? "" : ", ") + kernel::to_lower(f.name);
+      for (const auto& f : vocab::map_flags())
+        if (p.limits.forbidden_map_flags & (1u << f.bit)) names += (names.empty() ? "" : ", ") + vocab::to_lower(f.name);
       out += fmt::format("  forbid map_flags {}\n", names);
     }
     if (!p.limits.sleepable) out += "  forbid sleepable\n";

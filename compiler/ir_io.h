@@ -12,9 +12,6 @@
 namespace tw::compiler {
 
 nlohmann::json ir_to_json(const Ir& ir);
-// json::dump that never throws: invalid UTF-8 (a file name, a value typed on the command line)
-// is replaced by U+FFFD instead of aborting the output.
-std::string dump_json(const nlohmann::json& j, int indent = -1);
 // nullopt with `error` set when the JSON is not a well-formed IR.
 std::optional<Ir> ir_from_json(const nlohmann::json& j, std::string& error);
 std::string ir_to_text(const Ir& ir);

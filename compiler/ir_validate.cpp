@@ -8,6 +8,7 @@
 #include <set>
 
 #include "checker.h"
+#include "vocab/names.h"
 
 namespace tw::compiler {
 
@@ -41,9 +42,9 @@ class Validator {
   void at(uint32_t line, std::string message) { problems_.push_back({line, std::move(message)}); }
 
   void errno_ok(uint32_t line, const std::string& whose, int value) {
-    if (!errno_accepted(value))
+    if (!vocab::policy_errno_accepted(value))
       at(line, fmt::format("{} errno {} is not one the policy language accepts ({})", whose, value,
-                           accepted_errno_names()));
+                           vocab::policy_errno_names()));
   }
 
   void atom(uint32_t line, const IrProfile& p, const Atom& a) {

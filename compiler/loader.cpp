@@ -13,17 +13,26 @@
 #include <filesystem>
 #include <set>
 
-#include "kernel/fd.h"
 #include "lexer.h"
 #include "parser.h"
 
 namespace tw::compiler {
 
+namespace {
+// The descriptor a reader opened, closed on every return.
+struct OpenFile {
+  int fd;
+  ~OpenFile() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+}  // namespace
+
 FileReader filesystem_reader(size_t max_bytes) {
   return [max_bytes](const std::string& path, std::string& error) -> std::optional<FileContents> {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then tells what it is.
-    kernel::UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
-    int fd = file.get();
+    OpenFile file{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)};
+    int fd = file.fd;
     if (fd < 0) {
       error = std::strerror(errno);
       return std::nullopt;

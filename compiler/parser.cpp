@@ -5,7 +5,7 @@
 
 #include <map>
 
-#include "kernel/catalogue.h"
+#include "vocab/catalogue.h"
 
 namespace tw::compiler {
 
@@ -44,7 +44,7 @@ class Parser {
  private:
   const Token& cur() const { return cur_; }
   bool at(Tok k) const { return cur().kind == k; }
-  bool at_word(std::string_view w) const { return at(Tok::ident) && kernel::to_lower(cur().text) == w; }
+  bool at_word(std::string_view w) const { return at(Tok::ident) && vocab::to_lower(cur().text) == w; }
   // Consumes the current token; the reference stays valid until the next advance().
   const Token& advance() {
     prev_ = std::move(cur_);
@@ -131,7 +131,7 @@ class Parser {
     if (!at(Tok::ident)) error_here("a statement (`profile`, `allow`, `match`, ...)");
     Stmt s;
     s.keyword = name("a statement");
-    std::string kw = kernel::to_lower(s.keyword.text);
+    std::string kw = vocab::to_lower(s.keyword.text);
     static const std::map<std::string, Stmt::Kind> kinds = {
         {"include", Stmt::Kind::include}, {"policy", Stmt::Kind::policy},
         {"default", Stmt::Kind::default_}, {"preexisting", Stmt::Kind::preexisting},
@@ -145,7 +145,7 @@ class Parser {
     if (it == kinds.end()) {
       auto& d = diags_.report(Code::E003, s.keyword.span,
                               fmt::format("expected a statement (`profile`, `allow`, `match`, ...), found `{}`", s.keyword.text));
-      if (auto dym = did_you_mean(kernel::closest_names(kw, statement_keywords())); !dym.empty()) d.hint(dym);
+      if (auto dym = did_you_mean(vocab::closest_names(kw, statement_keywords())); !dym.empty()) d.hint(dym);
       throw SyntaxError{};
     }
     s.kind = it->second;
@@ -164,7 +164,7 @@ class Parser {
         break;
       case Stmt::Kind::preexisting:
         s.target = name("`allow`, `deny` or `profile NAME`");
-        if (kernel::to_lower(s.target.text) == "profile") s.names.push_back(name("a profile name"));
+        if (vocab::to_lower(s.target.text) == "profile") s.names.push_back(name("a profile name"));
         break;
       case Stmt::Kind::profile:
       case Stmt::Kind::grants:
@@ -177,7 +177,7 @@ class Parser {
         break;
       case Stmt::Kind::allow:
         s.target = name("what to allow: `cmd`, `map`, `prog`, `attach`, `cap` or `probes`");
-        if (!(kernel::to_lower(s.target.text) == "probes" && at(Tok::semi)))
+        if (!(vocab::to_lower(s.target.text) == "probes" && at(Tok::semi)))
           s.names = name_list(fmt::format("a {} name", s.target.text));
         break;
       case Stmt::Kind::limit:
@@ -280,7 +280,7 @@ class Parser {
   Predicate predicate() {
     Predicate p;
     p.attr = name("a predicate such as `creator.uid == 1000` or `token delegates prog xdp`");
-    if (kernel::to_lower(p.attr.text) == "token" && at_word("delegates")) {
+    if (vocab::to_lower(p.attr.text) == "token" && at_word("delegates")) {
       p.op = name("`delegates`");
       if (at_word("any") || at_word("all")) p.quantifier = name("`any` or `all`");
       p.kind = name("`cmd`, `map`, `prog` or `attach`");

@@ -188,11 +188,11 @@ int wait_child(pid_t pid) {
 std::vector<std::pair<std::string, std::string>> delegate_fsconfig_options(
     const DelegationMasks& masks) {
   std::vector<std::pair<std::string, std::string>> out;
-  for (EnumKind kind : kAllKinds) {
+  for (vocab::EnumKind kind : vocab::kAllKinds) {
     uint64_t mask = masks.of(kind);
     if (mask == 0) continue;
-    out.emplace_back(fmt::format("delegate_{}", option_suffix(kind)),
-                     format_fsconfig_value(builtin_table(kind), mask));
+    out.emplace_back(fmt::format("delegate_{}", vocab::option_suffix(kind)),
+                     format_fsconfig_value(vocab::builtin_table(kind), mask));
   }
   return out;
 }

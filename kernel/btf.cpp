@@ -16,14 +16,14 @@ Result<KernelBtf> KernelBtf::load(const std::string& path) {
   return k;
 }
 
-std::optional<EnumTable> KernelBtf::enum_table(EnumKind kind) const {
-  std::string enum_name(btf_enum_name(kind));
+std::optional<vocab::EnumTable> KernelBtf::enum_table(vocab::EnumKind kind) const {
+  std::string enum_name(vocab::btf_enum_name(kind));
   int id = btf__find_by_name_kind(btf_.get(), enum_name.c_str(), BTF_KIND_ENUM);
   if (id < 0) return std::nullopt;
   const btf_type* t = btf__type_by_id(btf_.get(), static_cast<__u32>(id));
   const struct btf_enum* e = btf_enum(t);
-  std::string prefix(kernel_prefix(kind));
-  EnumTable table;
+  std::string prefix(vocab::kernel_prefix(kind));
+  vocab::EnumTable table;
   table.kind = kind;
   for (int i = 0; i < btf_vlen(t); ++i) {
     std::string name = btf__name_by_offset(btf_.get(), e[i].name_off);
@@ -32,7 +32,9 @@ std::optional<EnumTable> KernelBtf::enum_table(EnumKind kind) const {
       table.max = value;
       continue;
     }
-    if (name.size() <= prefix.size() || to_upper(name.substr(0, prefix.size())) != prefix) continue;
+    if (name.size() <= prefix.size() || vocab::to_upper(name.substr(0, prefix.size())) != prefix) continue;
+    // Not a value a delegate_* mask can hold: a flag (BPF_COMMON_ATTRS = 1 << 16, 7.3).
+    if (value >= 64) continue;
     table.entries.push_back({name.substr(prefix.size()), value});
   }
   return table;

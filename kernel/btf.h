@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "catalogue.h"
+#include "vocab/catalogue.h"
 #include "result.h"
 
 struct btf;
@@ -20,7 +20,7 @@ class KernelBtf {
   static Result<KernelBtf> load(const std::string& path = "/sys/kernel/btf/vmlinux");
 
   // The enum (bpf_cmd, ...) as this kernel declares it; nullopt if missing.
-  std::optional<EnumTable> enum_table(EnumKind kind) const;
+  std::optional<vocab::EnumTable> enum_table(vocab::EnumKind kind) const;
   // Number of parameters of a FUNC (e.g. "bpf_lsm_bpf_map_create"); nullopt if absent.
   std::optional<int> func_arity(const std::string& name) const;
   // BTF type id of a FUNC, for attach_btf_id.

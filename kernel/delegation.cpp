@@ -55,31 +55,31 @@ int kstrtou64(std::string_view s, uint64_t& out) {
   return 0;
 }
 
-OptionParseError unknown_item(const EnumTable& table, std::string_view item, int err) {
-  std::string msg = fmt::format("unknown {} '{}'", kind_noun(table.kind), item);
+OptionParseError unknown_item(const vocab::EnumTable& table, std::string_view item, int err) {
+  std::string msg = fmt::format("unknown {} '{}'", vocab::kind_noun(table.kind), item);
   if (err == ERANGE) msg = fmt::format("number '{}' does not fit in 64 bits", item);
-  auto near = suggest(table, item);
+  auto near = vocab::suggest(table, item);
   if (err != ERANGE && !near.empty()) msg += fmt::format("; did you mean '{}'?", fmt::join(near, "', '"));
   return OptionParseError{std::string(item), err, std::move(msg)};
 }
 
 }  // namespace
 
-uint64_t& DelegationMasks::of(EnumKind kind) {
+uint64_t& DelegationMasks::of(vocab::EnumKind kind) {
   switch (kind) {
-    case EnumKind::cmd: return cmds;
-    case EnumKind::map: return maps;
-    case EnumKind::prog: return progs;
-    case EnumKind::attach: return attachs;
+    case vocab::EnumKind::cmd: return cmds;
+    case vocab::EnumKind::map: return maps;
+    case vocab::EnumKind::prog: return progs;
+    case vocab::EnumKind::attach: return attachs;
   }
   return cmds;
 }
 
-uint64_t DelegationMasks::of(EnumKind kind) const {
+uint64_t DelegationMasks::of(vocab::EnumKind kind) const {
   return const_cast<DelegationMasks*>(this)->of(kind);
 }
 
-OptionParse parse_kernel_option(const EnumTable& table, std::string_view value) {
+OptionParse parse_kernel_option(const vocab::EnumTable& table, std::string_view value) {
   OptionParse r;
   for (std::string_view item : split(value, ":")) {
     if (item == "any") {
@@ -97,7 +97,7 @@ OptionParse parse_kernel_option(const EnumTable& table, std::string_view value) 
   return r;
 }
 
-std::string format_proc_option(const EnumTable& table, uint64_t mask) {
+std::string format_proc_option(const vocab::EnumTable& table, uint64_t mask) {
   const uint64_t any = table.any_mask();
   mask &= any;
   if (mask == 0) return {};
@@ -107,7 +107,7 @@ std::string format_proc_option(const EnumTable& table, uint64_t mask) {
     uint64_t bit = 1ULL << e.value;
     if (mask & bit) {
       if (!out.empty()) out += ':';
-      out += to_lower(e.name);
+      out += vocab::to_lower(e.name);
       mask &= ~bit;
     }
   }
@@ -115,7 +115,7 @@ std::string format_proc_option(const EnumTable& table, uint64_t mask) {
   return out;
 }
 
-std::string format_fsconfig_value(const EnumTable& table, uint64_t mask) {
+std::string format_fsconfig_value(const vocab::EnumTable& table, uint64_t mask) {
   if (mask == ~0ULL) return "any";
   if (mask == 0) return "0";
   uint64_t named = 0;
@@ -123,7 +123,7 @@ std::string format_fsconfig_value(const EnumTable& table, uint64_t mask) {
   for (const auto& e : table.entries) {
     uint64_t bit = 1ULL << e.value;
     if ((mask & bit) && !(named & bit)) {
-      names.push_back(to_lower(e.name));
+      names.push_back(vocab::to_lower(e.name));
       named |= bit;
     }
   }
@@ -133,15 +133,15 @@ std::string format_fsconfig_value(const EnumTable& table, uint64_t mask) {
   return out;
 }
 
-OptionParse parse_user_list(const EnumTable& table, std::string_view text) {
+OptionParse parse_user_list(const vocab::EnumTable& table, std::string_view text) {
   OptionParse r;
   for (std::string_view item : split(text, ",:")) {
     while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
     while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.remove_suffix(1);
     if (item.empty()) continue;
-    if (to_lower(item) == "any") {
+    if (vocab::to_lower(item) == "any") {
       r.mask |= ~0ULL;
-    } else if (auto v = lookup_any_spelling(table, item)) {
+    } else if (auto v = vocab::lookup_any_spelling(table, item)) {
       r.mask |= 1ULL << *v;
     } else {
       uint64_t n = 0;
@@ -153,15 +153,15 @@ OptionParse parse_user_list(const EnumTable& table, std::string_view text) {
   return r;
 }
 
-DelegationMasks parse_proc_mount_options(std::string_view options, const EnumTable* tables[4]) {
+DelegationMasks parse_proc_mount_options(std::string_view options, const vocab::EnumTable* tables[4]) {
   DelegationMasks m;
   for (std::string_view opt : split(options, ",")) {
-    for (EnumKind kind : kAllKinds) {
-      std::string key = fmt::format("delegate_{}=", option_suffix(kind));
+    for (vocab::EnumKind kind : vocab::kAllKinds) {
+      std::string key = fmt::format("delegate_{}=", vocab::option_suffix(kind));
       if (opt.substr(0, key.size()) != key) continue;
-      const EnumTable& table = tables && tables[static_cast<int>(kind)]
+      const vocab::EnumTable& table = tables && tables[static_cast<int>(kind)]
                                    ? *tables[static_cast<int>(kind)]
-                                   : builtin_table(kind);
+                                   : vocab::builtin_table(kind);
       // /proc/mounts prints hex last; OR every item so that it is not mistaken for an overwrite.
       for (std::string_view item : split(opt.substr(key.size()), ":")) {
         if (item == "any") {
@@ -178,12 +178,12 @@ DelegationMasks parse_proc_mount_options(std::string_view options, const EnumTab
   return m;
 }
 
-std::vector<std::string> mask_names(const EnumTable& table, uint64_t mask) {
+std::vector<std::string> mask_names(const vocab::EnumTable& table, uint64_t mask) {
   std::vector<std::string> out;
   for (const auto& e : table.entries) {
     uint64_t bit = 1ULL << e.value;
     if (mask & bit) {
-      out.push_back(to_lower(e.name));
+      out.push_back(vocab::to_lower(e.name));
       mask &= ~bit;
     }
   }

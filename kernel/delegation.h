@@ -19,15 +19,15 @@
 #include <string_view>
 #include <vector>
 
-#include "catalogue.h"
+#include "vocab/catalogue.h"
 
 namespace tw::kernel {
 
 struct DelegationMasks {
   uint64_t cmds = 0, maps = 0, progs = 0, attachs = 0;
 
-  uint64_t& of(EnumKind kind);
-  uint64_t of(EnumKind kind) const;
+  uint64_t& of(vocab::EnumKind kind);
+  uint64_t of(vocab::EnumKind kind) const;
   bool empty() const { return !(cmds | maps | progs | attachs); }
   friend bool operator==(const DelegationMasks&, const DelegationMasks&) = default;
 };
@@ -45,25 +45,25 @@ struct OptionParse {
 };
 
 // Parses a delegate_* value exactly as the kernel does against `table`.
-OptionParse parse_kernel_option(const EnumTable& table, std::string_view value);
+OptionParse parse_kernel_option(const vocab::EnumTable& table, std::string_view value);
 
 // What /proc/mounts prints after "delegate_<suffix>=" for this mask; empty for no bits.
-std::string format_proc_option(const EnumTable& table, uint64_t mask);
+std::string format_proc_option(const vocab::EnumTable& table, uint64_t mask);
 
 // A value to hand to fsconfig() that the kernel parses back to exactly `mask`: leftover bits in
 // hex first (numbers overwrite), then names; "any" for all 64 bits; "0" for none.
-std::string format_fsconfig_value(const EnumTable& table, uint64_t mask);
+std::string format_fsconfig_value(const vocab::EnumTable& table, uint64_t mask);
 
 // tokenwarden's own list syntax (CLI flags, policies): items separated by ',' or ':'; each item
 // is "any", a number (ORed, never overwriting), or a name in any spelling: kernel short name,
 // full enum name or systemd name, case-insensitive.
-OptionParse parse_user_list(const EnumTable& table, std::string_view text);
+OptionParse parse_user_list(const vocab::EnumTable& table, std::string_view text);
 
 // Reads the delegate_* options of one /proc/mounts option field ("rw,relatime,delegate_cmds=...").
 DelegationMasks parse_proc_mount_options(std::string_view options,
-                                         const EnumTable* tables[4] = nullptr);
+                                         const vocab::EnumTable* tables[4] = nullptr);
 
 // Lower-case names of the bits set in mask (no hex), for display.
-std::vector<std::string> mask_names(const EnumTable& table, uint64_t mask);
+std::vector<std::string> mask_names(const vocab::EnumTable& table, uint64_t mask);
 
 }  // namespace tw::kernel

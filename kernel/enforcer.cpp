@@ -188,7 +188,7 @@ bool Enforcer::installed(const std::string& pin_root) {
   return stat(pin_path(pin_root, "ctl").c_str(), &st) == 0;
 }
 
-Result<uint64_t> Enforcer::write_generation(const PolicyTables& t, bool log_allowed) {
+Result<uint64_t> Enforcer::write_generation(const vocab::PolicyTables& t, bool log_allowed) {
   uint32_t zero = 0;
   tw_ctl cur{};
   if (bpf_map_lookup_elem(fd("ctl"), &zero, &cur) != 0) return errno_error("BPF_MAP_LOOKUP_ELEM(ctl)");
@@ -305,7 +305,7 @@ std::vector<std::string> Enforcer::clean_stale(const PinLock& lock) {
   return cleaned;
 }
 
-Result<Enforcer> Enforcer::install(const PolicyTables& tables, const EnforcerOptions& o, const PinLock& lock) {
+Result<Enforcer> Enforcer::install(const vocab::PolicyTables& tables, const EnforcerOptions& o, const PinLock& lock) {
   if (lock.pin_root() != o.pin_root) return Error{"install", EINVAL, "the lock is for " + lock.pin_root()};
   if (installed(o.pin_root))
     return Error{"install", EEXIST, o.pin_root + " exists: a policy is loaded (replace it, or unload first)"};
@@ -400,7 +400,7 @@ Status Enforcer::remove(const PinLock& lock) {
   return ok_status();
 }
 
-Result<uint64_t> Enforcer::replace(const PolicyTables& tables, bool log_allowed, const PinLock& lock) {
+Result<uint64_t> Enforcer::replace(const vocab::PolicyTables& tables, bool log_allowed, const PinLock& lock) {
   if (lock.pin_root() != impl_->root) return Error{"replace", EINVAL, "the lock is for " + lock.pin_root()};
   return write_generation(tables, log_allowed);
 }
@@ -549,41 +549,5 @@ std::map<uint64_t, std::string> Enforcer::profile_names() const {
 }
 
 std::vector<std::string> pinned_map_names() { return {std::begin(kMaps), std::end(kMaps)}; }
-
-const char* hook_name(int hook) {
-  static const char* names[] = {"bpf_token_create", "bpf_token_cmd", "bpf_token_capable", "bpf_map_create",
-                                "bpf_prog_load"};
-  return hook >= 0 && hook < TW_HOOK_COUNT ? names[hook] : "?";
-}
-
-const char* reason_text(int reason) {
-  static const char* texts[] = {
-      "allowed",
-      "labelled with its profile",
-      "no profile matches; default allow (unconfined)",
-      "no profile matches; default deny",
-      "the profile refuses tokens",
-      "strict profile: the bpffs delegates more than the profile grants",
-      "the token table is full (fails closed)",
-      "the token predates the policy; preexisting deny",
-      "command not allowed",
-      "capability not allowed",
-      "map type not allowed",
-      "max_entries over the limit",
-      "key_size over the limit",
-      "value_size over the limit",
-      "forbidden map flags",
-      "maps per token over the limit",
-      "program type not allowed",
-      "attach type not allowed",
-      "instruction count over the limit",
-      "sleepable programs forbidden",
-      "programs per token over the limit",
-      "the token's profile is not in the live policy",
-      "the live policy's tables are missing or inconsistent (fails closed)",
-  };
-  static_assert(std::size(texts) == TW_R_COUNT, "one text per enum tw_reason");
-  return reason >= 0 && reason < TW_R_COUNT ? texts[reason] : "?";
-}
 
 }  // namespace tw::kernel

@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "fd.h"
-#include "policy_tables.h"
+#include "vocab/policy_tables.h"
 #include "result.h"
 
 namespace tw::kernel {
@@ -83,7 +83,7 @@ class PinLock {
 
 class Enforcer {
  public:
-  static Result<Enforcer> install(const PolicyTables& tables, const EnforcerOptions& options, const PinLock& lock);
+  static Result<Enforcer> install(const vocab::PolicyTables& tables, const EnforcerOptions& options, const PinLock& lock);
   static Result<Enforcer> open(const std::string& pin_root = kPinRoot);
   static Status remove(const PinLock& lock);
   static bool installed(const std::string& pin_root = kPinRoot);
@@ -91,7 +91,7 @@ class Enforcer {
   static std::vector<std::string> clean_stale(const PinLock& lock);
 
   // The new generation, or an Error with the previous policy still in force.
-  Result<uint64_t> replace(const PolicyTables& tables, bool log_allowed, const PinLock& lock);
+  Result<uint64_t> replace(const vocab::PolicyTables& tables, bool log_allowed, const PinLock& lock);
   // Holding the lock, the live generation is never half-switched: what status finds wrong with
   // it (EnforcerStatus::problems) is real, and the programs refuse every token decision.
   Result<EnforcerStatus> status(const PinLock& lock) const;
@@ -106,7 +106,7 @@ class Enforcer {
  private:
   Enforcer();
   int fd(const std::string& map) const;
-  Result<uint64_t> write_generation(const PolicyTables& tables, bool log_allowed);  // the generation
+  Result<uint64_t> write_generation(const vocab::PolicyTables& tables, bool log_allowed);  // the generation
   std::vector<std::string> clear_idle_slot();
 
   struct Impl;
@@ -115,11 +115,6 @@ class Enforcer {
 
 // The maps a pin root holds, by the names they are pinned under (the BPF object's map names).
 std::vector<std::string> pinned_map_names();
-
-// The names of the hooks in tw_abi.h order ("bpf_token_create", ...).
-const char* hook_name(int hook);
-// "no profile matches", ... for enum tw_reason.
-const char* reason_text(int reason);
 
 // Test hook: `TW_FAULT_KILL_AT=<step>` makes a writer SIGKILL itself at that step (steps are
 // listed in enforcer.cpp), so that tests can prove that no step leaves a half-applied state.

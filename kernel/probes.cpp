@@ -19,8 +19,9 @@
 
 #include "bpf.h"
 #include "btf.h"
-#include "catalogue.h"
+#include "vocab/catalogue.h"
 #include "result.h"
+#include "vocab/names.h"
 
 namespace tw::kernel {
 namespace {
@@ -119,7 +120,7 @@ const ProbeResult& Probes::kernel_version() {
 const ProbeResult& Probes::btf() {
   return cached("btf", "Kernel BTF", [&] {
     ProbeResult r;
-    auto b = KernelBtf::load(env_.btf_path);
+    const auto& b = kernel_btf();
     if (b) {
       r.verdict = Verdict::ok;
       r.value = env_.btf_path;
@@ -131,6 +132,11 @@ const ProbeResult& Probes::btf() {
     }
     return r;
   });
+}
+
+const Result<KernelBtf>& Probes::kernel_btf() {
+  if (!btf_) btf_.emplace(KernelBtf::load(env_.btf_path));
+  return *btf_;
 }
 
 std::string Probes::lsm_list() {
@@ -166,7 +172,7 @@ const ProbeResult& Probes::bpf_lsm_active() {
 const ProbeResult& Probes::lsm_prog_load() {
   return cached("lsm_prog_load", "BPF LSM program load", [&] {
     ProbeResult r;
-    auto b = KernelBtf::load(env_.btf_path);
+    const auto& b = kernel_btf();
     std::optional<uint32_t> id;
     if (b) id = b->func_id("bpf_lsm_bpf_token_cmd");
     if (b && !id) id = b->func_id("bpf_lsm_file_open");
@@ -189,7 +195,7 @@ const ProbeResult& Probes::lsm_prog_load() {
     }
     r.verdict = Verdict::fail;
     r.err = fd.error().err;
-    r.value = errno_name(r.err);
+    r.value = vocab::errno_name(r.err);
     if (!fd.error().detail.empty()) r.value += ": " + fd.error().detail;
     if (r.err == EPERM && geteuid() == 0) {
       r.hint = "this kernel refuses BPF LSM programs (EPERM) even for root: lockdown or a "
@@ -206,7 +212,7 @@ const ProbeResult& Probes::lsm_prog_load() {
 const ProbeResult& Probes::hook(const std::string& name) {
   return cached("hook." + name, "LSM hook " + name, [&] {
     ProbeResult r;
-    auto b = KernelBtf::load(env_.btf_path);
+    const auto& b = kernel_btf();
     const HookSpec* spec = nullptr;
     for (const auto& h : token_hooks())
       if (name == h.hook) spec = &h;
@@ -220,6 +226,7 @@ const ProbeResult& Probes::hook(const std::string& name) {
     }
     r.verdict = Verdict::ok;
     r.value = fmt::format("{} args", *arity);
+    r.number = *arity;
     if (spec && spec->kernel_flag_arity)
       r.value += *arity >= spec->kernel_flag_arity ? " (with the 6.15 `kernel` flag)"
                                                    : " (no `kernel` flag: pre-6.15)";
@@ -241,7 +248,7 @@ const ProbeResult& Probes::token_support() {
     } else {
       r.verdict = Verdict::fail;
       r.err = err;
-      r.value = fmt::format("BPF_TOKEN_CREATE probe returned {}", errno_name(err));
+      r.value = fmt::format("BPF_TOKEN_CREATE probe returned {}", vocab::errno_name(err));
       r.hint = err == EPERM ? "bpf() is blocked for this process (seccomp or missing privileges)"
                             : "this kernel has no BPF token support (Linux 6.9+)";
     }
@@ -252,7 +259,7 @@ const ProbeResult& Probes::token_support() {
 const ProbeResult& Probes::token_info() {
   return cached("token_info", "Token introspection (bpf_token_info)", [&] {
     ProbeResult r;
-    auto b = KernelBtf::load(env_.btf_path);
+    const auto& b = kernel_btf();
     if (b && b->has_struct("bpf_token_info")) {
       r.verdict = Verdict::ok;
       r.value = "BPF_OBJ_GET_INFO_BY_FD on tokens (6.17+)";
@@ -354,25 +361,25 @@ const ProbeResult& Probes::unprivileged_bpf_disabled() {
 const ProbeResult& Probes::catalogue() {
   return cached("catalogue", "Catalogue vs kernel BTF enums", [&] {
     ProbeResult r;
-    auto b = KernelBtf::load(env_.btf_path);
+    const auto& b = kernel_btf();
     if (!b) {
       r.verdict = Verdict::info;
       r.value = "no BTF to compare with";
       return r;
     }
     std::vector<std::string> mismatches, kernel_only;
-    for (EnumKind kind : kAllKinds) {
+    for (vocab::EnumKind kind : vocab::kAllKinds) {
       auto kt = b->enum_table(kind);
       if (!kt) {
-        mismatches.push_back(std::string(btf_enum_name(kind)) + " missing");
+        mismatches.push_back(std::string(vocab::btf_enum_name(kind)) + " missing");
         continue;
       }
-      const EnumTable& ours = builtin_table(kind);
+      const vocab::EnumTable& ours = vocab::builtin_table(kind);
       for (const auto& e : kt->entries) {
         auto v = ours.find(e.name);
-        if (!v) kernel_only.push_back(to_lower(e.name));
+        if (!v) kernel_only.push_back(vocab::to_lower(e.name));
         else if (*v != e.value)
-          mismatches.push_back(fmt::format("{}={} (ours {})", to_lower(e.name), e.value, *v));
+          mismatches.push_back(fmt::format("{}={} (ours {})", vocab::to_lower(e.name), e.value, *v));
       }
     }
     if (!mismatches.empty()) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "btf.h"
+
 namespace tw::kernel {
 
 enum class Verdict { ok, info, warn, fail };
@@ -21,6 +23,7 @@ struct ProbeResult {
   std::string title;   // "BPF LSM program load"
   Verdict verdict = Verdict::info;
   std::string value;   // what was found, e.g. "EPERM" or "6.18.44"
+  std::optional<int64_t> number;  // the value as a number, when it is one (a hook's arity)
   std::string hint;    // what to do about it; empty when nothing to do
   int err = 0;         // errno behind a failure, if any
   bool forced = false;
@@ -76,8 +79,11 @@ class Probes {
   std::string sys(const std::string& rel) const { return env_.sys_root + rel; }
   std::string proc(const std::string& rel) const { return env_.proc_root + rel; }
   std::string lsm_list();
+  // The kernel's BTF, parsed once however many probes read it.
+  const Result<KernelBtf>& kernel_btf();
 
   ProbeEnv env_;
+  std::optional<Result<KernelBtf>> btf_;
   std::map<std::string, ProbeResult> cache_;
   std::optional<std::string> lsm_list_;
 };

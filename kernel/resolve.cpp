@@ -17,9 +17,8 @@
 #include <sstream>
 #include <stdexcept>
 
-extern "C" {
-#include "../lsm-progs/include/tw_abi.h"
-}
+#include "vocab/catalogue.h"
+#include "vocab/tw_abi.h"
 
 namespace tw::kernel {
 
@@ -61,7 +60,7 @@ bool starts_with(const std::vector<std::string>& v, const std::vector<std::strin
 }
 
 std::optional<std::vector<std::string>> checked_components(const std::string& path, PathIdentity& out) {
-  auto parts = path_components(path);
+  auto parts = vocab::path_components(path);
   if (!parts) {
     out.warning = "is not an absolute path without `.`, `..` or empty components; that value never matches";
     return std::nullopt;
@@ -81,26 +80,6 @@ std::optional<std::vector<std::string>> checked_components(const std::string& pa
 
 }  // namespace
 
-std::optional<std::vector<std::string>> path_components(std::string_view path) {
-  if (path.empty() || path[0] != '/') return std::nullopt;
-  std::vector<std::string> parts;
-  if (path == "/") return parts;
-  size_t at = 1;
-  while (at <= path.size()) {
-    size_t end = path.find('/', at);
-    if (end == std::string_view::npos) end = path.size();
-    std::string_view part = path.substr(at, end - at);
-    if (part.empty()) {
-      if (end == path.size()) break;  // one trailing slash
-      return std::nullopt;
-    }
-    if (part == "." || part == "..") return std::nullopt;
-    parts.emplace_back(part);
-    at = end + 1;
-  }
-  return parts;
-}
-
 std::vector<Mount> read_mounts(const std::string& file) {
   std::vector<Mount> out;
   std::ifstream in(file);
@@ -110,8 +89,8 @@ std::vector<Mount> read_mounts(const std::string& file) {
     if (!(f >> id >> parent >> devs >> root >> point)) continue;
     unsigned maj = 0, min = 0;
     if (std::sscanf(devs.c_str(), "%u:%u", &maj, &min) != 2) continue;
-    auto r = path_components(unescape(root));
-    auto p = path_components(unescape(point));
+    auto r = vocab::path_components(unescape(root));
+    auto p = vocab::path_components(unescape(point));
     if (!r || !p) continue;
     out.push_back({(uint64_t{maj} << 20) | min, std::move(*r), std::move(*p)});
   }
@@ -160,7 +139,7 @@ uint64_t siphash24(const std::array<uint64_t, 2>& key_, std::string_view buf) {
 
 PathIdentity resolve_cgroup(const PathHasher& h, const std::string& path, const std::string& root) {
   PathIdentity out;
-  auto parts = path_components(path);
+  auto parts = vocab::path_components(path);
   if (!parts) {
     out.warning = "is not a canonical cgroup path; that value never matches";
     return out;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Turning the paths a policy names into the identities the BPF programs compare: keyed hashes of
-// paths (the encoding is in lsm-progs/include/tw_abi.h), so that a cgroup keeps matching when
+// paths (the encoding is in vocab/tw_abi.h), so that a cgroup keeps matching when
 // systemd removes and recreates it, an executable when a package manager renames a new file over
 // it, and a bpffs by where the creator's namespace mounts it. Device numbers are in the kernel's
 // internal encoding (MAJOR << 20 | MINOR), as struct super_block's s_dev holds them.
@@ -62,9 +62,5 @@ PathIdentity resolve_exe(const PathHasher& h, const std::string& path, const std
 // {hash, 0} of a mount point in the creator's mount namespace, which is not this one: the path
 // is taken as written.
 PathIdentity resolve_bpffs(const PathHasher& h, const std::string& path);
-
-// "/a/b" into {"a", "b"}; nothing when the path is not absolute and canonical (no `.`, `..` or
-// empty components).
-std::optional<std::vector<std::string>> path_components(std::string_view path);
 
 }  // namespace tw::kernel

@@ -49,7 +49,4 @@ struct Unit {};
 using Status = Result<Unit>;
 inline Status ok_status() { return Unit{}; }
 
-// Name of an errno value ("EPERM"), or its number as text.
-std::string errno_name(int err);
-
 }  // namespace tw::kernel

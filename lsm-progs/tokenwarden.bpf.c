@@ -25,7 +25,6 @@
 
 #include <stdbool.h>
 
-#define EPERM 1
 #define BPF_F_SLEEPABLE_FLAG (1U << 4)
 
 /* Set by the loader before load (it also sizes `tokens` and `counters`). */
@@ -311,17 +310,15 @@ static __always_inline int finish(struct decision *d, int mode, bool log_allowed
 		emit(d);
 	if (d->verdict != TW_V_DENY)
 		return 0;
-	/* LSM hooks must return 0 or a negative errno the verifier can bound: constants, one per errno
-	 * the policy language accepts (compiler/checker.cpp errno_from_name). */
-	switch (d->err) { /* compiler/ir_validate.cpp accepts no other errno */
-	case 2: return -2;     /* ENOENT */
-	case 13: return -13;   /* EACCES */
-	case 16: return -16;   /* EBUSY */
-	case 22: return -22;   /* EINVAL */
-	case 28: return -28;   /* ENOSPC */
-	case 95: return -95;   /* EOPNOTSUPP */
-	case 122: return -122; /* EDQUOT */
-	default: return -EPERM;
+	/* LSM hooks must return 0 or a negative errno the verifier can bound: a constant for each errno
+	 * a policy may name (vocab/errno.def), and no other (compiler/ir_validate.cpp). */
+	switch (d->err) {
+#define TW_ERRNO(name, value) case value: return -value;
+#define TW_ERRNO_ALIAS(name, value)
+#include "errno.def"
+#undef TW_ERRNO
+#undef TW_ERRNO_ALIAS
+	default: return -TW_EPERM;
 	}
 }
 
@@ -330,7 +327,7 @@ static __always_inline int finish(struct decision *d, int mode, bool log_allowed
  * decision record stays off the callers' stacks. */
 static __noinline int fail_closed(int hook, __u64 token)
 {
-	struct decision d = {.hook = hook, .verdict = TW_V_DENY, .reason = TW_R_INCOMPLETE, .err = EPERM,
+	struct decision d = {.hook = hook, .verdict = TW_V_DENY, .reason = TW_R_INCOMPLETE, .err = TW_EPERM,
 			     .token = token};
 	return finish(&d, TW_MODE_ENFORCE, false, 0);
 }
@@ -924,7 +921,7 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 		if (st)
 			st->token_map_full++;
 		struct decision full = {.hook = TW_HOOK_TOKEN_CREATE, .verdict = TW_V_DENY,
-					.reason = TW_R_TOKEN_MAP_FULL, .err = 28 /* ENOSPC */,
+					.reason = TW_R_TOKEN_MAP_FULL, .err = TW_ENOSPC,
 					.profile_id = state->profile_id, .token = key};
 		return finish(&full, TW_MODE_ENFORCE, false, 0);
 	}
@@ -1115,7 +1112,7 @@ incomplete:
 	/* Refused in enforce mode, whatever the policy says (it cannot be read). */
 	d->verdict = TW_V_DENY;
 	d->reason = TW_R_INCOMPLETE;
-	d->err = EPERM;
+	d->err = TW_EPERM;
 	u->mode = TW_MODE_ENFORCE;
 	u->log_allowed = false;
 	u->t = 0;

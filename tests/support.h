@@ -11,6 +11,7 @@
 #include <string>
 
 #include "kernel/bpffs.h"
+#include "vocab/names.h"
 
 namespace tw::test {
 
@@ -43,7 +44,7 @@ Observations in_delegated_userns(const kernel::DelegateSpec& spec,
 // The errno name of a Result, or "ok".
 template <class R>
 std::string outcome(const R& r) {
-  return r ? std::string("ok") : kernel::errno_name(r.error().err);
+  return r ? std::string("ok") : vocab::errno_name(r.error().err);
 }
 
 // Runs a shell command, returns {exit status, stdout}.

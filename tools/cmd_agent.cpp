@@ -19,7 +19,10 @@
 #include <thread>
 
 #include "aggregate.h"
+#include <nlohmann/json.hpp>
+
 #include "commands.h"
+#include "output.h"
 #include "enforce_cli.h"
 #include "errors.h"
 #include "events.h"
@@ -28,6 +31,7 @@
 #include "kernel/result.h"
 #include "metrics.h"
 #include "policy_cli.h"
+#include "vocab/names.h"
 
 namespace tw::tools {
 namespace {
@@ -76,7 +80,7 @@ class Agent {
       said_waiting = false;
       int n = ring_buffer__poll(rb_.get(), 250);
       if (n < 0 && n != -EINTR) {
-        notice(3, fmt::format("reading the audit ring failed: {}; reopening", kernel::errno_name(-n)), {});
+        notice(3, fmt::format("reading the audit ring failed: {}; reopening", vocab::errno_name(-n)), {});
         detach();
         continue;
       }
@@ -122,7 +126,7 @@ class Agent {
     ring_ino_ = ring_inode();
     rb_ = RingBuffer(ring_buffer__new(enforcer_->events_fd(), &Agent::on_event, this, nullptr), ring_buffer__free);
     if (!rb_) {
-      notice(3, fmt::format("cannot read the audit ring: {}", kernel::errno_name(errno)), {});
+      notice(3, fmt::format("cannot read the audit ring: {}", vocab::errno_name(errno)), {});
       enforcer_.reset();
       return false;
     }
@@ -233,11 +237,19 @@ class Agent {
     emit(fields, message);
   }
 
+  // To the journal; printed when it is not there (--stdout), or refuses the entry: as the message,
+  // or under --json as a record of its fields.
   void emit(const JournalFields& fields, const std::string& message) {
     if (journal_) {
       int r = journal_send(fields);
       if (r >= 0) return;
-      fmt::print(stderr, "tokenwarden agent: the journal refused an entry ({}); printing instead\n", kernel::errno_name(-r));
+      report_warning(fmt::format("agent: the journal refused an entry ({}); printing instead", vocab::errno_name(-r)));
+    }
+    if (json_output()) {
+      nlohmann::json entry = nlohmann::json::object();
+      for (const auto& [k, v] : fields) entry[k] = v;
+      stream_record("entry", entry);
+      return;
     }
     fmt::print("{}\n", message);
     std::fflush(stdout);
@@ -281,6 +293,7 @@ void register_agent(CLI::App& app, int& exit_code) {
   cmd->add_option("--exit-after", o.exit_after_s, "Stop after this many seconds (for tests; 0: until SIGTERM)")
       ->capture_default_str();
   cmd->callback([&exit_code] {
+    begin_stream("agent");
     stop = 0;
     signal(SIGINT, [](int) { stop = 1; });
     signal(SIGTERM, [](int) { stop = 1; });

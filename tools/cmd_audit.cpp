@@ -12,10 +12,12 @@
 #include "compiler/ir_io.h"
 #include "enforce_cli.h"
 #include "errors.h"
+#include "output.h"
 #include "events.h"
-#include "kernel/catalogue.h"
+#include "vocab/catalogue.h"
 #include "kernel/enforcer.h"
 #include "kernel/result.h"
+#include "compiler/json_text.h"
 
 namespace tw::tools {
 namespace {
@@ -23,7 +25,8 @@ namespace {
 volatile sig_atomic_t stop = 0;
 
 struct Reader {
-  bool json;
+  bool json, follow;
+  nlohmann::json events = nlohmann::json::array();
   std::map<uint64_t, std::string> names;
   uint64_t boot_to_real_ns;
   size_t seen = 0;
@@ -44,12 +47,11 @@ int on_event(void* ctx, void* data, size_t size) {
                         {"reason", v.reason},
                         {"pid", e.pid}, {"tgid", e.tgid}, {"comm", v.comm}, {"uid", e.uid}, {"gid", e.gid},
                         {"cgroup_id", e.cgroup_id}, {"token", fmt::format("{:#x}", e.token)}};
-    if (!v.err.empty()) j["errno"] = v.err;
-    if (e.limit) {
-      j["value"] = e.value;
-      j["limit"] = e.limit;
-    }
-    fmt::print("{}\n", compiler::dump_json(j));
+    j["errno"] = v.err.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.err);
+    j["value"] = e.limit ? nlohmann::json(e.value) : nlohmann::json(nullptr);
+    j["limit"] = e.limit ? nlohmann::json(e.limit) : nlohmann::json(nullptr);
+    if (r->follow) stream_record("event", j);
+    else r->events.push_back(std::move(j));
   } else {
     fmt::print("{} {}\n", v.time, v.line(e));
   }
@@ -57,14 +59,18 @@ int on_event(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-int run(const std::string& root, bool json, bool follow) {
+int run(const std::string& root, bool follow) {
+  const bool json = json_output();
+  if (follow) begin_stream("audit");
+  else begin_document("audit", {"pin_root", "events", "dropped"});
+  document()["pin_root"] = root;
   auto e = kernel::Enforcer::open(root);
   if (!e) {
     report_error(e.error());
-    fmt::print(stderr, "  hint: is a policy loaded? `tokenwarden status`\n");
+    report_detail("hint: is a policy loaded? `tokenwarden status`");
     return kExitSystemError;
   }
-  Reader r{json, e->profile_names(), boot_to_real_ns()};
+  Reader r{json, follow, nlohmann::json::array(), e->profile_names(), boot_to_real_ns()};
   ring_buffer* rb = ring_buffer__new(e->events_fd(), on_event, &r, nullptr);
   if (!rb) {
     report_error(kernel::errno_error("ring_buffer__new(events)"));
@@ -81,10 +87,13 @@ int run(const std::string& root, bool json, bool follow) {
     ring_buffer__consume(rb);
   }
   ring_buffer__free(rb);
+  document()["events"] = std::move(r.events);
   // The drop counters, if the pin root is not being written right now (audit never waits for it).
   auto lock = kernel::PinLock::acquire(root, 0);
-  if (auto st = lock ? e->status(*lock) : kernel::Result<kernel::EnforcerStatus>(lock.error());
-      st && (st->stats.dropped_ringbuf || st->stats.dropped_ratelimit) && !json)
+  auto st = lock ? e->status(*lock) : kernel::Result<kernel::EnforcerStatus>(lock.error());
+  if (st)
+    document()["dropped"] = {{"ringbuf", st->stats.dropped_ringbuf}, {"ratelimit", st->stats.dropped_ratelimit}};
+  if (st && (st->stats.dropped_ringbuf || st->stats.dropped_ratelimit) && !json)
     fmt::print(stderr, "tokenwarden audit: {} events dropped so far ({} ring buffer full, {} over the rate limit)\n",
                st->stats.dropped_ringbuf + st->stats.dropped_ratelimit, st->stats.dropped_ringbuf,
                st->stats.dropped_ratelimit);
@@ -95,13 +104,12 @@ int run(const std::string& root, bool json, bool follow) {
 
 void register_audit(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("audit", "Print the decision events the kernel logged (and consume them)");
-  cmd->footer("Example:\n  tokenwarden audit\n  tokenwarden audit --follow --json | jq 'select(.verdict==\"deny\")'");
+  cmd->footer("Example:\n  tokenwarden audit\n  tokenwarden audit --follow --json | jq 'select(.event.verdict==\"deny\")'");
   static std::string root = kernel::kPinRoot;
-  static bool json = false, follow = false;
+  static bool follow = false;
   add_pin_root_option(cmd, root);
-  cmd->add_flag("--json", json, "One JSON object per event and line");
   cmd->add_flag("-f,--follow", follow, "Keep printing new events until interrupted");
-  cmd->callback([&exit_code] { exit_code = run(root, json, follow); });
+  cmd->callback([&exit_code] { exit_code = run(root, follow); });
 }
 
 }  // namespace tw::tools

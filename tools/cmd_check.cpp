@@ -5,9 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "output.h"
 #include "compiler/ir_io.h"
 #include "enforce_cli.h"
 #include "policy_cli.h"
+#include "compiler/json_text.h"
 
 namespace tw::tools {
 namespace {
@@ -26,30 +28,30 @@ HostNotes host_notes(const compiler::Ir& ir) {
 }
 
 int run(const std::vector<std::string>& paths, const PolicyOptions& o) {
+  begin_document("check", {"policies", "diagnostics", "diagnostics_not_shown"});
   bool errors = false;
-  nlohmann::json all = nlohmann::json::array();
+  nlohmann::json policies = nlohmann::json::array();
   for (const auto& path : paths) {
     auto c = compile_and_report(path, o, true);
     errors |= c.diags.has_errors();
     HostNotes host;
     if (c.ir && o.target_kernel == "running") host = host_notes(*c.ir);
-    if (!o.json) {
-      for (const auto& w : host.warnings) fmt::print(stderr, "{}: warning: on this host: {}\n", path, w);
-      for (const auto& n : host.notes) fmt::print(stderr, "{}: note: on this host: {}\n", path, n);
+    if (json_output()) {
+      policies.push_back({{"policy", path},
+                          {"ok", !c.diags.has_errors()},
+                          {"profiles", c.ir ? nlohmann::json(c.ir->profiles.size()) : nlohmann::json(nullptr)},
+                          {"errors", c.diags.error_count()},
+                          {"warnings", c.diags.warning_count() + host.warnings.size()},
+                          {"not_shown", c.diags.not_kept()},
+                          {"host", {{"warnings", host.warnings}, {"notes", host.notes}}}});
+      continue;
     }
-    if (o.json) {
-      all.push_back({{"policy", path},
-                     {"ok", !c.diags.has_errors()},
-                     {"errors", c.diags.error_count()},
-                     {"warnings", c.diags.warning_count() + host.warnings.size()},
-                     {"not_shown", c.diags.not_kept()},
-                     {"diagnostics", nlohmann::json::parse(compiler::render_json(c.diags.all(), c.sources))},
-                     {"host", {{"warnings", host.warnings}, {"notes", host.notes}}}});
-    } else if (!c.diags.has_errors() && c.diags.all().empty() && host.warnings.empty()) {
+    for (const auto& w : host.warnings) fmt::print(stderr, "{}: warning: on this host: {}\n", path, w);
+    for (const auto& n : host.notes) fmt::print(stderr, "{}: note: on this host: {}\n", path, n);
+    if (!c.diags.has_errors() && c.diags.all().empty() && host.warnings.empty())
       fmt::print("{}: ok ({} profile{})\n", path, c.ir->profiles.size(), c.ir->profiles.size() == 1 ? "" : "s");
-    }
   }
-  if (o.json) fmt::print("{}\n", compiler::dump_json(all, 2));
+  document()["policies"] = std::move(policies);
   return errors ? kExitPolicyError : kExitOk;
 }
 
@@ -64,7 +66,6 @@ void register_check(CLI::App& app, int& exit_code) {
   static std::vector<std::string> paths;
   static PolicyOptions o;
   cmd->add_option("POLICY", paths, "Policy files (.tw)")->required();
-  cmd->add_flag("--json", o.json, "Diagnostics as JSON on stdout");
   add_target_option(cmd, o);
   cmd->callback([&exit_code] { exit_code = run(paths, o); });
 }

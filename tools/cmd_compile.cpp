@@ -5,11 +5,13 @@
 #include <fmt/core.h>
 
 #include "commands.h"
+#include "output.h"
 #include "compiler/artifact.h"
 #include "compiler/cil_backend.h"
 #include "compiler/ir_io.h"
 #include "policy_cli.h"
 #include "version.h"
+#include "compiler/json_text.h"
 
 namespace tw::tools {
 namespace {
@@ -20,30 +22,39 @@ struct Args {
 };
 
 int run(const Args& a) {
+  begin_document("compile", {"policy", "emit", "output", "profiles", "sha256", "content", "diagnostics",
+                             "diagnostics_not_shown"});
+  auto& doc = document();
+  doc["policy"] = a.policy;
+  doc["emit"] = a.emit.empty() ? "artifact" : a.emit;
   auto c = compile_and_report(a.policy, a.o, true);
   if (!c.ir) return kExitPolicyError;
+  doc["profiles"] = c.ir->profiles.size();
+  doc["sha256"] = compiler::hex(compiler::policy_digest(*c.ir));
   std::string data;
   if (a.emit == "cil") {
     auto module = compiler::lower_to_cil(*c.ir);
     compiler::Diagnostics diags;
     if (!compiler::check_cil(module, c.sources, diags)) {
-      for (const auto& d : diags.all()) fmt::print(stderr, "{}", compiler::render_text(d, c.sources, false));
+      report_diagnostics(diags, c.sources);
       return kExitPolicyError;
     }
     data = module.text;
   } else if (a.emit == "ir") data = compiler::ir_to_text(*c.ir);
-  else if (a.emit == "json") data = compiler::dump_json(compiler::ir_to_json(*c.ir), 2) + "\n";
+  else if (a.emit == "json") data = dump_json(compiler::ir_to_json(*c.ir), 2) + "\n";
   else data = compiler::write_artifact(*c.ir, std::string("tokenwarden ") + TW_VERSION);
   if (a.output.empty() || a.output == "-") {
-    fmt::print("{}", data);
+    if (json_output()) doc["content"] = data;
+    else fmt::print("{}", data);
     return kExitOk;
   }
   std::string error;
   if (!write_file(a.output, data, error)) {
-    fmt::print(stderr, "tokenwarden: error: {}\n", error);
+    report_error(error);
     return kExitSystemError;
   }
-  if (a.emit.empty())
+  doc["output"] = a.output;
+  if (a.emit.empty() && !json_output())
     fmt::print(stderr, "{}: compiled {} profile{} into {}\n", a.policy, c.ir->profiles.size(),
                c.ir->profiles.size() == 1 ? "" : "s", a.output);
   return kExitOk;

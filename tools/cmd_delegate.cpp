@@ -9,9 +9,12 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include <nlohmann/json.hpp>
+
 #include "errors.h"
+#include "output.h"
 #include "kernel/bpffs.h"
-#include "kernel/catalogue.h"
+#include "vocab/catalogue.h"
 #include "kernel/delegation.h"
 
 namespace tw::tools {
@@ -26,15 +29,19 @@ struct Options {
 };
 
 int run(const Options& o) {
+  begin_document("delegate", {"mount_at", "options", "command", "command_exit"});
+  auto& doc = document();
+  doc["mount_at"] = o.mount_at;
+  doc["command"] = o.command;
   kernel::DelegateSpec spec;
   spec.mount_at = o.mount_at;
   spec.supervise = true;  // the command never outlives `delegate`, and gets its signals
   bool bad = false;
-  for (kernel::EnumKind kind : kernel::kAllKinds) {
+  for (vocab::EnumKind kind : vocab::kAllKinds) {
     const std::string& text = o.lists[static_cast<int>(kind)];
-    auto parsed = kernel::parse_user_list(kernel::builtin_table(kind), text);
+    auto parsed = kernel::parse_user_list(vocab::builtin_table(kind), text);
     for (const auto& e : parsed.errors) {
-      fmt::print(stderr, "tokenwarden: error: --{}: {}\n", kernel::option_suffix(kind), e.message);
+      report_error(fmt::format("--{}: {}", vocab::option_suffix(kind), e.message));
       bad = true;
     }
     spec.masks.of(kind) = parsed.mask;
@@ -42,7 +49,9 @@ int run(const Options& o) {
   if (bad) return kExitPolicyError;
 
   auto options = kernel::delegate_fsconfig_options(spec.masks);
-  if (!o.quiet || o.dry_run) {
+  doc["options"] = nlohmann::json::object();
+  for (const auto& [k, v] : options) doc["options"][k] = v;
+  if (!json_output() && (!o.quiet || o.dry_run)) {
     std::string shown;
     for (const auto& [k, v] : options) shown += fmt::format("{}{}={}", shown.empty() ? "" : ",", k, v);
     fmt::print(stderr, "tokenwarden delegate: bpffs on {} with {}\n", o.mount_at,
@@ -50,7 +59,7 @@ int run(const Options& o) {
   }
   if (o.dry_run) return kExitOk;
   if (o.command.empty()) {
-    fmt::print(stderr, "tokenwarden: error: no command given (put it after --)\n");
+    report_error("no command given (put it after --)");
     return kExitPolicyError;
   }
 
@@ -67,6 +76,7 @@ int run(const Options& o) {
     report_error(status.error());
     return kExitSystemError;
   }
+  doc["command_exit"] = *status;
   return *status;
 }
 

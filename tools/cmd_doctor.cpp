@@ -8,13 +8,17 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "output.h"
+#include "vocab/names.h"
 #include "probe_env.h"
 #include "kernel/probes.h"
 
 namespace tw::tools {
 namespace {
 
-int run(bool json) {
+int run() {
+  const bool json = json_output();
+  begin_document("doctor", {"enforcement_possible", "probes", "blockers"});
   kernel::ProbeEnv env;
   env.forced = forced_probes_from_env();
   kernel::Probes probes(env);
@@ -23,19 +27,30 @@ int run(bool json) {
   bool can_enforce = blockers.empty();
 
   if (json) {
-    nlohmann::json j;
+    auto& j = document();
     j["enforcement_possible"] = can_enforce;
+    j["probes"] = nlohmann::json::array();
     for (const auto& r : report) {
-      nlohmann::json p = {{"id", r.id}, {"title", r.title},
-                          {"verdict", kernel::verdict_name(r.verdict)}, {"value", r.value}};
-      if (!r.hint.empty()) p["hint"] = r.hint;
-      if (r.err) p["errno"] = r.err;
-      if (r.forced) p["forced"] = true;
-      j["probes"].push_back(p);
+      auto orNull = [](bool has, auto v) { return has ? nlohmann::json(v) : nlohmann::json(nullptr); };
+      j["probes"].push_back({{"id", r.id},
+                             {"title", r.title},
+                             {"verdict", kernel::verdict_name(r.verdict)},
+                             {"value", r.value},
+                             {"number", orNull(r.number.has_value(), r.number.value_or(0))},
+                             {"hint", orNull(!r.hint.empty(), r.hint)},
+                             {"errno", orNull(r.err != 0, r.err)},
+                             {"errno_name", orNull(r.err != 0, vocab::errno_name(r.err))},
+                             {"forced", r.forced}});
     }
-    for (const auto& b : blockers) j["blockers"].push_back(b.id);
-    if (!j.contains("blockers")) j["blockers"] = nlohmann::json::array();
-    fmt::print("{}\n", j.dump(2));
+    j["blockers"] = nlohmann::json::array();
+    std::string ids;
+    for (const auto& b : blockers) {
+      j["blockers"].push_back(b.id);
+      ids += (ids.empty() ? "" : ", ") + b.id;
+    }
+    if (!can_enforce)
+      report_error(fmt::format("this kernel cannot enforce tokenwarden policies ({})", ids),
+                   "policies can still be checked, compiled and simulated here; see each blocker's hint");
   } else {
     for (const auto& r : report) {
       fmt::print("[{:>4}] {:<42} {}\n", kernel::verdict_name(r.verdict), r.title, r.value);
@@ -63,9 +78,7 @@ void register_doctor(CLI::App& app, int& exit_code) {
   cmd->footer(
       "Exit status: 0 enforcement possible, 3 not possible (see the hints).\n"
       "Example:\n  tokenwarden doctor\n  tokenwarden doctor --json | jq '.probes[] | select(.verdict==\"fail\")'");
-  static bool json = false;
-  cmd->add_flag("--json", json, "Machine-readable output");
-  cmd->callback([&exit_code] { exit_code = run(json); });
+  cmd->callback([&exit_code] { exit_code = run(); });
 }
 
 }  // namespace tw::tools

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include "commands.h"
+#include "output.h"
 #include "compiler/explain.h"
 #include "policy_cli.h"
 
@@ -16,9 +17,20 @@ void register_explain(CLI::App& app, int& exit_code) {
   cmd->add_option("POLICY", path, "Policy file (.tw) or compiled artifact")->required();
   add_target_option(cmd, o);
   cmd->callback([&exit_code] {
-    auto ir = load_ir(path, o, exit_code);
-    if (!ir) return;
-    fmt::print("{}", compiler::explain(*ir));
+    begin_document("explain", {"policy", "sha256", "explanation", "diagnostics", "diagnostics_not_shown"});
+    document()["policy"] = path;
+    auto loaded = load_ir(path, o);
+    if (!loaded) {
+      exit_code = loaded.exit_code();
+      return;
+    }
+    std::string text = compiler::explain(loaded->ir);
+    if (json_output()) {
+      document()["sha256"] = compiler::hex(loaded->digest);
+      document()["explanation"] = text;
+    } else {
+      fmt::print("{}", text);
+    }
     exit_code = kExitOk;
   });
 }

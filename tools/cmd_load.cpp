@@ -9,17 +9,18 @@
 #include "enforce_cli.h"
 #include "attempts.h"
 #include "errors.h"
+#include "output.h"
 
 namespace tw::tools {
 namespace {
 
 int run(const std::string& path, const EnforceOptions& o) {
-  int exit_code = kExitOk;
-  auto tables = tables_for(path, o, exit_code);
-  if (!tables) return exit_code;
+  begin_enforce_document("load", path);
+  auto tables = tables_for(path, o);
+  if (!tables) return tables.exit_code();
   if (!kernel_can_enforce("load")) return kExitSystemError;
-  auto lock = lock_pin_root(o.pin_root, o.wait_s, exit_code);
-  if (!lock) return exit_code;
+  auto lock = lock_pin_root(o.pin_root, o.wait_s);
+  if (!lock) return lock.exit_code();
   if (o.or_replace)
     if (auto loaded = kernel::Enforcer::open(o.pin_root)) return replace_loaded(*loaded, *tables, o, *lock);
   kernel::EnforcerOptions eo;
@@ -32,10 +33,15 @@ int run(const std::string& path, const EnforceOptions& o) {
     report_error(e.error());
     return e.error().op == "install" && e.error().err == EEXIST ? kExitAlreadyLoaded : kExitSystemError;
   }
-  fmt::print("loaded policy `{}`: {} profile{}, {} match alternative{} ({} indexed, {} scanned); pinned at {}\n",
-             tables->name, tables->profiles.size(), tables->profiles.size() == 1 ? "" : "s", tables->conjs.size(),
-             tables->conjs.size() == 1 ? "" : "s", tables->conjs.size() - tables->scan.size(), tables->scan.size(),
-             o.pin_root);
+  describe_policy(*tables, o.pin_root);
+  if (json_output())
+    if (auto st = e->status(*lock)) document()["generation"] = st->generation;
+  document()["replaced"] = false;
+  if (!json_output())
+    fmt::print("loaded policy `{}`: {} profile{}, {} match alternative{} ({} indexed, {} scanned); pinned at {}\n",
+               tables->name, tables->profiles.size(), tables->profiles.size() == 1 ? "" : "s", tables->conjs.size(),
+               tables->conjs.size() == 1 ? "" : "s", tables->conjs.size() - tables->scan.size(), tables->scan.size(),
+               o.pin_root);
   return kExitOk;
 }
 

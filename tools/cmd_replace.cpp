@@ -7,20 +7,21 @@
 #include "enforce_cli.h"
 #include "attempts.h"
 #include "errors.h"
+#include "output.h"
 
 namespace tw::tools {
 namespace {
 
 int run(const std::string& path, const EnforceOptions& o) {
-  int exit_code = kExitOk;
-  auto tables = tables_for(path, o, exit_code);
-  if (!tables) return exit_code;
-  auto lock = lock_pin_root(o.pin_root, o.wait_s, exit_code);
-  if (!lock) return exit_code;
+  begin_enforce_document("replace", path);
+  auto tables = tables_for(path, o);
+  if (!tables) return tables.exit_code();
+  auto lock = lock_pin_root(o.pin_root, o.wait_s);
+  if (!lock) return lock.exit_code();
   auto e = kernel::Enforcer::open(o.pin_root);
   if (!e) {
     report_error(e.error());
-    fmt::print(stderr, "  hint: is a policy loaded? `tokenwarden status`, or `tokenwarden load` first\n");
+    report_detail("hint: is a policy loaded? `tokenwarden status`, or `tokenwarden load` first");
     return kExitSystemError;
   }
   return replace_loaded(*e, *tables, o, *lock);

@@ -8,11 +8,14 @@
 #include <map>
 
 #include "commands.h"
+#include "output.h"
 #include "compiler/cases.h"
 #include "compiler/diagnostics.h"
 #include "compiler/ir_io.h"
 #include "kernel/result.h"
 #include "policy_cli.h"
+#include "vocab/names.h"
+#include "compiler/json_text.h"
 
 namespace tw::tools {
 namespace {
@@ -47,13 +50,17 @@ std::string event_problem(const std::vector<std::string>& fields) {
   return "";
 }
 
-int run(const Args& a, int& exit_code) {
+int run(const Args& a) {
+  begin_document("simulate", {"policy", "hook", "verdict", "profile", "rule", "reason", "errno", "diagnostics",
+                              "diagnostics_not_shown"});
+  document()["policy"] = a.policy;
   if (std::string problem = event_problem(a.fields); !problem.empty()) {
-    fmt::print(stderr, "tokenwarden simulate: error: {}\n", problem);
+    report_error(problem, "`tokenwarden simulate --help` shows an event");
     return kExitUsage;
   }
-  auto ir = load_ir(a.policy, a.o, exit_code);
-  if (!ir) return exit_code;
+  auto loaded = load_ir(a.policy, a.o);
+  if (!loaded) return loaded.exit_code();
+  const compiler::Ir* ir = &loaded->ir;
   // The event is a one-case case file, so that errors point into what was typed.
   std::string text = "[simulate]\n";
   for (const auto& f : a.fields) text += f + "\n";
@@ -62,20 +69,21 @@ int run(const Args& a, int& exit_code) {
   compiler::Diagnostics diags;
   uint32_t id = sources.add("<--event>", text);
   auto cases = compiler::parse_cases(sources, id, diags);
-  for (const auto& d : diags.all()) fmt::print(stderr, "{}", compiler::render_text(d, sources));
+  report_diagnostics(diags, sources);
   if (diags.has_errors() || cases.size() != 1) return kExitPolicyError;
   compiler::Decision d = compiler::evaluate(*ir, cases[0].event);
-  if (a.o.json) {
-    nlohmann::json j = {{"hook", compiler::hook_name(cases[0].event.hook)},
-                        {"verdict", compiler::outcome_name(d.outcome)},
-                        {"profile", d.profile},
-                        {"rule", d.rule},
-                        {"reason", d.reason}};
-    if (d.err) j["errno"] = kernel::errno_name(d.err);
-    fmt::print("{}\n", compiler::dump_json(j, 2));
+  if (json_output()) {
+    auto& j = document();
+    j["hook"] = compiler::hook_name(cases[0].event.hook);
+    j["verdict"] = compiler::outcome_name(d.outcome);
+    j["profile"] = d.profile.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.profile);
+    j["rule"] = d.rule.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.rule);
+    j["reason"] = d.reason;
+    j["errno"] = d.err && d.outcome != compiler::Outcome::allow ? nlohmann::json(vocab::errno_name(d.err))
+                                                                : nlohmann::json(nullptr);
   } else {
     fmt::print("{}: {}{}\n", compiler::hook_name(cases[0].event.hook), compiler::outcome_name(d.outcome),
-               d.err && d.outcome == compiler::Outcome::deny ? " (" + kernel::errno_name(d.err) + ")" : "");
+               d.err && d.outcome == compiler::Outcome::deny ? " (" + vocab::errno_name(d.err) + ")" : "");
     fmt::print("  profile: {}\n", d.profile.empty() ? "(none)" : d.profile);
     if (!d.rule.empty()) fmt::print("  rule:    {}\n", d.rule);
     fmt::print("  reason:  {}\n", d.reason);
@@ -95,9 +103,8 @@ void register_simulate(CLI::App& app, int& exit_code) {
   static Args a;
   cmd->add_option("POLICY", a.policy, "Policy file (.tw) or compiled artifact")->required();
   cmd->add_option("-e,--event", a.fields, "FIELD=VALUE of the event (repeat)")->required();
-  cmd->add_flag("--json", a.o.json, "The decision as JSON");
   add_target_option(cmd, a.o);
-  cmd->callback([&exit_code] { exit_code = run(a, exit_code); });
+  cmd->callback([&exit_code] { exit_code = run(a); });
 }
 
 }  // namespace tw::tools

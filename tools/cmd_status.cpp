@@ -11,19 +11,35 @@
 #include "enforce_cli.h"
 #include "compiler/ir_io.h"
 #include "errors.h"
+#include "output.h"
 #include "kernel/enforcer.h"
 #include "metrics.h"
+#include "vocab/names.h"
+#include "compiler/json_text.h"
 
 namespace tw::tools {
 namespace {
 
-int run(const std::string& root, bool json, bool prometheus, double wait_s) {
-  int exit_code = kExitOk;
-  auto lock = lock_pin_root(root, wait_s, exit_code);
-  if (!lock) return exit_code;
+// Every key of `status --json` (docs/json.md); null when nothing is loaded.
+constexpr std::string_view kStatusKeys[] = {
+    "pin_root", "loaded", "policy", "sha256", "generation", "loaded_at", "profiles", "alternatives", "tokens",
+    "token_capacity", "decisions", "events", "dropped_ringbuf", "dropped_ratelimit", "token_table_full",
+    "kernel_memory_bytes", "complete", "problems", "failed_attempt", "counters"};
+
+int run(const std::string& root, bool prometheus, double wait_s) {
+  const bool json = json_output();
+  begin_document("status", {});
+  for (auto k : kStatusKeys) document()[std::string(k)] = nullptr;
+  document()["pin_root"] = root;
+  document()["loaded"] = false;
+  if (prometheus && json) {
+    report_error("--prometheus and --json are two formats: choose one");
+    return kExitUsage;
+  }
+  auto lock = lock_pin_root(root, wait_s);
+  if (!lock) return lock.exit_code();
   if (!kernel::Enforcer::installed(root)) {
-    if (json) fmt::print("{{\"loaded\": false}}\n");
-    else fmt::print("no policy is loaded ({} does not exist)\n", root);
+    if (!json) fmt::print("no policy is loaded ({} does not exist)\n", root);
     return kExitOk;
   }
   auto e = kernel::Enforcer::open(root);
@@ -52,7 +68,8 @@ int run(const std::string& root, bool json, bool prometheus, double wait_s) {
   auto attempt = last_attempt(root);
   bool failed_since = attempt && attempt->exit_code != kExitOk && attempt->at_s >= static_cast<uint64_t>(loaded);
   if (json) {
-    nlohmann::json j = {{"loaded", st->loaded},
+    nlohmann::json& j = document();
+    j.update({{"loaded", st->loaded},
                         {"policy", st->policy_name},
                         {"sha256", st->policy_sha256},
                         {"generation", st->generation},
@@ -68,7 +85,7 @@ int run(const std::string& root, bool json, bool prometheus, double wait_s) {
                         {"token_table_full", st->stats.token_map_full},
                         {"kernel_memory_bytes", st->kernel_memory_bytes},
                         {"complete", st->problems.empty()},
-                        {"problems", st->problems}};
+                        {"problems", st->problems}});
     if (failed_since)
       j["failed_attempt"] = {{"verb", attempt->verb}, {"policy", attempt->policy}, {"exit", attempt->exit_code},
                              {"time", fmt::format("{:%FT%TZ}", fmt::gmtime(static_cast<std::time_t>(attempt->at_s)))}};
@@ -76,10 +93,13 @@ int run(const std::string& root, bool json, bool prometheus, double wait_s) {
     for (const auto& c : st->counters) {
       nlohmann::json h = nlohmann::json::object();
       for (int k = 0; k < TW_HOOK_COUNT; ++k)
-        h[kernel::hook_name(k)] = {{"allowed", c.allowed[k]}, {"denied", c.denied[k]}, {"audited", c.audited[k]}};
+        h[vocab::hook_name(k)] = {{"allowed", c.allowed[k]}, {"denied", c.denied[k]}, {"audited", c.audited[k]}};
       j["counters"].push_back({{"profile", name_of(c.id)}, {"id", fmt::format("{:#x}", c.id)}, {"live_tokens", c.live_tokens}, {"hooks", h}});
     }
-    fmt::print("{}\n", compiler::dump_json(j, 2));
+    if (!st->problems.empty())
+      report_error(fmt::format("the live policy at {} is incomplete ({} problem{})", root, st->problems.size(),
+                               st->problems.size() == 1 ? "" : "s"),
+                   "`tokenwarden replace POLICY` writes a complete generation, or `tokenwarden unload`");
     return st->problems.empty() ? kExitOk : kExitSystemError;
   }
   if (!st->problems.empty()) {
@@ -122,13 +142,12 @@ void register_status(CLI::App& app, int& exit_code) {
       "Example:\n  tokenwarden status\n  tokenwarden status --json | jq .counters\n"
       "  tokenwarden status --prometheus > /var/lib/prometheus/node-exporter/tokenwarden.prom");
   static std::string root = kernel::kPinRoot;
-  static bool json = false, prometheus = false;
+  static bool prometheus = false;
   static double wait_s = 30;
   add_pin_root_option(cmd, root);
-  cmd->add_flag("--json", json, "Machine-readable output");
   cmd->add_flag("--prometheus", prometheus, "The counters in Prometheus text format (what the agent's --metrics writes)");
   add_wait_option(cmd, wait_s);
-  cmd->callback([&exit_code] { exit_code = run(root, json, prometheus, wait_s); });
+  cmd->callback([&exit_code] { exit_code = run(root, prometheus, wait_s); });
 }
 
 }  // namespace tw::tools

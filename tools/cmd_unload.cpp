@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "enforce_cli.h"
 #include "errors.h"
+#include "output.h"
 #include "kernel/enforcer.h"
 
 namespace tw::tools {
@@ -22,12 +23,18 @@ void register_unload(CLI::App& app, int& exit_code) {
   add_pin_root_option(cmd, root);
   add_wait_option(cmd, wait_s);
   cmd->callback([&exit_code] {
-    auto lock = lock_pin_root(root, wait_s, exit_code);
-    if (!lock) return;
+    begin_document("unload", {"pin_root", "unloaded"});
+    document()["pin_root"] = root;
+    auto lock = lock_pin_root(root, wait_s);
+    if (!lock) {
+      exit_code = lock.exit_code();
+      return;
+    }
     if (auto s = kernel::Enforcer::remove(*lock); !s) {
       // Like stopping a stopped unit: the state asked for is already there.
       if (s.error().err == ENOENT) {
-        fmt::print("nothing is loaded at {}: nothing to unload\n", root);
+        document()["unloaded"] = false;
+        if (!json_output()) fmt::print("nothing is loaded at {}: nothing to unload\n", root);
         exit_code = kExitOk;
         return;
       }
@@ -35,7 +42,8 @@ void register_unload(CLI::App& app, int& exit_code) {
       exit_code = kExitSystemError;
       return;
     }
-    fmt::print("unloaded: nothing is enforced; {} removed\n", root);
+    document()["unloaded"] = true;
+    if (!json_output()) fmt::print("unloaded: nothing is enforced; {} removed\n", root);
     exit_code = kExitOk;
   });
 }

@@ -6,6 +6,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <optional>
+#include <utility>
+
 namespace tw::tools {
 
 // Exit codes shared by every verb.
@@ -18,8 +21,29 @@ enum ExitCode : int {
   kExitUsage = 64,         // the command line is wrong: an unknown verb or option, a bad value (EX_USAGE)
 };
 
+// What a step of a verb produced, or the exit code it failed with (its errors already reported
+// through output.h). Returned instead of filling an `int& exit_code`.
+template <class T>
+class Outcome {
+ public:
+  Outcome(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  static Outcome failed(int exit_code) { return Outcome(exit_code); }
+  bool ok() const { return value_.has_value(); }
+  explicit operator bool() const { return ok(); }
+  int exit_code() const { return exit_code_; }
+  T& operator*() { return *value_; }
+  T* operator->() { return &*value_; }
+  const T* operator->() const { return &*value_; }
+
+ private:
+  explicit Outcome(int exit_code) : exit_code_(exit_code) {}
+  std::optional<T> value_;
+  int exit_code_ = 0;
+};
+
 void register_doctor(CLI::App& app, int& exit_code);
 void register_delegate(CLI::App& app, int& exit_code);
+void register_catalogue(CLI::App& app, int& exit_code);
 void register_check(CLI::App& app, int& exit_code);
 void register_compile(CLI::App& app, int& exit_code);
 void register_explain(CLI::App& app, int& exit_code);

@@ -8,14 +8,15 @@
 #include <set>
 
 #include "commands.h"
-#include "kernel/catalogue.h"
+#include "output.h"
+#include "vocab/catalogue.h"
 
 namespace tw::tools {
 namespace {
 
-std::vector<std::string> catalogue_names(kernel::EnumKind kind) {
+std::vector<std::string> catalogue_names(vocab::EnumKind kind) {
   std::vector<std::string> names;
-  for (const auto& e : kernel::builtin_table(kind).entries) {
+  for (const auto& e : vocab::builtin_table(kind).entries) {
     std::string n = e.name;
     std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
     names.push_back(std::move(n));
@@ -25,9 +26,9 @@ std::vector<std::string> catalogue_names(kernel::EnumKind kind) {
 
 // `running`, then every kernel the catalogue tells apart, oldest first.
 std::vector<std::string> kernel_names() {
-  std::set<kernel::KernelVersion> versions = {kernel::kTokenKernel, kernel::kCatalogueKernel};
-  for (auto kind : kernel::kAllKinds)
-    for (const auto& e : kernel::builtin_table(kind).entries) versions.insert(kernel::introduced_in(kind, e.name));
+  std::set<vocab::KernelVersion> versions = {vocab::kTokenKernel, vocab::kCatalogueKernel};
+  for (auto kind : vocab::kAllKinds)
+    for (const auto& e : vocab::builtin_table(kind).entries) versions.insert(vocab::introduced_in(kind, e.name));
   std::vector<std::string> names = {"running"};
   for (const auto& v : versions) names.push_back(v.str());
   return names;
@@ -64,10 +65,10 @@ void classify(const CLI::Option& opt, ValueKind& kind, std::vector<std::string>&
     values = kernel_names();
   } else if (type == "CMDS" || type == "MAP_TYPES" || type == "PROG_TYPES" || type == "ATTACH_TYPES") {
     kind = ValueKind::list;
-    values = catalogue_names(type == "CMDS"        ? kernel::EnumKind::cmd
-                             : type == "MAP_TYPES" ? kernel::EnumKind::map
-                             : type == "PROG_TYPES" ? kernel::EnumKind::prog
-                                                    : kernel::EnumKind::attach);
+    values = catalogue_names(type == "CMDS"        ? vocab::EnumKind::cmd
+                             : type == "MAP_TYPES" ? vocab::EnumKind::map
+                             : type == "PROG_TYPES" ? vocab::EnumKind::prog
+                                                    : vocab::EnumKind::attach);
   } else if (auto c = choices_of(type); !c.empty()) {
     kind = ValueKind::words;
     values = std::move(c);
@@ -326,7 +327,11 @@ void register_completion(CLI::App& app, int& exit_code) {
   static std::string shell;
   cmd->add_option("SHELL", shell, "bash, zsh or fish")->required()->check(CLI::IsMember({"bash", "zsh", "fish"}));
   cmd->callback([&app, &exit_code] {
-    fmt::print("{}", completion_script(app, shell));
+    begin_document("completion", {"shell", "script"});
+    std::string script = completion_script(app, shell);
+    document()["shell"] = shell;
+    document()["script"] = script;
+    if (!json_output()) fmt::print("{}", script);
     exit_code = kExitOk;
   });
 }

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "errors.h"
+#include "output.h"
 #include "compiler/bpf_backend.h"
 #include "kernel/probes.h"
 #include "kernel/resolve.h"
@@ -44,14 +45,13 @@ void add_wait_option(CLI::App* cmd, double& wait_s) {
       ->capture_default_str();
 }
 
-std::optional<kernel::PinLock> lock_pin_root(const std::string& pin_root, double wait_s, int& exit_code) {
+Outcome<kernel::PinLock> lock_pin_root(const std::string& pin_root, double wait_s) {
   auto lock = kernel::PinLock::acquire(pin_root, static_cast<int>(wait_s * 1000));
   if (!lock) {
     report_error(lock.error());
-    exit_code = kExitSystemError;
-    return std::nullopt;
+    return Outcome<kernel::PinLock>::failed(kExitSystemError);
   }
-  for (const auto& line : kernel::Enforcer::clean_stale(*lock)) fmt::print(stderr, "tokenwarden: note: {}\n", line);
+  for (const auto& line : kernel::Enforcer::clean_stale(*lock)) report_note(line);
   return std::move(*lock);
 }
 
@@ -80,63 +80,76 @@ std::string writable_by_others(const std::string& path) {
 
 }  // namespace
 
-std::optional<kernel::PolicyTables> tables_for(const std::string& path, const EnforceOptions& o, int& exit_code) {
-  std::string sha;
-  std::vector<std::string> files;
-  auto ir = load_ir(path, o.policy, exit_code, &sha, &files);
-  if (!ir) return std::nullopt;
-  for (const auto& f : files)
+Outcome<vocab::PolicyTables> tables_for(const std::string& path, const EnforceOptions& o) {
+  using Failed = Outcome<vocab::PolicyTables>;
+  auto loaded = load_ir(path, o.policy);
+  if (!loaded) return Failed::failed(loaded.exit_code());
+  const compiler::Ir& ir = loaded->ir;
+  for (const auto& f : loaded->files)
     if (auto who = writable_by_others(f); !who.empty()) {
-      fmt::print(stderr,
-                 "tokenwarden: error: {}: refusing to enforce a policy file another user could have changed: {}\n"
-                 "  hint: chown root: {} && chmod go-w {}\n",
-                 f, who, f, f);
-      exit_code = kExitPolicyError;
-      return std::nullopt;
+      report_error(fmt::format("{}: refusing to enforce a policy file another user could have changed: {}", f, who),
+                   fmt::format("chown root: {} && chmod go-w {}", f, f));
+      return Failed::failed(kExitPolicyError);
     }
-  if (!o.expect_sha256.empty() && kernel::to_lower(o.expect_sha256) != sha) {
-    fmt::print(stderr, "tokenwarden: error: {}: its sha256 is {}, not the expected {}; nothing was changed\n", path,
-               sha, o.expect_sha256);
-    exit_code = kExitPolicyError;
-    return std::nullopt;
+  std::string sha = compiler::hex(loaded->digest);
+  document()["sha256"] = sha;
+  if (!o.expect_sha256.empty() && vocab::to_lower(o.expect_sha256) != sha) {
+    report_error(fmt::format("{}: its sha256 is {}, not the expected {}; nothing was changed", path, sha, o.expect_sha256));
+    return Failed::failed(kExitPolicyError);
   }
-  if (ir->profiles.empty() && !o.force) {
-    fmt::print(stderr,
-               "tokenwarden: error: {}: policy `{}` has no profiles: with `default {}` it {} on this host\n"
-               "  hint: pass --force if that is what you mean\n",
-               path, ir->name, ir->default_allow ? "allow" : "deny",
-               ir->default_allow ? "confines no token" : "refuses every BPF token");
-    exit_code = kExitPolicyError;
-    return std::nullopt;
+  if (ir.profiles.empty() && !o.force) {
+    report_error(fmt::format("{}: policy `{}` has no profiles: with `default {}` it {} on this host", path, ir.name,
+                             ir.default_allow ? "allow" : "deny",
+                             ir.default_allow ? "confines no token" : "refuses every BPF token"),
+                 "pass --force if that is what you mean");
+    return Failed::failed(kExitPolicyError);
   }
   // Each generation hashes its paths with a key of its own (tw_abi.h).
   auto hasher = kernel::PathHasher::random();
   compiler::BpfBackendError backend_error;
-  auto tables = compiler::lower_to_bpf(*ir, host_resolver(hasher), backend_error);
+  auto tables = compiler::lower_to_bpf(ir, host_resolver(hasher), backend_error);
   if (!tables) {
-    fmt::print(stderr, "tokenwarden: error: {}: the BPF LSM backend cannot hold this policy: {}\n", path,
-               backend_error.message);
-    exit_code = kExitPolicyError;
-    return std::nullopt;
+    report_error(fmt::format("{}: the BPF LSM backend cannot hold this policy: {}", path, backend_error.message));
+    return Failed::failed(kExitPolicyError);
   }
-  for (const auto& n : tables->notes) fmt::print(stderr, "tokenwarden: warning: {}\n", n);
-  for (const auto& n : tables->infos) fmt::print(stderr, "tokenwarden: note: {}\n", n);
+  for (const auto& n : tables->notes) report_warning(n);
+  for (const auto& n : tables->infos) report_note(n);
   std::copy(hasher.key().begin(), hasher.key().end(), tables->settings.path_key);
-  for (size_t i = 0; i + 1 < sha.size() && i / 2 < sizeof tables->settings.policy_sha256; i += 2)
-    tables->settings.policy_sha256[i / 2] = static_cast<uint8_t>(std::stoul(sha.substr(i, 2), nullptr, 16));
-  return tables;
+  static_assert(sizeof tables->settings.policy_sha256 == std::tuple_size_v<compiler::Digest>);
+  std::copy(loaded->digest.begin(), loaded->digest.end(), tables->settings.policy_sha256);
+  return std::move(*tables);
 }
 
-int replace_loaded(kernel::Enforcer& e, const kernel::PolicyTables& tables, const EnforceOptions& o,
+void begin_enforce_document(std::string_view verb, const std::string& path) {
+  begin_document(verb, {"policy", "sha256", "policy_name", "profiles", "alternatives", "indexed", "scanned", "pin_root",
+                        "generation", "replaced", "diagnostics", "diagnostics_not_shown"});
+  document()["policy"] = path;
+}
+
+void describe_policy(const vocab::PolicyTables& tables, const std::string& pin_root) {
+  auto& doc = document();
+  doc["policy_name"] = tables.name;
+  doc["profiles"] = tables.profiles.size();
+  doc["alternatives"] = tables.conjs.size();
+  doc["indexed"] = tables.conjs.size() - tables.scan.size();
+  doc["scanned"] = tables.scan.size();
+  doc["pin_root"] = pin_root;
+}
+
+int replace_loaded(kernel::Enforcer& e, const vocab::PolicyTables& tables, const EnforceOptions& o,
                    kernel::PinLock& lock) {
   auto generation = e.replace(tables, o.log_allowed, lock);
   if (!generation) {
     report_error(generation.error());
-    fmt::print(stderr, "  the previous policy is still enforcing\n");
+    report_detail("the previous policy is still enforcing");
     return kExitSystemError;
   }
-  fmt::print("replaced: policy `{}` now enforcing ({} profiles), generation {}\n", tables.name, tables.profiles.size(),
-             *generation);
+  describe_policy(tables, o.pin_root);
+  document()["generation"] = *generation;
+  document()["replaced"] = true;
+  if (!json_output())
+    fmt::print("replaced: policy `{}` now enforcing ({} profiles), generation {}\n", tables.name,
+               tables.profiles.size(), *generation);
   return kExitOk;
 }
 
@@ -146,12 +159,14 @@ bool kernel_can_enforce(std::string_view verb) {
   kernel::Probes probes(env);
   auto blockers = probes.enforcement_blockers();
   if (blockers.empty()) return true;
-  fmt::print(stderr, "tokenwarden {}: error: this kernel cannot enforce tokenwarden policies; nothing was loaded\n", verb);
+  std::string ids;
+  for (const auto& b : blockers) ids += (ids.empty() ? "" : ", ") + b.id;
+  report_error(fmt::format("{}: this kernel cannot enforce tokenwarden policies ({}); nothing was loaded", verb, ids),
+               "`tokenwarden doctor` shows every probe; policies can still be checked, compiled and simulated here");
   for (const auto& b : blockers) {
-    fmt::print(stderr, "  {}: {}\n", b.title, b.value);
-    if (!b.hint.empty()) fmt::print(stderr, "    hint: {}\n", b.hint);
+    report_detail(fmt::format("{}: {}", b.title, b.value));
+    if (!b.hint.empty()) report_detail(fmt::format("  hint: {}", b.hint));
   }
-  fmt::print(stderr, "  (`tokenwarden doctor` shows every probe; policies can still be checked, compiled and simulated here)\n");
   return false;
 }
 

@@ -12,7 +12,7 @@ std::string hint_for(const kernel::Error& e) {
   auto starts = [&](const char* p) { return op.rfind(p, 0) == 0; };
   if (starts("fsconfig(delegate_")) {
     if (e.err == EPERM) return "setting delegate_* options needs CAP_SYS_ADMIN in the initial user namespace: run as root";
-    if (e.err == EINVAL) return "the kernel does not know one of the names (check `tokenwarden delegate --help`, or use a hex mask)";
+    if (e.err == EINVAL) return "the kernel does not know one of the names (`tokenwarden catalogue --target-kernel running` lists this kernel's, or use a hex mask)";
   }
   if (starts("fsconfig(FSCONFIG_CMD_CREATE)") && e.err == EPERM)
     return "creating a bpffs for a user namespace needs CAP_SYS_ADMIN in the initial user namespace: run as root";
@@ -35,11 +35,6 @@ std::string hint_for(const kernel::Error& e) {
   if (starts("BPF_") && e.err == EPERM)
     return "not delegated to this token, denied by an LSM, or missing capabilities in the user namespace";
   return {};
-}
-
-void report_error(const kernel::Error& e) {
-  fmt::print(stderr, "tokenwarden: error: {}\n", e.message());
-  if (auto h = hint_for(e); !h.empty()) fmt::print(stderr, "  hint: {}\n", h);
 }
 
 }  // namespace tw::tools

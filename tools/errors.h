@@ -10,7 +10,7 @@
 namespace tw::tools {
 
 std::string hint_for(const kernel::Error& e);
-// "tokenwarden: error: <op>: <strerror> (<ERRNO>): detail\n  hint: ...\n" on stderr.
-void report_error(const kernel::Error& e);
+// Printed by report_error (output.h): "tokenwarden: error: <op>: <strerror> (<ERRNO>): detail",
+// then "  hint: ...".
 
 }  // namespace tw::tools

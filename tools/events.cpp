@@ -6,26 +6,27 @@
 
 #include <cstring>
 
-#include "kernel/catalogue.h"
+#include "vocab/catalogue.h"
 #include "kernel/result.h"
+#include "vocab/names.h"
 
 namespace tw::tools {
 
 namespace {
 
 std::string what_of(const tw_event& e) {
-  auto name = [](kernel::EnumKind k, uint32_t v) {
-    return kernel::builtin_table(k).name_of(v).value_or(std::to_string(v));
+  auto name = [](vocab::EnumKind k, uint32_t v) {
+    return vocab::builtin_table(k).name_of(v).value_or(std::to_string(v));
   };
   switch (e.hook) {
-    case TW_HOOK_TOKEN_CMD: return "cmd " + name(kernel::EnumKind::cmd, e.what);
+    case TW_HOOK_TOKEN_CMD: return "cmd " + name(vocab::EnumKind::cmd, e.what);
     case TW_HOOK_TOKEN_CAPABLE:
-      for (const auto& c : kernel::token_capabilities())
+      for (const auto& c : vocab::token_capabilities())
         if (c.value == static_cast<int>(e.what)) return std::string(c.name);
       return fmt::format("capability {}", e.what);
-    case TW_HOOK_MAP_CREATE: return "map " + name(kernel::EnumKind::map, e.what);
+    case TW_HOOK_MAP_CREATE: return "map " + name(vocab::EnumKind::map, e.what);
     case TW_HOOK_PROG_LOAD:
-      return "prog " + name(kernel::EnumKind::prog, e.what) + " attach " + name(kernel::EnumKind::attach, e.what2);
+      return "prog " + name(vocab::EnumKind::prog, e.what) + " attach " + name(vocab::EnumKind::attach, e.what2);
     default: return "token";
   }
 }
@@ -51,11 +52,11 @@ EventView view_of(const tw_event& e, const std::map<uint64_t, std::string>& name
   std::strftime(when, sizeof when, "%FT%T", std::gmtime(&secs));
   v.time = when;
   v.time_us = fmt::format("{}.{:06}Z", when, (real_ns / 1000) % 1000000);
-  v.hook = kernel::hook_name(static_cast<int>(e.hook));
+  v.hook = vocab::hook_name(static_cast<int>(e.hook));
   v.what = what_of(e);
   v.comm.assign(e.comm, strnlen(e.comm, sizeof e.comm));
-  v.reason = kernel::reason_text(static_cast<int>(e.reason));
-  if (e.verdict != TW_V_ALLOW) v.err = kernel::errno_name(e.err);
+  v.reason = vocab::reason_text(static_cast<int>(e.reason));
+  if (e.verdict != TW_V_ALLOW) v.err = vocab::errno_name(e.err);
   if (e.limit) v.limit = fmt::format(" ({} > {})", e.value, e.limit);
   return v;
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// One kernel decision event (tw_event, lsm-progs/include/tw_abi.h) in words, for `audit` and the
+// One kernel decision event (tw_event, vocab/tw_abi.h) in words, for `audit` and the
 // agent: what was asked, by whom, the verdict and why.
 #pragma once
 

@@ -9,10 +9,12 @@
 #include <cstring>
 
 #include "commands.h"
-#include "lsm-progs/include/tw_abi.h"
-#include "usage.h"
+#include "output.h"
 #include "policy_cli.h"
+#include "usage.h"
 #include "version.h"
+#include "vocab/abi_pin.h"
+#include "vocab/tw_abi.h"
 
 namespace {
 
@@ -20,11 +22,14 @@ namespace {
 // loader and its BPF programs (which decides whether one build can replace another's policy).
 int print_version(bool json) {
   if (json) {
-    nlohmann::json j = {{"schema", 1},
-                        {"tokenwarden", TW_VERSION},
-                        {"libbpf", libbpf_version_string()},
-                        {"bpf_abi", TW_ABI_VERSION}};
-    fmt::print("{}\n", j.dump());
+    tw::tools::json_output() = true;
+    tw::tools::begin_document("version", {});
+    auto& d = tw::tools::document();
+    d["tokenwarden"] = TW_VERSION;
+    d["libbpf"] = libbpf_version_string();
+    d["bpf_abi"] = TW_ABI_VERSION;
+    d["vocabulary"] = fmt::format("{:016x}", tw::vocab::fingerprint(tw::vocab::kAbiVocabulary));
+    return tw::tools::finish(tw::tools::kExitOk);
   } else {
     fmt::print("tokenwarden {} (libbpf {}, BPF program ABI {})\n", TW_VERSION, libbpf_version_string(),
                TW_ABI_VERSION);
@@ -53,12 +58,15 @@ int main(int argc, char** argv) {
   app.add_option("--max-file-size", tw::tools::max_file_bytes(),
                  "Largest policy, include, artifact or case file read, in bytes")
       ->capture_default_str();
+  app.add_flag("--json", tw::tools::json_output(),
+               "Print one JSON document on stdout (errors included) instead of text; docs/json.md gives the shapes");
   app.add_option("--error-limit", tw::tools::error_limit(),
                  "Errors (and warnings) shown at most per policy; the others are counted (0: all)")
       ->capture_default_str();
   int exit_code = tw::tools::kExitOk;
   tw::tools::register_doctor(app, exit_code);
   tw::tools::register_delegate(app, exit_code);
+  tw::tools::register_catalogue(app, exit_code);
   tw::tools::register_check(app, exit_code);
   tw::tools::register_compile(app, exit_code);
   tw::tools::register_explain(app, exit_code);
@@ -71,12 +79,18 @@ int main(int argc, char** argv) {
   tw::tools::register_audit(app, exit_code);
   tw::tools::register_agent(app, exit_code);
   tw::tools::register_completion(app, exit_code);
-  if (int bad = tw::tools::unknown_verb(app, argc, argv)) return bad;
+  // Usage errors are reported before anything runs, so --json is looked for by hand there.
+  for (int k = 1; k < argc && std::strcmp(argv[k], "--") != 0; ++k)
+    if (std::strcmp(argv[k], "--json") == 0) tw::tools::json_output() = true;
+  if (int bad = tw::tools::unknown_verb(app, argc, argv)) return tw::tools::finish(bad);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // --help and --version exit 0; every other parse error is a usage error, one code for all.
-    return app.exit(e) == 0 ? tw::tools::kExitOk : tw::tools::kExitUsage;
+    // --help exits 0; every other parse error is a usage error, one code for all.
+    if (e.get_exit_code() == 0 || !tw::tools::json_output())
+      return app.exit(e) == 0 ? tw::tools::kExitOk : tw::tools::kExitUsage;
+    tw::tools::report_error(e.what(), "`tokenwarden VERB --help` lists a verb's options");
+    return tw::tools::finish(tw::tools::kExitUsage);
   }
-  return exit_code;
+  return tw::tools::finish(exit_code);
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "metrics.h"
+#include "vocab/names.h"
 
 #include <fmt/core.h>
 
@@ -39,7 +40,7 @@ std::string openmetrics(const kernel::EnforcerStatus& st, const std::map<uint64_
   family("tokenwarden_decisions_total", "counter", "Decisions by profile, hook and verdict.");
   for (const auto& c : st.counters)
     for (int h = 0; h < TW_HOOK_COUNT; ++h) {
-      std::string labels = fmt::format("profile=\"{}\",hook=\"{}\"", profile(c.id), kernel::hook_name(h));
+      std::string labels = fmt::format("profile=\"{}\",hook=\"{}\"", profile(c.id), vocab::hook_name(h));
       out += fmt::format("tokenwarden_decisions_total{{{},verdict=\"allow\"}} {}\n", labels, c.allowed[h]);
       out += fmt::format("tokenwarden_decisions_total{{{},verdict=\"deny\"}} {}\n", labels, c.denied[h]);
       out += fmt::format("tokenwarden_decisions_total{{{},verdict=\"audit\"}} {}\n", labels, c.audited[h]);

@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "compiler/artifact.h"
 #include "errors.h"
+#include "output.h"
 #include "kernel/btf.h"
 
 namespace tw::tools {
@@ -79,8 +80,6 @@ bool write_file(const std::string& path, const std::string& data, std::string& e
   return true;
 }
 
-namespace {
-
 std::optional<compiler::TargetKernel> resolve_target(const std::string& spec) {
   compiler::TargetKernel t;
   if (spec.empty()) return t;
@@ -90,11 +89,11 @@ std::optional<compiler::TargetKernel> resolve_target(const std::string& spec) {
       report_error(btf.error());
       return std::nullopt;
     }
-    std::array<kernel::EnumTable, 4> tables;
-    for (auto k : kernel::kAllKinds) {
+    std::array<vocab::EnumTable, 4> tables;
+    for (auto k : vocab::kAllKinds) {
       auto table = btf->enum_table(k);
       if (!table) {
-        fmt::print(stderr, "tokenwarden: error: this kernel's BTF has no enum {}\n", kernel::btf_enum_name(k));
+        report_error(fmt::format("this kernel's BTF has no enum {}", vocab::btf_enum_name(k)));
         return std::nullopt;
       }
       tables[static_cast<size_t>(k)] = std::move(*table);
@@ -103,14 +102,13 @@ std::optional<compiler::TargetKernel> resolve_target(const std::string& spec) {
     t.label = "running";
     return t;
   }
-  auto v = kernel::parse_kernel_version(spec);
+  auto v = vocab::parse_kernel_version(spec);
   if (!v) {
-    fmt::print(stderr, "tokenwarden: error: --target-kernel {}: expected a version like 6.12, or `running`\n", spec);
+    report_error(fmt::format("--target-kernel {}: expected a version like 6.12, or `running`", spec));
     return std::nullopt;
   }
-  if (*v < kernel::kTokenKernel) {
-    fmt::print(stderr, "tokenwarden: error: --target-kernel {}: BPF tokens need Linux {} or newer\n", spec,
-               kernel::kTokenKernel.str());
+  if (*v < vocab::kTokenKernel) {
+    report_error(fmt::format("--target-kernel {}: BPF tokens need Linux {} or newer", spec, vocab::kTokenKernel.str()));
     return std::nullopt;
   }
   t.version = v;
@@ -118,9 +116,8 @@ std::optional<compiler::TargetKernel> resolve_target(const std::string& spec) {
   return t;
 }
 
-}  // namespace
-
-compiler::Compilation compile_and_report(const std::string& path, const PolicyOptions& o, bool print_summary) {
+compiler::Compilation compile_and_report(const std::string& path, const PolicyOptions& o, bool print_summary,
+                                         const std::optional<compiler::FileContents>& root) {
   compiler::CompileOptions options;
   auto target = resolve_target(o.target_kernel);
   if (!target) {
@@ -130,51 +127,57 @@ compiler::Compilation compile_and_report(const std::string& path, const PolicyOp
   }
   options.target = std::move(*target);
   options.read = compiler::filesystem_reader(max_file_bytes());
+  if (root) {
+    // The root file as the caller read it: read once, so that what was looked at is what compiles.
+    options.read = [path, root = *root, next = std::move(options.read)](
+                       const std::string& p, std::string& error) -> std::optional<compiler::FileContents> {
+      if (p == path) return root;
+      return next(p, error);
+    };
+  }
   options.diagnostic_limit = error_limit();
   compiler::Compilation c = compiler::compile_policy(path, options);
-  if (o.json) return c;  // the verb prints JSON itself
-  bool color = isatty(STDERR_FILENO) && !std::getenv("NO_COLOR");
-  for (const auto& d : c.diags.all()) fmt::print(stderr, "{}", compiler::render_text(d, c.sources, color));
-  if (auto more = compiler::not_shown(c.diags); !more.empty()) fmt::print(stderr, "{}\n", more);
-  if (print_summary && (!c.diags.all().empty() || c.diags.has_errors()))
+  report_diagnostics(c.diags, c.sources);
+  if (!json_output() && print_summary && (!c.diags.all().empty() || c.diags.has_errors()))
     fmt::print(stderr, "{}: {}\n", path, compiler::summary(c.diags));
   return c;
 }
 
-std::optional<compiler::Ir> load_ir(const std::string& path, const PolicyOptions& o, int& exit_code,
-                                    std::string* sha256, std::vector<std::string>* files) {
+void report_diagnostics(const compiler::Diagnostics& diags, const compiler::SourceSet& sources) {
+  if (json_output()) {
+    auto& doc = document();
+    if (!doc["diagnostics"].is_array()) doc["diagnostics"] = nlohmann::json::array();
+    for (auto& d : compiler::diagnostics_json(diags.all(), sources)) doc["diagnostics"].push_back(std::move(d));
+    size_t before = doc["diagnostics_not_shown"].is_number() ? doc["diagnostics_not_shown"].get<size_t>() : 0;
+    doc["diagnostics_not_shown"] = before + diags.not_kept();
+    return;
+  }
+  bool color = isatty(STDERR_FILENO) && !std::getenv("NO_COLOR");
+  for (const auto& d : diags.all()) fmt::print(stderr, "{}", compiler::render_text(d, sources, color));
+  if (auto more = compiler::not_shown(diags); !more.empty()) fmt::print(stderr, "{}\n", more);
+}
+
+Outcome<LoadedPolicy> load_ir(const std::string& path, const PolicyOptions& o) {
   std::string error;
-  auto text = read_file(path, error);
-  if (!text) {
-    fmt::print(stderr, "tokenwarden: error: {}\n", error);
-    exit_code = kExitPolicyError;
-    return std::nullopt;
+  auto file = compiler::filesystem_reader(max_file_bytes())(path, error);
+  if (!file) {
+    report_error(fmt::format("cannot read `{}`: {}", path, error));
+    return Outcome<LoadedPolicy>::failed(kExitPolicyError);
   }
-  if (compiler::looks_like_artifact(*text)) {
-    auto a = compiler::read_artifact(*text, error, path);
+  if (compiler::looks_like_artifact(file->text)) {
+    auto a = compiler::read_artifact(file->text, error, path);
     if (!a) {
-      fmt::print(stderr, "tokenwarden: error: {}: {}\n", path, error);
-      exit_code = kExitPolicyError;
-      return std::nullopt;
+      report_error(fmt::format("{}: {}", path, error));
+      return Outcome<LoadedPolicy>::failed(kExitPolicyError);
     }
-    if (sha256) *sha256 = a->sha256;
-    if (files) files->push_back(path);
-    return std::move(a->ir);
+    return LoadedPolicy{std::move(a->ir), a->digest, {path}};
   }
-  PolicyOptions quiet = o;
-  quiet.json = false;
-  auto c = compile_and_report(path, quiet, true);
-  if (files)
-    for (size_t i = 0; i < c.sources.size(); ++i) files->push_back(c.sources.file(static_cast<uint32_t>(i)).path);
-  if (!c.ir) {
-    exit_code = kExitPolicyError;
-    return std::nullopt;
-  }
-  if (sha256) {
-    std::string artifact = compiler::write_artifact(*c.ir, "");
-    *sha256 = compiler::sha256_hex(std::string_view(artifact).substr(artifact.find('\n') + 1));
-  }
-  return std::move(c.ir);
+  auto c = compile_and_report(path, o, true, file);
+  if (!c.ir) return Outcome<LoadedPolicy>::failed(kExitPolicyError);
+  LoadedPolicy loaded{std::move(*c.ir), {}, {}};
+  loaded.digest = compiler::policy_digest(loaded.ir);
+  for (size_t i = 0; i < c.sources.size(); ++i) loaded.files.push_back(c.sources.file(static_cast<uint32_t>(i)).path);
+  return loaded;
 }
 
 }  // namespace tw::tools

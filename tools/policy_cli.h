@@ -9,28 +9,42 @@
 
 #include <CLI/CLI.hpp>
 
+#include "commands.h"
+#include "compiler/artifact.h"
 #include "compiler/ir.h"
+#include "compiler/loader.h"
 #include "compiler/pipeline.h"
 
 namespace tw::tools {
 
 struct PolicyOptions {
   std::string target_kernel;  // "", "6.12", "running"
-  bool json = false;
 };
 void add_target_option(CLI::App* cmd, PolicyOptions& o);
+// --target-kernel's value as the checker takes it: the builtin catalogue (""), a version's
+// subset of it ("6.12"), or this kernel's BTF tables ("running"). nullopt, reported, when wrong.
+std::optional<compiler::TargetKernel> resolve_target(const std::string& spec);
 
-// Compiles `path` and prints its diagnostics (to stderr as text, or collects them for JSON).
-// Returns the compilation; `ok` is false when the target could not be resolved.
-compiler::Compilation compile_and_report(const std::string& path, const PolicyOptions& o, bool print_summary);
+// Compiles `path` and reports its diagnostics: text on stderr, or under --json into the
+// document's "diagnostics" (and "diagnostics_not_shown"). `root`, when given, is the root file
+// as the caller already read it. The compilation has no IR when the target could not be
+// resolved.
+compiler::Compilation compile_and_report(const std::string& path, const PolicyOptions& o, bool print_summary,
+                                         const std::optional<compiler::FileContents>& root = std::nullopt);
 
-// A policy source or a compiled artifact, as IR. Prints what went wrong and returns nullopt;
-// `exit_code` is then set (1 for policy errors, bad artifacts and unreadable files). `sha256`,
-// when given, receives the policy's hash: the artifact's checksum, or for a source the checksum
-// its artifact would have.
-// `files`, when given, receives every file read (the artifact, or the source and its includes).
-std::optional<compiler::Ir> load_ir(const std::string& path, const PolicyOptions& o, int& exit_code,
-                                    std::string* sha256 = nullptr, std::vector<std::string>* files = nullptr);
+// Diagnostics of any input (a policy, a case file, an event): on stderr as text, with source
+// lines and carets, or under --json appended to the document's "diagnostics".
+void report_diagnostics(const compiler::Diagnostics& diags, const compiler::SourceSet& sources);
+
+// A policy source or a compiled artifact, as IR, with its digest (the artifact's, or for a source
+// the one its artifact would have) and every file read (the artifact, or the source and its
+// includes). Fails with 1 for policy errors, bad artifacts and unreadable files.
+struct LoadedPolicy {
+  compiler::Ir ir;
+  compiler::Digest digest{};
+  std::vector<std::string> files;
+};
+Outcome<LoadedPolicy> load_ir(const std::string& path, const PolicyOptions& o);
 
 // Every file a verb reads (policies, includes, artifacts, cases) is a regular file of at most this
 // many bytes (`--max-file-size`).

@@ -7,8 +7,9 @@
 #include <vector>
 
 #include "commands.h"
+#include "output.h"
 #include "compiler/diagnostics.h"
-#include "kernel/catalogue.h"
+#include "vocab/catalogue.h"
 
 namespace tw::tools {
 
@@ -22,17 +23,15 @@ int unknown_verb(CLI::App& app, int argc, char** argv) {
       // A global option that takes a value as the next word.
       if (a.find('=') == std::string::npos) {
         const CLI::Option* o = app.get_option_no_throw(a);
-        if (o && o->get_type_size() != 0 && i + 1 < argc) ++i;
+        if (o && o->get_items_expected_min() > 0 && i + 1 < argc) ++i;
       }
       continue;
     }
     for (const auto& v : verbs)
       if (v == a) return 0;
-    std::string shown = compiler::escape_text(a);
-    fmt::print(stderr, "tokenwarden: error: unknown command `{}`", shown);
-    if (auto dym = compiler::did_you_mean(kernel::closest_names(a, verbs)); !dym.empty())
-      fmt::print(stderr, "; {}", dym);
-    fmt::print(stderr, "\n  hint: `tokenwarden --help` lists the commands\n");
+    std::string message = fmt::format("unknown command `{}`", compiler::escape_text(a));
+    if (auto dym = compiler::did_you_mean(vocab::closest_names(a, verbs)); !dym.empty()) message += "; " + dym;
+    report_error(message, "`tokenwarden --help` lists the commands");
     return kExitUsage;
   }
   return 0;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The BPF backend (IR -> the tables of lsm-progs/include/tw_abi.h), with a fake resolver: records,
+// The BPF backend (IR -> the tables of vocab/tw_abi.h), with a fake resolver: records,
 // the exact-value index, the scan list, set splitting, unresolvable paths and the limits.
 #include <doctest/doctest.h>
 

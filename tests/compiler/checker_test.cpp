@@ -58,7 +58,7 @@ TEST_CASE("checker: includes are textual, once, relative to the including file")
 
 TEST_CASE("checker: target kernel warnings") {
   TargetKernel t612;
-  t612.version = kernel::KernelVersion{6, 12};
+  t612.version = vocab::KernelVersion{6, 12};
   t612.label = "6.12";
   const char* policy = "profile a { match any; allow cmd map_create, prog_stream_read_by_fd; }";
   auto c = compile_text(policy, t612);
@@ -70,10 +70,10 @@ TEST_CASE("checker: target kernel warnings") {
   // A kernel's own tables (as read from BTF): names it lacks warn, names only it has resolve.
   TargetKernel btf;
   btf.label = "test";
-  btf.tables = std::array<kernel::EnumTable, 4>{kernel::table_for_kernel(kernel::EnumKind::cmd, {6, 9}),
-                                                kernel::builtin_table(kernel::EnumKind::map),
-                                                kernel::builtin_table(kernel::EnumKind::prog),
-                                                kernel::builtin_table(kernel::EnumKind::attach)};
+  btf.tables = std::array<vocab::EnumTable, 4>{vocab::table_for_kernel(vocab::EnumKind::cmd, {6, 9}),
+                                                vocab::builtin_table(vocab::EnumKind::map),
+                                                vocab::builtin_table(vocab::EnumKind::prog),
+                                                vocab::builtin_table(vocab::EnumKind::attach)};
   (*btf.tables)[1].entries.push_back({"FUTURE_MAP", 40});
   auto f = compile_text("profile a { match any; allow cmd map_create, prog_stream_read_by_fd; allow map future_map; }", btf);
   CHECK(has_code_at(f, "W101@1:46"));

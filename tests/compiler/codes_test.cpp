@@ -26,8 +26,16 @@ const std::string kOk = "profile ok { match any; allow cmd map_create; allow map
 
 std::vector<Row> rows() {
   compiler::TargetKernel k612;
-  k612.version = kernel::KernelVersion{6, 12};
+  k612.version = vocab::KernelVersion{6, 12};
   k612.label = "6.12";
+  // A kernel whose BTF has a map type the catalogue lacks (what `--target-kernel running` reads).
+  compiler::TargetKernel newer;
+  newer.label = "running (9.1.0)";
+  newer.tables.emplace();
+  for (auto kind : vocab::kAllKinds) (*newer.tables)[static_cast<size_t>(kind)] = vocab::builtin_table(kind);
+  auto& maps = (*newer.tables)[static_cast<size_t>(vocab::EnumKind::map)];
+  maps.entries.push_back({"QUANTUM_HASH", maps.max});
+  ++maps.max;
   return {
       {"E001@1:1", {{"p.tw", "$profile x { match any; }"}}},
       {"E002@1:9", {{"p.tw", "include \"common.tw\n"}}},
@@ -77,6 +85,7 @@ std::vector<Row> rows() {
       {"W111@1:8", {{"p.tw", "grants unused { allow cap CAP_BPF; }\n" + kOk}}},
       {"W112@1:9", {{"p.tw", "profile x { match creator.selinux_type == container_t; }"}}},
       {"W114@1:1", {{"p.tw", "policy p;\ndefault deny;\n"}}},
+      {"W115@1:56", {{"p.tw", "profile x { match any; allow cmd map_create; allow map quantum_hash; }"}}, newer},
   };
 }
 

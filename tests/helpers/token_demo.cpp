@@ -16,9 +16,11 @@
 
 #include "demo.skel.h"
 #include "kernel/bpf.h"
-#include "kernel/catalogue.h"
+#include "vocab/catalogue.h"
+#include "vocab/names.h"
 
 using namespace tw::kernel;
+using namespace tw::vocab;
 
 namespace {
 int silent(libbpf_print_level, const char*, va_list) { return 0; }

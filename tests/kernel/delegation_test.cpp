@@ -4,8 +4,10 @@
 #include <random>
 
 #include "kernel/delegation.h"
+#include "vocab/catalogue.h"
 
 using namespace tw::kernel;
+using namespace tw::vocab;
 
 namespace {
 const EnumTable& cmds() { return builtin_table(EnumKind::cmd); }

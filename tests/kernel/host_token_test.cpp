@@ -16,8 +16,11 @@
 #include "kernel/btf.h"
 #include "kernel/delegation.h"
 #include "support.h"
+#include "vocab/catalogue.h"
+#include "vocab/names.h"
 
 using namespace tw::kernel;
+using namespace tw::vocab;
 using tw::test::in_delegated_userns;
 using tw::test::outcome;
 using tw::test::Record;

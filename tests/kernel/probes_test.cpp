@@ -7,8 +7,10 @@
 #include <fstream>
 
 #include "kernel/probes.h"
+#include "vocab/catalogue.h"
 
 using namespace tw::kernel;
+using namespace tw::vocab;
 namespace fs = std::filesystem;
 
 namespace {

@@ -11,8 +11,10 @@
 #include <fstream>
 
 #include "kernel/resolve.h"
+#include "vocab/catalogue.h"
 
 using namespace tw::kernel;
+using namespace tw::vocab;
 
 namespace {
 

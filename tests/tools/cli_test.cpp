@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "kernel/btf.h"
-#include "lsm-progs/include/tw_abi.h"
+#include "vocab/tw_abi.h"
 #include "support.h"
 
 using tw::test::run_command;

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Every source file names its licence in an SPDX-License-Identifier line within its first three
 lines: GPL-2.0-only OR BSD-2-Clause for the BPF programs and the headers they include
-(lsm-progs/, *.bpf.c), which the kernel also sees as "Dual BSD/GPL"; Apache-2.0 for the rest
-(LICENSE). Prints each file that does not, and exits 1.
+(lsm-progs/, *.bpf.c, vocab/'s ABI header and tables), which the kernel also sees as "Dual
+BSD/GPL"; Apache-2.0 for the rest (LICENSE). Prints each file that does not, and exits 1.
 
   spdx_test.py SOURCE_DIR
 """
@@ -17,8 +17,13 @@ SKIP_DIRS = {".git", "corpus"}
 BPF = "GPL-2.0-only OR BSD-2-Clause"
 
 
+# The vocabulary's files that the BPF programs include: the ABI header and its tables.
+BPF_VOCAB = re.compile(r"vocab/(tw_abi\.h|(attr|hook|reason|errno|capability)\.def)$")
+
+
 def expected(rel):
-    return BPF if rel.endswith(".bpf.c") or rel.startswith("lsm-progs/include/") else "Apache-2.0"
+    bpf = rel.endswith(".bpf.c") or rel.startswith("lsm-progs/include/") or BPF_VOCAB.match(rel)
+    return BPF if bpf else "Apache-2.0"
 
 
 def main():

@@ -36,12 +36,13 @@
 #include "guest.h"
 #include "kernel/bpf.h"
 #include "kernel/enforcer.h"
+#include "vocab/names.h"
 
 namespace twvm {
 namespace {
 
 using namespace tw::compiler;
-using tw::kernel::errno_name;
+using tw::vocab::errno_name;
 
 constexpr const char* kPolicy = "/policies/differential.tw";
 constexpr const char* kCases = "/policies/differential.cases";
@@ -155,7 +156,7 @@ Verdict kernel_verdict(const Event& c, const Observed& o, const std::map<uint64_
     auto it = names.find(e.profile_id);
     d.profile = it == names.end() ? "" : it->second;
     d.err = e.err;
-    Verdict v{d, tw::kernel::reason_text(static_cast<int>(e.reason)), static_cast<int>(e.hook)};
+    Verdict v{d, std::string(tw::vocab::reason_text(static_cast<int>(e.reason))), static_cast<int>(e.hook)};
     return v;
   };
   const tw_event* created = nullptr;
@@ -191,7 +192,7 @@ Verdict kernel_verdict(const Event& c, const Observed& o, const std::map<uint64_
   if (decided) return verdict(*decided);
   if (created->reason == TW_R_UNCONFINED) return {Decision{}, "unconfined token", -1};
   std::string seen;
-  for (const auto& e : o.during) seen += fmt::format(" {}:{}", tw::kernel::hook_name(static_cast<int>(e.hook)), e.what);
+  for (const auto& e : o.during) seen += fmt::format(" {}:{}", tw::vocab::hook_name(static_cast<int>(e.hook)), e.what);
   return {std::nullopt, "the hook was not reached (operation " + o.op + "; events" + (seen.empty() ? " none" : seen) + ")"};
 }
 
@@ -361,7 +362,7 @@ Outcome differential() {
     Verdict k = problem.empty() ? kernel_verdict(c.event, o, names) : Verdict{std::nullopt, problem};
     std::string kernel = k.decision ? show(*k.decision) : "none (" + k.why + ")";
     if (k.decision && k.hook >= 0 && k.hook != static_cast<int>(c.event.hook))
-      kernel += std::string(" at ") + tw::kernel::hook_name(k.hook);
+      kernel += " at " + std::string(tw::vocab::hook_name(k.hook));
     std::string line = fmt::format("[{}] evaluator: {}; kernel: {}", c.name, show(reference), kernel);
     bool same = k.decision && k.decision->outcome == reference.outcome && k.decision->profile == reference.profile;
     // A refusal by the case's own hook returns the policy's errno from the syscall.

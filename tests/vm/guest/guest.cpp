@@ -10,10 +10,13 @@
 #include <sstream>
 
 #include "kernel/bpf.h"
+#include "vocab/catalogue.h"
+#include "vocab/names.h"
 
 namespace twvm {
 
 using namespace tw::kernel;
+using namespace tw::vocab;
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);

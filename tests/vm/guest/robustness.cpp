@@ -23,8 +23,10 @@
 
 #include "guest.h"
 #include "kernel/bpf.h"
+#include "vocab/catalogue.h"
 
 using namespace tw::kernel;
+using namespace tw::vocab;
 
 namespace twvm {
 namespace {

@@ -19,12 +19,15 @@
 #include "guest.h"
 #include "kernel/bpf.h"
 #include "token_sid.skel.h"
+#include "vocab/catalogue.h"
+#include "vocab/names.h"
 #include <bpf/bpf.h>
 
 namespace twvm {
 namespace {
 
 using namespace tw::kernel;
+using namespace tw::vocab;
 
 // Loads /policy/NAME.bin and switches to enforcing; "ok" or what went wrong.
 std::string load_selinux_policy(const std::string& name) {

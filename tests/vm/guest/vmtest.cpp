@@ -34,8 +34,11 @@
 #include "kernel/bpffs.h"
 #include "kernel/probes.h"
 #include "guest.h"
+#include "vocab/catalogue.h"
+#include "vocab/names.h"
 
 using namespace tw::kernel;
+using namespace tw::vocab;
 using namespace twvm;
 
 namespace {
@@ -68,6 +71,16 @@ Outcome doctor_can_enforce() {
                                    probes.hook("bpf_map_create").value);
   if (!blockers.empty()) detail += "; blockers: " + blockers;
   return code == 0 && blockers.empty() ? pass(detail) : fail(detail + "; " + read_text("/tmp/doctor.json"));
+}
+
+// The catalogue knows every name and value of this kernel's enums (bpf_cmd, bpf_map_type,
+// bpf_prog_type, bpf_attach_type): a test kernel with names we lack fails here, naming them, so
+// the catalogue follows the kernels we test on.
+Outcome catalogue_complete() {
+  Probes probes;
+  const auto& r = probes.catalogue();
+  std::string detail = fmt::format("{} ({})", r.value, verdict_name(r.verdict));
+  return r.verdict == Verdict::ok ? pass(detail) : fail(detail);
 }
 
 Outcome token_cmd_deny() {
@@ -714,6 +727,7 @@ const std::map<std::string, std::function<Outcome()>>& cases() {
   static const std::map<std::string, std::function<Outcome()>> all = {
       {"bpf_lsm_active", bpf_lsm_active},
       {"doctor_can_enforce", doctor_can_enforce},
+      {"catalogue_complete", catalogue_complete},
       {"token_cmd_deny", token_cmd_deny},
       {"selinux_map_create", selinux_map_create},
       {"selinux_token_perms", selinux_token_perms},

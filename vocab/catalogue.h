@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace tw::kernel {
+namespace tw::vocab {
 
 enum class EnumKind { cmd, map, prog, attach };
 inline constexpr EnumKind kAllKinds[] = {EnumKind::cmd, EnumKind::map, EnumKind::prog,
@@ -35,7 +35,7 @@ struct EnumTable {
   uint64_t any_mask() const { return max >= 64 ? ~0ULL : (1ULL << max) - 1; }
 };
 
-// The table compiled into tokenwarden (Linux 6.18).
+// The table compiled into tokenwarden (up to Linux 7.3).
 const EnumTable& builtin_table(EnumKind kind);
 
 struct KernelVersion {
@@ -44,7 +44,7 @@ struct KernelVersion {
   std::string str() const;
 };
 inline constexpr KernelVersion kTokenKernel{6, 9};     // first kernel with BPF tokens
-inline constexpr KernelVersion kCatalogueKernel{6, 18};  // what catalogue.def was generated from
+inline constexpr KernelVersion kCatalogueKernel{7, 3};  // the newest kernel catalogue.def is checked against
 // "6.12", "7.3.4", "6.12.95-cloud-amd64" -> {6, 12}.
 std::optional<KernelVersion> parse_kernel_version(std::string_view text);
 // The kernel that added a value (kTokenKernel for everything at least as old as tokens).
@@ -54,6 +54,8 @@ EnumTable table_for_kernel(EnumKind kind, KernelVersion version);
 
 // "cmds", "maps", "progs", "attachs": the suffix of the delegate_* mount option.
 std::string_view option_suffix(EnumKind kind);
+// "cmd", "map", "prog", "attach": the policy language's word (`allow map ...`).
+std::string_view kind_keyword(EnumKind kind);
 // "command", "map type", "program type", "attach type".
 std::string_view kind_noun(EnumKind kind);
 // The kernel's prefix for this enum: "BPF_", "BPF_MAP_TYPE_", "BPF_PROG_TYPE_", "BPF_".
@@ -89,4 +91,8 @@ std::optional<uint32_t> map_flag_by_name(std::string_view name);  // "mmapable",
 std::string to_lower(std::string_view s);
 std::string to_upper(std::string_view s);
 
-}  // namespace tw::kernel
+// "/a/b" into {"a", "b"}; nothing when the path is not absolute and canonical (no `.`, `..` or
+// empty components).
+std::optional<std::vector<std::string>> path_components(std::string_view path);
+
+}  // namespace tw::vocab

@@ -4,21 +4,28 @@
 #include <linux/bpf.h>
 #include <linux/version.h>
 
-#include "kernel/catalogue.h"
+#include "vocab/catalogue.h"
 
-using namespace tw::kernel;
+using namespace tw::vocab;
 
 TEST_CASE("catalogue: values and limits match the kernel's uapi") {
   CHECK(builtin_table(EnumKind::cmd).find("map_create") == 0u);
   CHECK(builtin_table(EnumKind::cmd).find("TOKEN_CREATE") == 36u);
-  CHECK(builtin_table(EnumKind::cmd).max == 38u);
+  CHECK(builtin_table(EnumKind::cmd).find("prog_assoc_struct_ops") == 38u);
+  CHECK(builtin_table(EnumKind::cmd).max == 39u);
   CHECK(builtin_table(EnumKind::map).find("arena") == 33u);
-  CHECK(builtin_table(EnumKind::map).max == 34u);
+  CHECK(builtin_table(EnumKind::map).find("rhash") == 35u);
+  CHECK(builtin_table(EnumKind::map).max == 36u);
   CHECK(builtin_table(EnumKind::prog).find("netfilter") == 32u);
   CHECK(builtin_table(EnumKind::prog).max == 33u);
   CHECK(builtin_table(EnumKind::attach).find("cgroup_inet_ingress") == 0u);
-  CHECK(builtin_table(EnumKind::attach).max == 58u);
-  CHECK(builtin_table(EnumKind::attach).any_mask() == (1ULL << 58) - 1);
+  CHECK(builtin_table(EnumKind::attach).find("trace_fsession_multi") == 61u);
+  CHECK(builtin_table(EnumKind::attach).max == 62u);
+  CHECK(builtin_table(EnumKind::attach).any_mask() == (1ULL << 62) - 1);
+  // Absent from 6.18, in 7.2's uapi and 7.3's BTF: the newest bound (catalogue.def).
+  CHECK(introduced_in(EnumKind::map, "insn_array") == KernelVersion{7, 2});
+  CHECK_FALSE(table_for_kernel(EnumKind::map, {6, 18}).find("rhash").has_value());
+  CHECK(table_for_kernel(EnumKind::map, {6, 18}).max == 34u);
 }
 
 TEST_CASE("catalogue: aliases keep declaration order, the first name wins") {

@@ -6,7 +6,7 @@
 #include <cctype>
 #include <strings.h>
 
-namespace tw::kernel {
+namespace tw::vocab {
 namespace {
 
 EnumTable make_builtin(EnumKind kind) {
@@ -149,6 +149,16 @@ const KindInfo& info(EnumKind kind) { return kKinds[static_cast<size_t>(kind)]; 
 std::string_view option_suffix(EnumKind kind) { return info(kind).option_suffix; }
 std::string_view kind_noun(EnumKind kind) { return info(kind).noun; }
 std::string_view kernel_prefix(EnumKind kind) { return info(kind).prefix; }
+
+std::string_view kind_keyword(EnumKind kind) {
+  switch (kind) {
+    case EnumKind::cmd: return "cmd";
+    case EnumKind::map: return "map";
+    case EnumKind::prog: return "prog";
+    case EnumKind::attach: return "attach";
+  }
+  return "cmd";
+}
 std::string_view btf_enum_name(EnumKind kind) { return info(kind).btf_enum; }
 
 std::string systemd_name(EnumKind kind, std::string_view name) {
@@ -232,7 +242,10 @@ std::optional<uint32_t> map_flag_by_name(std::string_view name) {
 
 const std::vector<Capability>& token_capabilities() {
   static const std::vector<Capability> caps = {
-      {"CAP_NET_ADMIN", 12}, {"CAP_SYS_ADMIN", 21}, {"CAP_PERFMON", 38}, {"CAP_BPF", 39}};
+#define TW_CAPABILITY(name, value) {"CAP_" #name, value},
+#include "capability.def"
+#undef TW_CAPABILITY
+  };
   return caps;
 }
 
@@ -242,4 +255,24 @@ std::optional<int> capability_by_name(std::string_view name) {
   return std::nullopt;
 }
 
-}  // namespace tw::kernel
+std::optional<std::vector<std::string>> path_components(std::string_view path) {
+  if (path.empty() || path[0] != '/') return std::nullopt;
+  std::vector<std::string> parts;
+  if (path == "/") return parts;
+  size_t at = 1;
+  while (at <= path.size()) {
+    size_t end = path.find('/', at);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view part = path.substr(at, end - at);
+    if (part.empty()) {
+      if (end == path.size()) break;  // one trailing slash
+      return std::nullopt;
+    }
+    if (part == "." || part == "..") return std::nullopt;
+    parts.emplace_back(part);
+    at = end + 1;
+  }
+  return parts;
+}
+
+}  // namespace tw::vocab

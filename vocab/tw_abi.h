@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* The contract between the BPF LSM programs (tokenwarden.bpf.c) and the loader: map layouts,
  * record formats and codes. Plain C, included by both sides; userspace includes it through
- * kernel/enforcer.h. Changing a layout changes TW_ABI_VERSION.
+ * vocab/policy_tables.h. Changing a layout changes TW_ABI_VERSION.
  *
  * Policy tables are per generation: each outer ARRAY_OF_MAPS has two slots, and the `ctl` map
  * says which slot is live. `replace` fills fresh inner maps into the other slot and flips `ctl`
  * with one map update; a program reads `ctl` once per invocation, so every decision sees one
  * generation's tables only, and the kernel frees an old inner map only after every program that
  * may still hold it has finished (RCU).
+ *
+ * The enums' values come from one table each (attr.def, hook.def, reason.def; errno.def for the
+ * errnos the programs may return), which C++ reads too (vocab/abi_names.h); vocab/abi_pin.h
+ * fails the build when a table changes without TW_ABI_VERSION.
  */
 #pragma once
 
@@ -56,28 +60,17 @@
 #define TW_PROBE_ATTACHS (1ULL << TW_PROBE_ATTACH_TYPE)
 #define TW_PROBE_MAPS (1ULL << TW_PROBE_MAP_TYPE)
 
-/* Attributes: the same numbering as the compiler's Attr (compiler/ir.h). */
 enum tw_attr {
-	TW_ATTR_UID = 0,
-	TW_ATTR_GID,
-	TW_ATTR_COMM,
-	TW_ATTR_EXE,
-	TW_ATTR_CGROUP_UNDER,
-	TW_ATTR_CGROUP_IS,
-	TW_ATTR_SELINUX_TYPE, /* never in BPF tables: the backend drops those alternatives */
-	TW_ATTR_USERNS_OWNER,
-	TW_ATTR_USERNS_DEPTH,
-	TW_ATTR_BPFFS,
-	TW_ATTR_DELEGATES,
+#define TW_ATTR(ENUM, ident, spelling, numeric, max) TW_ATTR_##ENUM,
+#include "attr.def"
+#undef TW_ATTR
 	TW_ATTR_COUNT,
 };
 
 enum tw_hook {
-	TW_HOOK_TOKEN_CREATE = 0,
-	TW_HOOK_TOKEN_CMD,
-	TW_HOOK_TOKEN_CAPABLE,
-	TW_HOOK_MAP_CREATE,
-	TW_HOOK_PROG_LOAD,
+#define TW_HOOK(ENUM, ident, name) TW_HOOK_##ENUM,
+#include "hook.def"
+#undef TW_HOOK
 	TW_HOOK_COUNT,
 };
 
@@ -87,30 +80,19 @@ enum tw_limit { TW_LIM_MAX_ENTRIES = 0, TW_LIM_KEY_SIZE, TW_LIM_VALUE_SIZE, TW_L
 
 /* Why a decision was taken (events and counters). */
 enum tw_reason {
-	TW_R_ALLOWED = 0,
-	TW_R_LABELLED,       /* token_create: labelled with a profile */
-	TW_R_UNCONFINED,     /* token_create: no profile, default allow */
-	TW_R_NO_PROFILE,     /* token_create: no profile, default deny */
-	TW_R_REFUSE,         /* token_create: the profile refuses tokens */
-	TW_R_STRICT,         /* token_create: the bpffs delegates more than the profile grants */
-	TW_R_TOKEN_MAP_FULL, /* token_create: no room to remember the token (fails closed) */
-	TW_R_PREEXISTING,    /* a token from before the policy, `preexisting deny` */
-	TW_R_CMD,
-	TW_R_CAP,
-	TW_R_MAP_TYPE,
-	TW_R_MAX_ENTRIES,
-	TW_R_KEY_SIZE,
-	TW_R_VALUE_SIZE,
-	TW_R_MAP_FLAGS,
-	TW_R_MAPS_QUOTA,
-	TW_R_PROG_TYPE,
-	TW_R_ATTACH_TYPE,
-	TW_R_INSNS,
-	TW_R_SLEEPABLE,
-	TW_R_PROGS_QUOTA,
-	TW_R_NO_POLICY_PROFILE, /* the token's profile is not in the live policy (removed by replace) */
-	TW_R_INCOMPLETE,        /* attached, but the live policy's tables are missing or inconsistent (fails closed) */
+#define TW_REASON(ENUM, text) TW_R_##ENUM,
+#include "reason.def"
+#undef TW_REASON
 	TW_R_COUNT,
+};
+
+/* The errnos a decision may return, by name: TW_EPERM, ... */
+enum tw_errno {
+#define TW_ERRNO(name, value) TW_##name = value,
+#define TW_ERRNO_ALIAS(name, value) TW_##name = value,
+#include "errno.def"
+#undef TW_ERRNO
+#undef TW_ERRNO_ALIAS
 };
 
 enum tw_verdict { TW_V_ALLOW = 0, TW_V_DENY = 1, TW_V_AUDIT = 2 };

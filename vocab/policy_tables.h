@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // A compiled policy as the BPF programs read it: the records of one generation (layouts in
-// lsm-progs/include/tw_abi.h). The compiler's BPF backend produces it; the enforcer installs it.
+// vocab/tw_abi.h). The compiler's BPF backend produces it; the enforcer installs it.
 #pragma once
 
 #include <cstdint>
@@ -9,10 +9,10 @@
 #include <vector>
 
 extern "C" {
-#include "../lsm-progs/include/tw_abi.h"
+#include "tw_abi.h"
 }
 
-namespace tw::kernel {
+namespace tw::vocab {
 
 struct PolicyTables {
   std::string name;  // the policy's name, for status
@@ -25,4 +25,4 @@ struct PolicyTables {
   std::vector<std::string> infos;  // worth knowing, not wrong (a cgroup that does not exist yet)
 };
 
-}  // namespace tw::kernel
+}  // namespace tw::vocab
