@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checker.h"
 
+#include "profile_lints.h"
+
 #include <fmt/format.h>
 
 #include "vocab/names.h"
@@ -36,15 +38,6 @@ std::optional<GrantKind> grant_kind(std::string_view word) {
 }
 
 EnumKind enum_kind(GrantKind k) { return static_cast<EnumKind>(static_cast<int>(k)); }
-
-// A body's grants, limits and the spans they came from (for notes on contradictions).
-struct GrantSet {
-  Grants grants;
-  std::vector<GrantRef> refs;
-  Limits limits;
-  Span limit_span[kLimitKinds];
-  Span map_flags_span, sleepable_span;
-};
 
 struct GrantsBlock {
   const Stmt* stmt = nullptr;
@@ -685,69 +678,11 @@ class Checker {
     if (!p.match)
       diags_.report(Code::E021, s.target.span, fmt::format("profile `{}` has no match clause", p.name))
           .hint("say which tokens it labels, e.g. `match creator.uid == 1000;`, or `match any;`");
-    lint_profile(p, set);
+    lint_profile(p, set, diags_);
     p.grants = set.grants;
     p.grant_refs = std::move(set.refs);
     p.limits = set.limits;
     policy_.profiles.push_back(std::move(p));
-  }
-
-  void lint_profile(const CheckedProfile& p, const GrantSet& set) {
-    const Grants& g = set.grants;
-    bool map_create = g[GrantKind::cmd] & (1ULL << vocab::cmd::MAP_CREATE);
-    bool prog_load = g[GrantKind::cmd] & (1ULL << vocab::cmd::PROG_LOAD);
-    Span at = p.name_span;
-    if (g[GrantKind::map] && !map_create)
-      diags_.report(Code::W105, at, fmt::format("profile `{}` allows map types but not the map_create command", p.name))
-          .hint("add `allow cmd map_create;` or drop the map types");
-    if ((g[GrantKind::prog] || g[GrantKind::attach]) && !prog_load)
-      diags_.report(Code::W105, at, fmt::format("profile `{}` allows program or attach types but not the prog_load command", p.name))
-          .hint("add `allow cmd prog_load;` or drop the program types");
-    if (prog_load && g[GrantKind::prog] && !g[GrantKind::attach])
-      diags_.report(Code::W110, at, fmt::format("profile `{}` allows program loads but no attach type: every load is refused", p.name))
-          .hint("the kernel checks expected_attach_type on every load; it defaults to cgroup_inet_ingress (0)");
-
-    static const char* tracing[] = {"kprobe", "tracepoint", "perf_event", "raw_tracepoint",
-                                    "raw_tracepoint_writable", "tracing", "lsm"};
-    std::string found;
-    for (const char* t : tracing)
-      if (auto v = vocab::builtin_table(EnumKind::prog).find(t); v && (g[GrantKind::prog] & (1ULL << *v)))
-        found += (found.empty() ? "" : ", ") + std::string(t);
-    if (!found.empty() && (g[GrantKind::cap] & (1ULL << vocab::cap::PERFMON)))
-      diags_.report(Code::W106, at,
-                    fmt::format("profile `{}` grants {} with CAP_PERFMON: such programs read all kernel memory, "
-                                "whatever namespace the token lives in",
-                                p.name, found))
-          .hint("a token confines who loads, not what a tracing program can see");
-    if (g[GrantKind::cap] & (1ULL << vocab::cap::SYS_ADMIN))
-      diags_.report(Code::W107, at, fmt::format("profile `{}` grants CAP_SYS_ADMIN through its tokens", p.name))
-          .hint("CAP_SYS_ADMIN stands in for every other BPF capability in the token's namespace");
-
-    auto without = [&](LimitKind k, bool has, const char* cmd) {
-      size_t i = static_cast<size_t>(k);
-      if (set.limits.value[i] == kUnlimited) return;
-      if (!has) {
-        diags_.report(Code::W109, set.limit_span[i],
-                      fmt::format("`limit {}` has no effect: profile `{}` does not allow {}", limit_name(k), p.name, cmd));
-      } else if (set.limits.value[i] == 0 && k != LimitKind::key_size && k != LimitKind::value_size &&
-                 !(set.limits.probes && (k == LimitKind::maps || k == LimitKind::progs))) {
-        // (With `allow probes`, a quota of 0 still lets libbpf's probes through: they are not
-        // counted. `limit progs 0` then means "maps, and the probes libbpf needs to make them".)
-        diags_.report(Code::E019, set.limit_span[i],
-                      fmt::format("profile `{}` allows {} but `limit {} 0` makes every such call fail", p.name, cmd, limit_name(k)))
-            .hint(fmt::format("drop `allow cmd {}` or raise the limit", cmd));
-      }
-    };
-    without(LimitKind::max_entries, map_create, "map_create");
-    without(LimitKind::key_size, map_create, "map_create");
-    without(LimitKind::value_size, map_create, "map_create");
-    without(LimitKind::maps, map_create, "map_create");
-    without(LimitKind::insns, prog_load, "prog_load");
-    without(LimitKind::progs, prog_load, "prog_load");
-    if (set.limits.forbidden_map_flags && !map_create)
-      diags_.report(Code::W109, set.map_flags_span, fmt::format("`forbid map_flags` has no effect: profile `{}` does not allow map_create", p.name));
-    if (!set.limits.sleepable && !prog_load)
-      diags_.report(Code::W109, set.sleepable_span, fmt::format("`forbid sleepable` has no effect: profile `{}` does not allow prog_load", p.name));
   }
 
   void finish() {

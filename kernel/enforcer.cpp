@@ -13,11 +13,13 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -33,25 +35,59 @@ namespace {
 constexpr const char* kMaps[] = {"ctl",          "tokens",    "counters",  "stats",    "ratelimit", "events",
                                  "gen_settings", "gen_profiles", "gen_conjs", "gen_index", "gen_scan"};
 
-struct Inner {
-  const char* outer;
-  bpf_map_type type;
-  uint32_t key_size, value_size, flags;
+// The tables of one generation, each an inner map of an outer ARRAY_OF_MAPS indexed by slot.
+enum class Gen { settings, profiles, conjs, index, scan };
+constexpr Gen kGens[] = {Gen::settings, Gen::profiles, Gen::conjs, Gen::index, Gen::scan};
+constexpr const char* kGenOuter[] = {"gen_settings", "gen_profiles", "gen_conjs", "gen_index", "gen_scan"};
+const char* outer_name(Gen g) { return kGenOuter[static_cast<size_t>(g)]; }
+// The record each table holds, as tw_abi.h lays it out; the BPF object's templates must agree.
+constexpr uint32_t kGenValueSize[] = {sizeof(tw_settings), sizeof(tw_profile), sizeof(tw_conj), sizeof(tw_index_val),
+                                      sizeof(uint32_t)};
+
+struct InnerShape {
+  bpf_map_type type = BPF_MAP_TYPE_UNSPEC;
+  uint32_t key_size = 0, value_size = 0, flags = 0;
 };
-// The inner maps of one generation, as their templates in tokenwarden.bpf.c declare them.
-constexpr Inner kInner[] = {
-    {"gen_settings", BPF_MAP_TYPE_ARRAY, 4, sizeof(tw_settings), 0},
-    {"gen_profiles", BPF_MAP_TYPE_HASH, 8, sizeof(tw_profile), 0},
-    {"gen_conjs", BPF_MAP_TYPE_ARRAY, 4, sizeof(tw_conj), BPF_F_INNER_MAP},
-    {"gen_index", BPF_MAP_TYPE_HASH, sizeof(tw_index_key), sizeof(tw_index_val), 0},
-    {"gen_scan", BPF_MAP_TYPE_ARRAY, 4, sizeof(uint32_t), BPF_F_INNER_MAP},
-};
+using InnerShapes = std::array<InnerShape, std::size(kGens)>;
+
+// The inner maps' shapes, as the templates in tokenwarden.bpf.c declare them (`__array(values,
+// ...)`): read from the BPF object the skeleton embeds, once, so nothing here re-types them.
+const Result<InnerShapes>& inner_shapes() {
+  static const Result<InnerShapes> shapes = []() -> Result<InnerShapes> {
+    tokenwarden* skel = tokenwarden::open();
+    if (!skel) return errno_error("open BPF object");
+    InnerShapes out;
+    std::string wrong;
+    for (Gen g : kGens) {
+      bpf_map* outer = bpf_object__find_map_by_name(skel->obj, outer_name(g));
+      bpf_map* inner = outer ? bpf_map__inner_map(outer) : nullptr;
+      if (!inner) {
+        wrong = std::string(outer_name(g)) + " has no inner map template";
+        break;
+      }
+      InnerShape& sh = out[static_cast<size_t>(g)];
+      sh = {bpf_map__type(inner), bpf_map__key_size(inner), bpf_map__value_size(inner), bpf_map__map_flags(inner)};
+      if (sh.value_size != kGenValueSize[static_cast<size_t>(g)]) {
+        wrong = fmt::format("{}'s values are {} bytes in the BPF object, {} in tw_abi.h", outer_name(g), sh.value_size,
+                            kGenValueSize[static_cast<size_t>(g)]);
+        break;
+      }
+    }
+    tokenwarden::destroy(skel);
+    if (!wrong.empty()) return Error{"read BPF object", EINVAL, wrong};
+    return out;
+  }();
+  return shapes;
+}
 
 std::string pin_path(const std::string& root, const std::string& name) { return root + "/" + name; }
 
-Result<UniqueFd> create_inner(const Inner& in, size_t entries) {
+Result<UniqueFd> create_inner(Gen g, size_t entries) {
+  const auto& shapes = inner_shapes();
+  if (!shapes) return shapes.error();
+  const InnerShape& in = (*shapes)[static_cast<size_t>(g)];
   LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = in.flags);
-  std::string name = std::string("tw_") + (in.outer + 4);
+  std::string name = std::string("tw_") + (outer_name(g) + 4);
   int fd = bpf_map_create(in.type, name.c_str(), in.key_size, in.value_size,
                           static_cast<uint32_t>(std::max<size_t>(entries, 1)), &opts);
   if (fd < 0) return errno_error("BPF_MAP_CREATE(" + name + ")", std::to_string(entries) + " entries");
@@ -197,8 +233,8 @@ Result<uint64_t> Enforcer::write_generation(const vocab::PolicyTables& t, bool l
   // Build every table of the new generation completely before anything points at it.
   std::vector<UniqueFd> inner;
   size_t sizes[] = {1, t.profiles.size(), t.conjs.size(), t.index.size(), t.scan.size()};
-  for (size_t i = 0; i < std::size(kInner); ++i) {
-    auto m = create_inner(kInner[i], sizes[i]);
+  for (Gen g : kGens) {
+    auto m = create_inner(g, sizes[static_cast<size_t>(g)]);
     if (!m) return m.error();
     inner.push_back(std::move(*m));
   }
@@ -209,23 +245,24 @@ Result<uint64_t> Enforcer::write_generation(const vocab::PolicyTables& t, bool l
   clock_gettime(CLOCK_REALTIME, &now);
   settings.loaded_at_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000ULL + static_cast<uint64_t>(now.tv_nsec);
   std::strncpy(settings.policy_name, t.name.c_str(), sizeof settings.policy_name - 1);
-  if (auto s = update(inner[0].get(), &zero, &settings, "settings"); !s) return s.error();
+  auto in = [&](Gen g) { return inner[static_cast<size_t>(g)].get(); };
+  if (auto s = update(in(Gen::settings), &zero, &settings, "settings"); !s) return s.error();
   for (tw_profile p : t.profiles) {
     p.rules.log_allowed = log_allowed;
-    if (auto s = update(inner[1].get(), &p.id, &p, "profiles"); !s) return s.error();
+    if (auto s = update(in(Gen::profiles), &p.id, &p, "profiles"); !s) return s.error();
   }
   for (uint32_t i = 0; i < t.conjs.size(); ++i)
-    if (auto s = update(inner[2].get(), &i, &t.conjs[i], "conjs"); !s) return s.error();
+    if (auto s = update(in(Gen::conjs), &i, &t.conjs[i], "conjs"); !s) return s.error();
   for (const auto& [k, v] : t.index)
-    if (auto s = update(inner[3].get(), &k, &v, "index"); !s) return s.error();
+    if (auto s = update(in(Gen::index), &k, &v, "index"); !s) return s.error();
   for (uint32_t i = 0; i < t.scan.size(); ++i)
-    if (auto s = update(inner[4].get(), &i, &t.scan[i], "scan"); !s) return s.error();
+    if (auto s = update(in(Gen::scan), &i, &t.scan[i], "scan"); !s) return s.error();
 
   fault_point("replace-inner-filled");
 
-  for (size_t i = 0; i < std::size(kInner); ++i) {
-    int inner_fd = inner[i].get();
-    if (auto s = update(fd(kInner[i].outer), &idle, &inner_fd, kInner[i].outer); !s) return s.error();
+  for (Gen g : kGens) {
+    int inner_fd = in(g);
+    if (auto s = update(fd(outer_name(g)), &idle, &inner_fd, outer_name(g)); !s) return s.error();
   }
   fault_point("replace-slot-written");
   // Compare before the swap: the lock serialises tokenwarden's writers, so `ctl` can only have
@@ -245,7 +282,7 @@ Result<uint64_t> Enforcer::write_generation(const vocab::PolicyTables& t, bool l
     // Wait until no program can still be reading the old slot, then release its maps.
     wait_rcu();
     uint32_t old = cur.slot & 1;
-    for (const auto& in : kInner) bpf_map_delete_elem(fd(in.outer), &old);
+    for (Gen g : kGens) bpf_map_delete_elem(fd(outer_name(g)), &old);
   }
   fault_point("replace-released");
   return next.generation;
@@ -258,15 +295,15 @@ std::vector<std::string> Enforcer::clear_idle_slot() {
   if (bpf_map_lookup_elem(fd("ctl"), &zero, &cur) != 0 || !cur.loaded) return cleaned;
   uint32_t idle = (cur.slot & 1) ^ 1;
   size_t held = 0;
-  for (const auto& in : kInner) {
+  for (Gen g : kGens) {
     uint32_t id = 0;
-    if (bpf_map_lookup_elem(fd(in.outer), &idle, &id) == 0) ++held;
+    if (bpf_map_lookup_elem(fd(outer_name(g)), &idle, &id) == 0) ++held;
   }
   if (held == 0) return cleaned;
   // A replace fills the idle slot and empties the old one after the switch: tables left there
   // are a generation that a killed replace never switched to (or one it had switched away from).
   wait_rcu();
-  for (const auto& in : kInner) bpf_map_delete_elem(fd(in.outer), &idle);
+  for (Gen g : kGens) bpf_map_delete_elem(fd(outer_name(g)), &idle);
   cleaned.push_back("cleared " + std::to_string(held) + " table" + (held == 1 ? "" : "s") +
                     " from the idle slot: an interrupted replace had left them (the live policy was not affected)");
   return cleaned;
@@ -405,113 +442,112 @@ Result<uint64_t> Enforcer::replace(const vocab::PolicyTables& tables, bool log_a
   return write_generation(tables, log_allowed);
 }
 
-Result<EnforcerStatus> Enforcer::status(const PinLock& lock) const {
-  if (lock.pin_root() != impl_->root) return Error{"status", EINVAL, "the lock is for " + lock.pin_root()};
-  EnforcerStatus st;
-  uint32_t zero = 0;
-  tw_ctl ctl{};
-  if (bpf_map_lookup_elem(fd("ctl"), &zero, &ctl) != 0) return errno_error("BPF_MAP_LOOKUP_ELEM(ctl)");
-  st.loaded = ctl.loaded;
-  st.generation = ctl.generation;
-  for (const char* name : kMaps) st.kernel_memory_bytes += fdinfo_memlock(fd(name));
-  if (!ctl.loaded) st.problems.push_back("`ctl` says no generation is live, yet the programs are pinned");
-  if (ctl.loaded) {
-    uint32_t slot = ctl.slot & 1;
-    std::map<std::string, uint32_t> entries;  // inner map -> entries it holds
-    tw_settings settings{};
-    bool have_settings = false;
-    for (const auto& in : kInner) {
-      uint32_t id = 0;
-      if (bpf_map_lookup_elem(fd(in.outer), &slot, &id) != 0) {
-        st.problems.push_back(std::string("the live slot has no ") + in.outer + " table");
-        continue;
-      }
-      UniqueFd inner(bpf_map_get_fd_by_id(id));
-      if (inner.get() < 0) {
-        st.problems.push_back(std::string("the live slot's ") + in.outer + " table cannot be opened");
-        continue;
-      }
-      if (in.type == BPF_MAP_TYPE_HASH) {
-        uint32_t n = 0;
-        std::vector<char> k(in.key_size), next(in.key_size);
-        const void* prev = nullptr;
-        while (bpf_map_get_next_key(inner.get(), prev, next.data()) == 0) {
-          k = next;
-          prev = k.data();
-          ++n;
-        }
-        entries[in.outer] = n;
-      }
-      st.kernel_memory_bytes += fdinfo_memlock(inner.get());
-      bpf_map_info info{};
-      uint32_t len = sizeof info;
-      if (bpf_map_get_info_by_fd(inner.get(), &info, &len) == 0) {
-        if (!std::strcmp(in.outer, "gen_conjs")) st.alternatives = info.max_entries;
-        if (!std::strcmp(in.outer, "gen_profiles")) st.profiles = info.max_entries;
-      }
-      if (!std::strcmp(in.outer, "gen_settings")) {
-        if (bpf_map_lookup_elem(inner.get(), &zero, &settings) == 0 && settings.generation != 0) {
-          have_settings = true;
-          st.policy_name = settings.policy_name;
-          st.loaded_at_ns = settings.loaded_at_ns;
-          for (uint8_t b : settings.policy_sha256) {
-            char hex[3];
-            std::snprintf(hex, sizeof hex, "%02x", b);
-            st.policy_sha256 += hex;
-          }
-        }
-      }
-    }
-    if (!have_settings) {
-      st.problems.push_back("the live slot has no settings");
-    } else {
-      if (settings.generation != ctl.generation)
-        st.problems.push_back("the live settings belong to generation " + std::to_string(settings.generation) +
-                              ", `ctl` names generation " + std::to_string(ctl.generation));
-      auto expect = [&](const char* table, uint32_t want) {
-        auto it = entries.find(table);
-        if (it != entries.end() && it->second != want)
-          st.problems.push_back(std::string("the live ") + table + " table holds " + std::to_string(it->second) +
-                                " entries, the policy has " + std::to_string(want));
-      };
-      expect("gen_profiles", settings.n_profiles);
-      expect("gen_index", settings.n_index);
-    }
+namespace {
+
+// Entries of a hash map, counted by walking its keys.
+uint32_t hash_entries(int map, uint32_t key_size) {
+  uint32_t n = 0;
+  std::vector<char> k(key_size), next(key_size);
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(map, prev, next.data()) == 0) {
+    k = next;
+    prev = k.data();
+    ++n;
   }
-  int ncpus = libbpf_num_possible_cpus();
-  if (ncpus <= 0) return Error{"libbpf_num_possible_cpus", -ncpus, ""};
-  std::vector<tw_stats> per_cpu(static_cast<size_t>(ncpus));
-  if (bpf_map_lookup_elem(fd("stats"), &zero, per_cpu.data()) == 0)
-    for (const auto& s : per_cpu) {
-      st.stats.events += s.events;
-      st.stats.dropped_ringbuf += s.dropped_ringbuf;
-      st.stats.dropped_ratelimit += s.dropped_ratelimit;
-      st.stats.token_map_full += s.token_map_full;
+  return n;
+}
+
+// The live generation's tables (`outer` indexed by Gen): what they hold, their memory, and what
+// is wrong with them.
+void read_live_generation(const tw_ctl& ctl, const std::array<int, std::size(kGens)>& outer, EnforcerStatus& st) {
+  const auto& shapes = inner_shapes();
+  uint32_t slot = ctl.slot & 1, zero = 0;
+  std::array<std::optional<uint32_t>, std::size(kGens)> entries;  // of the hash tables
+  std::optional<tw_settings> settings;
+  for (Gen g : kGens) {
+    size_t i = static_cast<size_t>(g);
+    uint32_t id = 0;
+    if (bpf_map_lookup_elem(outer[i], &slot, &id) != 0) {
+      st.problems.push_back(std::string("the live slot has no ") + outer_name(g) + " table");
+      continue;
     }
-  // Allowed uses of live tokens are counted in their records until they are freed.
+    UniqueFd inner(bpf_map_get_fd_by_id(id));
+    if (inner.get() < 0) {
+      st.problems.push_back(std::string("the live slot's ") + outer_name(g) + " table cannot be opened");
+      continue;
+    }
+    if (shapes && (*shapes)[i].type == BPF_MAP_TYPE_HASH) entries[i] = hash_entries(inner.get(), (*shapes)[i].key_size);
+    st.kernel_memory_bytes += fdinfo_memlock(inner.get());
+    bpf_map_info info{};
+    uint32_t len = sizeof info;
+    if (bpf_map_get_info_by_fd(inner.get(), &info, &len) == 0) {
+      if (g == Gen::conjs) st.alternatives = info.max_entries;
+      if (g == Gen::profiles) st.profiles = info.max_entries;
+    }
+    tw_settings set{};
+    if (g == Gen::settings && bpf_map_lookup_elem(inner.get(), &zero, &set) == 0 && set.generation != 0) settings = set;
+  }
+  if (!settings) {
+    st.problems.push_back("the live slot has no settings");
+    return;
+  }
+  st.policy_name = settings->policy_name;
+  st.loaded_at_ns = settings->loaded_at_ns;
+  st.policy_sha256.clear();
+  for (uint8_t b : settings->policy_sha256) st.policy_sha256 += fmt::format("{:02x}", b);
+  if (settings->generation != ctl.generation)
+    st.problems.push_back("the live settings belong to generation " + std::to_string(settings->generation) +
+                          ", `ctl` names generation " + std::to_string(ctl.generation));
+  auto expect = [&](Gen g, uint32_t want) {
+    if (auto n = entries[static_cast<size_t>(g)]; n && *n != want)
+      st.problems.push_back(std::string("the live ") + outer_name(g) + " table holds " + std::to_string(*n) +
+                            " entries, the policy has " + std::to_string(want));
+  };
+  expect(Gen::profiles, settings->n_profiles);
+  expect(Gen::index, settings->n_index);
+}
+
+// The per-CPU drop counters, summed.
+tw_stats read_stats(int stats, int ncpus) {
+  tw_stats sum{};
+  uint32_t zero = 0;
+  std::vector<tw_stats> per_cpu(static_cast<size_t>(ncpus));
+  if (bpf_map_lookup_elem(stats, &zero, per_cpu.data()) == 0)
+    for (const auto& s : per_cpu) {
+      sum.events += s.events;
+      sum.dropped_ringbuf += s.dropped_ringbuf;
+      sum.dropped_ratelimit += s.dropped_ratelimit;
+      sum.token_map_full += s.token_map_full;
+    }
+  return sum;
+}
+
+// Per-profile counters: the per-CPU counters, plus the allowed uses live tokens still hold in
+// their records (they are folded into the counters when a token is freed).
+void read_counters(int tokens, int counters, int ncpus, EnforcerStatus& st) {
   std::map<uint64_t, ProfileCounters> by_id;
   uint64_t key = 0, next = 0;
   const uint64_t* prev = nullptr;
   tw_token token{};
-  while (bpf_map_get_next_key(fd("tokens"), prev, &next) == 0) {
+  while (bpf_map_get_next_key(tokens, prev, &next) == 0) {
     key = next;
     prev = &key;
     ++st.tokens;
-    if (bpf_map_lookup_elem(fd("tokens"), &key, &token) != 0) continue;
+    if (bpf_map_lookup_elem(tokens, &key, &token) != 0) continue;
     ProfileCounters& pc = by_id[token.profile_id];
     for (int h = 0; h < TW_HOOK_COUNT; ++h) pc.allowed[h] += token.allowed[h];
   }
   bpf_map_info tinfo{};
   uint32_t tlen = sizeof tinfo;
-  if (bpf_map_get_info_by_fd(fd("tokens"), &tinfo, &tlen) == 0) st.token_capacity = tinfo.max_entries;
-  std::vector<tw_counters> counters(static_cast<size_t>(ncpus));
+  if (bpf_map_get_info_by_fd(tokens, &tinfo, &tlen) == 0) st.token_capacity = tinfo.max_entries;
+  std::vector<tw_counters> per_cpu(static_cast<size_t>(ncpus));
   prev = nullptr;
-  while (bpf_map_get_next_key(fd("counters"), prev, &next) == 0) {
+  while (bpf_map_get_next_key(counters, prev, &next) == 0) {
     key = next;
     prev = &key;
-    if (bpf_map_lookup_elem(fd("counters"), &key, counters.data()) != 0) continue;
+    if (bpf_map_lookup_elem(counters, &key, per_cpu.data()) != 0) continue;
     ProfileCounters& pc = by_id[key];
-    for (const auto& c : counters) {
+    for (const auto& c : per_cpu) {
       for (int h = 0; h < TW_HOOK_COUNT; ++h) {
         pc.allowed[h] += c.allowed[h];
         pc.denied[h] += c.denied[h];
@@ -525,6 +561,30 @@ Result<EnforcerStatus> Enforcer::status(const PinLock& lock) const {
     for (int h = 0; h < TW_HOOK_COUNT; ++h) st.decisions += pc.allowed[h] + pc.denied[h] + pc.audited[h];
     st.counters.push_back(pc);
   }
+}
+
+}  // namespace
+
+Result<EnforcerStatus> Enforcer::status(const PinLock& lock) const {
+  if (lock.pin_root() != impl_->root) return Error{"status", EINVAL, "the lock is for " + lock.pin_root()};
+  EnforcerStatus st;
+  uint32_t zero = 0;
+  tw_ctl ctl{};
+  if (bpf_map_lookup_elem(fd("ctl"), &zero, &ctl) != 0) return errno_error("BPF_MAP_LOOKUP_ELEM(ctl)");
+  st.loaded = ctl.loaded;
+  st.generation = ctl.generation;
+  for (const char* name : kMaps) st.kernel_memory_bytes += fdinfo_memlock(fd(name));
+  if (!ctl.loaded) {
+    st.problems.push_back("`ctl` says no generation is live, yet the programs are pinned");
+  } else {
+    std::array<int, std::size(kGens)> outer{};
+    for (Gen g : kGens) outer[static_cast<size_t>(g)] = fd(outer_name(g));
+    read_live_generation(ctl, outer, st);
+  }
+  int ncpus = libbpf_num_possible_cpus();
+  if (ncpus <= 0) return Error{"libbpf_num_possible_cpus", -ncpus, ""};
+  st.stats = read_stats(fd("stats"), ncpus);
+  read_counters(fd("tokens"), fd("counters"), ncpus, st);
   return st;
 }
 
@@ -534,7 +594,7 @@ std::map<uint64_t, std::string> Enforcer::profile_names() const {
   tw_ctl ctl{};
   if (bpf_map_lookup_elem(fd("ctl"), &zero, &ctl) != 0 || !ctl.loaded) return names;
   uint32_t slot = ctl.slot, id = 0;
-  if (bpf_map_lookup_elem(fd("gen_profiles"), &slot, &id) != 0) return names;
+  if (bpf_map_lookup_elem(fd(outer_name(Gen::profiles)), &slot, &id) != 0) return names;
   UniqueFd inner(bpf_map_get_fd_by_id(id));
   if (inner.get() < 0) return names;
   uint64_t key = 0, next = 0;
