@@ -30,8 +30,8 @@ int run() {
     auto& j = document();
     j["enforcement_possible"] = can_enforce;
     j["probes"] = nlohmann::json::array();
+    auto orNull = [](bool has, auto v) { return has ? nlohmann::json(v) : nlohmann::json(nullptr); };
     for (const auto& r : report) {
-      auto orNull = [](bool has, auto v) { return has ? nlohmann::json(v) : nlohmann::json(nullptr); };
       j["probes"].push_back({{"id", r.id},
                              {"title", r.title},
                              {"verdict", kernel::verdict_name(r.verdict)},
@@ -43,13 +43,9 @@ int run() {
                              {"forced", r.forced}});
     }
     j["blockers"] = nlohmann::json::array();
-    std::string ids;
-    for (const auto& b : blockers) {
-      j["blockers"].push_back(b.id);
-      ids += (ids.empty() ? "" : ", ") + b.id;
-    }
+    for (const auto& b : blockers) j["blockers"].push_back(b.id);
     if (!can_enforce)
-      report_error(fmt::format("this kernel cannot enforce tokenwarden policies ({})", ids),
+      report_error(fmt::format("this kernel cannot enforce tokenwarden policies ({})", probe_ids(blockers)),
                    "policies can still be checked, compiled and simulated here; see each blocker's hint");
   } else {
     for (const auto& r : report) {
@@ -59,11 +55,7 @@ int run() {
     if (can_enforce) {
       fmt::print("\nenforcement: possible on this kernel\n");
     } else {
-      fmt::print("\nenforcement: UNAVAILABLE on this kernel ({})\n", [&] {
-        std::string s;
-        for (const auto& b : blockers) s += (s.empty() ? "" : ", ") + b.id;
-        return s;
-      }());
+      fmt::print("\nenforcement: UNAVAILABLE on this kernel ({})\n", probe_ids(blockers));
       fmt::print("  policies can still be checked, compiled and simulated here; enforcement tests "
                  "run in the test VM (scripts/vm)\n");
     }

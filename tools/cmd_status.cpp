@@ -20,16 +20,13 @@
 namespace tw::tools {
 namespace {
 
-// Every key of `status --json` (docs/json.md); null when nothing is loaded.
-constexpr std::string_view kStatusKeys[] = {
-    "pin_root", "loaded", "policy", "sha256", "generation", "loaded_at", "profiles", "alternatives", "tokens",
-    "token_capacity", "decisions", "events", "dropped_ringbuf", "dropped_ratelimit", "token_table_full",
-    "kernel_memory_bytes", "complete", "problems", "failed_attempt", "counters"};
-
 int run(const std::string& root, bool prometheus, double wait_s) {
   const bool json = json_output();
-  begin_document("status", {});
-  for (auto k : kStatusKeys) document()[std::string(k)] = nullptr;
+  // Every key of `status --json` (docs/json.md); null when nothing is loaded.
+  begin_document("status", {"pin_root", "loaded", "policy", "sha256", "generation", "loaded_at", "profiles",
+                            "alternatives", "tokens", "token_capacity", "decisions", "events", "dropped_ringbuf",
+                            "dropped_ratelimit", "token_table_full", "kernel_memory_bytes", "complete", "problems",
+                            "failed_attempt", "counters"});
   document()["pin_root"] = root;
   document()["loaded"] = false;
   if (prometheus && json) {

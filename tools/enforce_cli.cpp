@@ -159,9 +159,8 @@ bool kernel_can_enforce(std::string_view verb) {
   kernel::Probes probes(env);
   auto blockers = probes.enforcement_blockers();
   if (blockers.empty()) return true;
-  std::string ids;
-  for (const auto& b : blockers) ids += (ids.empty() ? "" : ", ") + b.id;
-  report_error(fmt::format("{}: this kernel cannot enforce tokenwarden policies ({}); nothing was loaded", verb, ids),
+  report_error(fmt::format("{}: this kernel cannot enforce tokenwarden policies ({}); nothing was loaded", verb,
+                           probe_ids(blockers)),
                "`tokenwarden doctor` shows every probe; policies can still be checked, compiled and simulated here");
   for (const auto& b : blockers) {
     report_detail(fmt::format("{}: {}", b.title, b.value));

@@ -22,7 +22,6 @@ namespace {
 // loader and its BPF programs (which decides whether one build can replace another's policy).
 int print_version(bool json) {
   if (json) {
-    tw::tools::json_output() = true;
     tw::tools::begin_document("version", {});
     auto& d = tw::tools::document();
     d["tokenwarden"] = TW_VERSION;
@@ -45,12 +44,14 @@ int main(int argc, char** argv) {
   static bool version_asked = false;  // for --help; the scan below answers it
   app.add_flag("--version", version_asked,
                "Print the version, libbpf's version and the BPF program ABI, and exit (with --json: as JSON)");
-  for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; ++i)
-    if (std::strcmp(argv[i], "--version") == 0) {
-      bool json = false;
-      for (int k = 1; k < argc; ++k) json = json || std::strcmp(argv[k], "--json") == 0;
-      return print_version(json);
-    }
+  // --json is looked for by hand too: --version and the usage errors below are answered before
+  // CLI11 parses anything.
+  bool version = false;
+  for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; ++i) {
+    if (std::strcmp(argv[i], "--json") == 0) tw::tools::json_output() = true;
+    if (std::strcmp(argv[i], "--version") == 0) version = true;
+  }
+  if (version) return print_version(tw::tools::json_output());
   app.require_subcommand(1);
   app.footer("Run `tokenwarden VERB --help` for a verb's options and an example.");
   // Options of the whole binary, accepted after the verb too.
@@ -79,9 +80,6 @@ int main(int argc, char** argv) {
   tw::tools::register_audit(app, exit_code);
   tw::tools::register_agent(app, exit_code);
   tw::tools::register_completion(app, exit_code);
-  // Usage errors are reported before anything runs, so --json is looked for by hand there.
-  for (int k = 1; k < argc && std::strcmp(argv[k], "--") != 0; ++k)
-    if (std::strcmp(argv[k], "--json") == 0) tw::tools::json_output() = true;
   if (int bad = tw::tools::unknown_verb(app, argc, argv)) return tw::tools::finish(bad);
   try {
     app.parse(argc, argv);

@@ -70,17 +70,17 @@ void stream_record(std::string_view kind, const nlohmann::json& record) {
 void report_error(const kernel::Error& e) { add_error(e.message(), &e, hint_for(e)); }
 void report_error(std::string_view message, std::string_view hint) { add_error(message, nullptr, hint); }
 
-void report_warning(std::string_view message) {
-  if (json_output() && state().stream) stream_record("warning", message);
-  else if (json_output()) state().warnings.push_back(message);
-  else fmt::print(stderr, "tokenwarden: warning: {}\n", message);
+namespace {
+// A warning or a note: a line on stderr, a record of a stream, or an entry of the document's list.
+void add_message(std::string_view kind, nlohmann::json& list, std::string_view message) {
+  if (!json_output()) fmt::print(stderr, "tokenwarden: {}: {}\n", kind, message);
+  else if (state().stream) stream_record(kind, message);
+  else list.push_back(message);
 }
+}  // namespace
 
-void report_note(std::string_view message) {
-  if (json_output() && state().stream) stream_record("note", message);
-  else if (json_output()) state().notes.push_back(message);
-  else fmt::print(stderr, "tokenwarden: note: {}\n", message);
-}
+void report_warning(std::string_view message) { add_message("warning", state().warnings, message); }
+void report_note(std::string_view message) { add_message("note", state().notes, message); }
 
 void report_detail(std::string_view line) {
   if (!json_output()) fmt::print(stderr, "  {}\n", line);

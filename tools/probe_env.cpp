@@ -20,4 +20,10 @@ std::map<std::string, kernel::Verdict> forced_probes_from_env() {
   return out;
 }
 
+std::string probe_ids(const std::vector<kernel::ProbeResult>& probes) {
+  std::string ids;
+  for (const auto& p : probes) ids += (ids.empty() ? "" : ", ") + p.id;
+  return ids;
+}
+
 }  // namespace tw::tools

@@ -5,11 +5,14 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "kernel/probes.h"
 
 namespace tw::tools {
 
 std::map<std::string, kernel::Verdict> forced_probes_from_env();
+// "lsm_prog_load, hook.bpf_token_cmd": the ids of probes (the blockers), for one line.
+std::string probe_ids(const std::vector<kernel::ProbeResult>& probes);
 
 }  // namespace tw::tools
