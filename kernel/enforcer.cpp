@@ -32,8 +32,9 @@ namespace tw::kernel {
 namespace {
 
 // Every map the programs own, by the name it is pinned under.
-constexpr const char* kMaps[] = {"ctl",          "tokens",    "counters",  "stats",    "ratelimit", "events",
-                                 "gen_settings", "gen_profiles", "gen_conjs", "gen_index", "gen_scan"};
+constexpr const char* kMaps[] = {"ctl",          "tokens",       "counters",  "stats",     "ratelimit", "events",
+                                 "gen_settings", "gen_profiles", "gen_conjs", "gen_index", "gen_scan",  "guard_ids",
+                                 "guard_dir"};
 
 // The tables of one generation, each an inner map of an outer ARRAY_OF_MAPS indexed by slot.
 enum class Gen { settings, profiles, conjs, index, scan };
@@ -97,6 +98,68 @@ Result<UniqueFd> create_inner(Gen g, size_t entries) {
 Status update(int fd, const void* key, const void* value, const std::string& what) {
   if (bpf_map_update_elem(fd, key, value, BPF_ANY) != 0) return errno_error("BPF_MAP_UPDATE_ELEM(" + what + ")");
   return ok_status();
+}
+
+// ---- the guard's identities (tokenwarden.bpf.c, "the guard") ----
+
+uint32_t object_id(int fd, tw_guard_kind kind) {
+  uint32_t len = 0;
+  if (kind == TW_GUARD_KIND_MAP) {
+    bpf_map_info info{};
+    len = sizeof info;
+    return bpf_map_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+  }
+  if (kind == TW_GUARD_KIND_PROG) {
+    bpf_prog_info info{};
+    len = sizeof info;
+    return bpf_prog_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+  }
+  bpf_link_info info{};
+  len = sizeof info;
+  return bpf_link_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+Status guard_object(int guard_ids, tw_guard_kind kind, int fd, const std::string& what) {
+  tw_guard_id key{static_cast<uint32_t>(kind), object_id(fd, kind)};
+  if (key.id == 0) return errno_error("BPF_OBJ_GET_INFO_BY_FD", what);
+  uint32_t one = 1;
+  return update(guard_ids, &key, &one, "guard_ids (" + what + ")");
+}
+
+void unguard_id(int guard_ids, tw_guard_kind kind, uint32_t id) {
+  tw_guard_id key{static_cast<uint32_t>(kind), id};
+  bpf_map_delete_elem(guard_ids, &key);
+}
+
+// Forgets the ids of objects that are gone (a writer killed between guarding a table and linking it).
+void prune_guard(int guard_ids) {
+  std::vector<tw_guard_id> gone;
+  tw_guard_id key{}, next{};
+  const tw_guard_id* prev = nullptr;
+  while (bpf_map_get_next_key(guard_ids, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    int fd = key.kind == TW_GUARD_KIND_MAP    ? bpf_map_get_fd_by_id(key.id)
+             : key.kind == TW_GUARD_KIND_PROG ? bpf_prog_get_fd_by_id(key.id)
+                                              : bpf_link_get_fd_by_id(key.id);
+    if (fd >= 0)
+      close(fd);
+    else if (errno == ENOENT)
+      gone.push_back(key);
+  }
+  for (const auto& k : gone) bpf_map_delete_elem(guard_ids, &k);
+}
+
+// The pin directory the inode hooks guard, by the kernel's own encoding of its device.
+Status guard_directory(int guard_dir, const std::string& dir) {
+  struct stat st {};
+  if (stat(dir.c_str(), &st) != 0) return errno_error("stat", dir);
+  tw_guard_dir g{};
+  g.dev = (major(st.st_dev) << 20) | minor(st.st_dev);
+  g.set = 1;
+  g.ino = st.st_ino;
+  uint32_t zero = 0;
+  return update(guard_dir, &zero, &g, "guard_dir");
 }
 
 struct Removed {
@@ -230,12 +293,25 @@ Result<uint64_t> Enforcer::write_generation(const vocab::PolicyTables& t, bool l
   if (bpf_map_lookup_elem(fd("ctl"), &zero, &cur) != 0) return errno_error("BPF_MAP_LOOKUP_ELEM(ctl)");
   uint32_t idle = cur.loaded ? ((cur.slot & 1) ^ 1) : 0;
 
-  // Build every table of the new generation completely before anything points at it.
+  // Build every table of the new generation completely before anything points at it, each
+  // guarded before it is filled.
+  prune_guard(fd("guard_ids"));
   std::vector<UniqueFd> inner;
   size_t sizes[] = {1, t.profiles.size(), t.conjs.size(), t.index.size(), t.scan.size()};
+  struct Unguard {  // the new tables' ids, forgotten again unless the switch happens
+    int guard_ids;
+    std::vector<uint32_t> ids;
+    bool keep = false;
+    ~Unguard() {
+      if (!keep)
+        for (uint32_t id : ids) unguard_id(guard_ids, TW_GUARD_KIND_MAP, id);
+    }
+  } unguard{fd("guard_ids"), {}};
   for (Gen g : kGens) {
     auto m = create_inner(g, sizes[static_cast<size_t>(g)]);
     if (!m) return m.error();
+    if (auto s = guard_object(fd("guard_ids"), TW_GUARD_KIND_MAP, m->get(), outer_name(g)); !s) return s.error();
+    unguard.ids.push_back(object_id(m->get(), TW_GUARD_KIND_MAP));
     inner.push_back(std::move(*m));
   }
   tw_settings settings = t.settings;
@@ -277,15 +353,23 @@ Result<uint64_t> Enforcer::write_generation(const vocab::PolicyTables& t, bool l
   // The switch: one update, after which every hook reads the new generation.
   tw_ctl next{idle, 1, cur.generation + 1};
   if (auto s = update(fd("ctl"), &zero, &next, "ctl"); !s) return s.error();
+  unguard.keep = true;
   fault_point("replace-flipped");
   if (cur.loaded) {
     // Wait until no program can still be reading the old slot, then release its maps.
     wait_rcu();
-    uint32_t old = cur.slot & 1;
-    for (Gen g : kGens) bpf_map_delete_elem(fd(outer_name(g)), &old);
+    release_slot(cur.slot & 1);
   }
   fault_point("replace-released");
   return next.generation;
+}
+
+void Enforcer::release_slot(uint32_t slot) {
+  for (Gen g : kGens) {
+    uint32_t id = 0;
+    if (bpf_map_lookup_elem(fd(outer_name(g)), &slot, &id) == 0) unguard_id(fd("guard_ids"), TW_GUARD_KIND_MAP, id);
+    bpf_map_delete_elem(fd(outer_name(g)), &slot);
+  }
 }
 
 std::vector<std::string> Enforcer::clear_idle_slot() {
@@ -303,7 +387,7 @@ std::vector<std::string> Enforcer::clear_idle_slot() {
   // A replace fills the idle slot and empties the old one after the switch: tables left there
   // are a generation that a killed replace never switched to (or one it had switched away from).
   wait_rcu();
-  for (Gen g : kGens) bpf_map_delete_elem(fd(outer_name(g)), &idle);
+  release_slot(idle);
   cleaned.push_back("cleared " + std::to_string(held) + " table" + (held == 1 ? "" : "s") +
                     " from the idle slot: an interrupted replace had left them (the live policy was not affected)");
   return cleaned;
@@ -381,6 +465,18 @@ Result<Enforcer> Enforcer::install(const vocab::PolicyTables& tables, const Enfo
     if (fd < 0) return errno_error("map " + std::string(name));
     e.impl_->maps.emplace(name, UniqueFd(fd));
   }
+  // The guard knows every map and program, and the directory, before anything is attached.
+  bpf_map* m = nullptr;
+  bpf_object__for_each_map(m, skel->obj) {
+    if (auto s = guard_object(e.fd("guard_ids"), TW_GUARD_KIND_MAP, bpf_map__fd(m), bpf_map__name(m)); !s)
+      return s.error();
+  }
+  bpf_program* prog = nullptr;
+  bpf_object__for_each_program(prog, skel->obj) {
+    if (auto s = guard_object(e.fd("guard_ids"), TW_GUARD_KIND_PROG, bpf_program__fd(prog), bpf_program__name(prog)); !s)
+      return s.error();
+  }
+  if (auto s = guard_directory(e.fd("guard_dir"), staging); !s) return s.error();
   // Tables before attaching: the programs are never attached without a policy.
   if (auto s = e.write_generation(tables, o.log_allowed); !s) return s.error();
   fault_point("install-tables");
@@ -402,6 +498,7 @@ Result<Enforcer> Enforcer::install(const vocab::PolicyTables& tables, const Enfo
     std::string p = pin_path(staging, std::string("link_") + ps.name);
     if (!*ps.link || bpf_link__pin(*ps.link, p.c_str()) != 0) return errno_error("BPF_OBJ_PIN", p);
     chmod(p.c_str(), 0600);
+    if (auto s = guard_object(e.fd("guard_ids"), TW_GUARD_KIND_LINK, bpf_link__fd(*ps.link), p); !s) return s.error();
   }
   fault_point("install-links-pinned");
   if (rename(staging.c_str(), o.pin_root.c_str()) != 0) return errno_error("rename", staging + " -> " + o.pin_root);
@@ -416,6 +513,12 @@ Result<Enforcer> Enforcer::open(const std::string& pin_root) {
   for (const char* name : kMaps) {
     std::string p = pin_path(pin_root, name);
     int fd = bpf_obj_get(p.c_str());
+    if (fd < 0 && errno == ENOENT && installed(pin_root))
+      return Error{"BPF_OBJ_GET", ENOENT,
+                   p + " is missing: the loaded policy's programs come from a tokenwarden with another BPF program "
+                       "ABI (this one has " + std::to_string(TW_ABI_VERSION) +
+                       "); they keep enforcing it. Run `tokenwarden unload` and `tokenwarden load` to move to this "
+                       "version's programs"};
     if (fd < 0) return errno_error("BPF_OBJ_GET", p);
     e.impl_->maps.emplace(name, UniqueFd(fd));
   }
@@ -518,6 +621,7 @@ tw_stats read_stats(int stats, int ncpus) {
       sum.dropped_ringbuf += s.dropped_ringbuf;
       sum.dropped_ratelimit += s.dropped_ratelimit;
       sum.token_map_full += s.token_map_full;
+      for (int g = 0; g < TW_GUARD_COUNT; ++g) sum.guard[g] += s.guard[g];
     }
   return sum;
 }
@@ -585,6 +689,9 @@ Result<EnforcerStatus> Enforcer::status(const PinLock& lock) const {
   if (ncpus <= 0) return Error{"libbpf_num_possible_cpus", -ncpus, ""};
   st.stats = read_stats(fd("stats"), ncpus);
   read_counters(fd("tokens"), fd("counters"), ncpus, st);
+  tw_guard_dir dir{};
+  st.guard_dir_set = bpf_map_lookup_elem(fd("guard_dir"), &zero, &dir) == 0 && dir.set;
+  st.guarded_ids = hash_entries(fd("guard_ids"), sizeof(tw_guard_id));
   return st;
 }
 

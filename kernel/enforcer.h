@@ -62,6 +62,8 @@ struct EnforcerStatus {
   uint64_t decisions = 0;  // every hook invocation a policy decided, summed over the counters
   std::vector<ProfileCounters> counters;
   uint64_t kernel_memory_bytes = 0;  // memlock of every map and program
+  bool guard_dir_set = false;        // the guard knows the pin directory
+  uint32_t guarded_ids = 0;          // maps, programs and links the guard keeps
   // What is wrong with the live generation's tables (empty when it is complete). The programs
   // fail closed on it: every token decision is refused (reason TW_R_INCOMPLETE).
   std::vector<std::string> problems;
@@ -108,6 +110,7 @@ class Enforcer {
   int fd(const std::string& map) const;
   Result<uint64_t> write_generation(const vocab::PolicyTables& tables, bool log_allowed);  // the generation
   std::vector<std::string> clear_idle_slot();
+  void release_slot(uint32_t slot);  // empties a slot of every outer map; the guard forgets its tables
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

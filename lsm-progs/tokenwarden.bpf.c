@@ -8,6 +8,8 @@
  * bpf_token_capable is the capability allowed?
  * bpf_map_create    map type, sizes, flags, per-token quota
  * bpf_prog_load     program and attach type, length, sleepable, per-token quota
+ * the guard         bpf, bpf_map, bpf_prog and inode hooks that keep tokenwarden's own objects
+ *                   from tasks outside the initial user namespace (at the end of this file)
  *
  * The `kernel` argument that 6.15 added to bpf_map_create/bpf_prog_load is not read: the first
  * three arguments are the same on every kernel since 6.9, so one object attaches to both arities.
@@ -1205,6 +1207,8 @@ int BPF_PROG(tw_map_create, struct bpf_map *map, union bpf_attr *attr, struct bp
 	return ret;
 }
 
+static __noinline int guard_refuse(int op, __u64 object); /* the guard, below */
+
 SEC("lsm/bpf_prog_load")
 int BPF_PROG(tw_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct bpf_token *token)
 {
@@ -1217,8 +1221,10 @@ int BPF_PROG(tw_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct b
 		key = (__u64)prog->aux->token;
 	if (!key)
 		return 0;
-	struct use_ctx u = {};
 	__u32 type = attr->prog_type;
+	if (type == BPF_PROG_TYPE_TRACING && attr->expected_attach_type == BPF_MODIFY_RETURN)
+		return guard_refuse(TW_GUARD_MODIFY_RETURN, attr->attach_btf_id);
+	struct use_ctx u = {};
 	__u32 attach = attr->expected_attach_type;
 	struct decision d = {.hook = TW_HOOK_PROG_LOAD, .what = type, .what2 = attach};
 	bool early, probe = false;
@@ -1249,6 +1255,170 @@ int BPF_PROG(tw_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct b
 	if (!ret && u.t && !probe)
 		__sync_fetch_and_add(&u.t->progs, 1);
 	return ret;
+}
+
+/* ---- the guard: tokenwarden's own objects ----------------------------------------------------
+ *
+ * File modes keep tokenwarden's pins from every host uid but 0. A user namespace whose root is
+ * host uid 0 passes them, and a token holder may load programs of its own: the guard refuses
+ * both, in the kernel, whatever the policy says (guard.def lists what it refuses):
+ *  - to a task outside the initial user namespace: an fd of tokenwarden's maps and programs
+ *    however it is asked for (the bpf_map and bpf_prog hooks see every fd the kernel makes for
+ *    them: BPF_OBJ_GET, *_GET_FD_BY_ID), its links by id, and every change to the pin
+ *    directory and what is in it (unlink, rmdir, rename, link, create, mkdir, symlink, setattr);
+ *  - to every token-backed program load: fmod_ret programs, which can make any security_*
+ *    function return what they like (the kernel lets them attach there), so an LSM's verdict too.
+ * The loader fills guard_ids (every map, program and link it makes, inner maps included) and
+ * guard_dir (the pin directory's inode) before it attaches anything; root in the initial user
+ * namespace keeps full access, so load, replace, unload and status work as before. */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TW_GUARD_IDS);
+	__type(key, struct tw_guard_id);
+	__type(value, __u32);
+} guard_ids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tw_guard_dir);
+} guard_dir SEC(".maps");
+
+static __always_inline bool outside_init_userns(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	return BPF_CORE_READ(task, cred, user_ns, level) != 0;
+}
+
+static __always_inline bool guarded_id(__u32 kind, __u32 id)
+{
+	struct tw_guard_id key = {.kind = kind, .id = id};
+	return id && bpf_map_lookup_elem(&guard_ids, &key);
+}
+
+static __always_inline bool guarded_inode(struct inode *inode)
+{
+	__u32 zero = 0;
+	struct tw_guard_dir *g = bpf_map_lookup_elem(&guard_dir, &zero);
+	if (!g || !g->set || !inode)
+		return false;
+	return BPF_CORE_READ(inode, i_ino) == g->ino && BPF_CORE_READ(inode, i_sb, s_dev) == g->dev;
+}
+
+/* The dentry's own inode, or its parent's (a pin in the directory). */
+static __always_inline bool guarded_dentry(struct dentry *dentry)
+{
+	return dentry && (guarded_inode(BPF_CORE_READ(dentry, d_inode)) ||
+			  guarded_inode(BPF_CORE_READ(dentry, d_parent, d_inode)));
+}
+
+/* A refusal: counted by operation, sent as an event like every refusal, never turned off. */
+static __noinline int guard_refuse(int op, __u64 object)
+{
+	struct tw_stats *st = global_stats();
+	if (st && op >= 0 && op < TW_GUARD_COUNT)
+		__sync_fetch_and_add(&st->guard[op], 1);
+	struct decision d = {.hook = TW_HOOK_GUARD, .verdict = TW_V_DENY, .reason = TW_R_GUARD, .err = TW_EPERM,
+			     .what = op, .what2 = (__u32)object, .value = object};
+	emit(&d);
+	return -TW_EPERM;
+}
+
+SEC("lsm/bpf_map")
+int BPF_PROG(tw_guard_map, struct bpf_map *map, unsigned int fmode)
+{
+	if (!outside_init_userns())
+		return 0;
+	__u32 id = BPF_CORE_READ(map, id);
+	return guarded_id(TW_GUARD_KIND_MAP, id) ? guard_refuse(TW_GUARD_MAP_FD, id) : 0;
+}
+
+SEC("lsm/bpf_prog")
+int BPF_PROG(tw_guard_prog, struct bpf_prog *prog)
+{
+	if (!outside_init_userns())
+		return 0;
+	__u32 id = BPF_CORE_READ(prog, aux, id);
+	return guarded_id(TW_GUARD_KIND_PROG, id) ? guard_refuse(TW_GUARD_PROG_FD, id) : 0;
+}
+
+/* The first three arguments are the same on every kernel since 6.9 (6.15 added `kernel`). */
+SEC("lsm/bpf")
+int BPF_PROG(tw_guard_bpf, int cmd, union bpf_attr *attr, unsigned int size)
+{
+	if (!outside_init_userns())
+		return 0;
+	__u32 kind;
+	switch (cmd) {
+	case BPF_MAP_GET_FD_BY_ID: kind = TW_GUARD_KIND_MAP; break;
+	case BPF_PROG_GET_FD_BY_ID: kind = TW_GUARD_KIND_PROG; break;
+	case BPF_LINK_GET_FD_BY_ID: kind = TW_GUARD_KIND_LINK; break;
+	default: return 0;
+	}
+	__u32 id = attr->map_id; /* one union: map_id, prog_id and link_id */
+	return guarded_id(kind, id) ? guard_refuse(TW_GUARD_BY_ID, id) : 0;
+}
+
+static __always_inline int guard_dir_op(int op, struct inode *dir, struct dentry *dentry)
+{
+	if (!outside_init_userns() || (!guarded_inode(dir) && !guarded_dentry(dentry)))
+		return 0;
+	struct inode *inode = dentry ? BPF_CORE_READ(dentry, d_inode) : 0;
+	return guard_refuse(op, inode ? BPF_CORE_READ(inode, i_ino) : 0);
+}
+
+SEC("lsm/inode_unlink")
+int BPF_PROG(tw_guard_unlink, struct inode *dir, struct dentry *dentry)
+{
+	return guard_dir_op(TW_GUARD_UNLINK, dir, dentry);
+}
+
+SEC("lsm/inode_rmdir")
+int BPF_PROG(tw_guard_rmdir, struct inode *dir, struct dentry *dentry)
+{
+	return guard_dir_op(TW_GUARD_RMDIR, dir, dentry);
+}
+
+SEC("lsm/inode_rename")
+int BPF_PROG(tw_guard_rename, struct inode *old_dir, struct dentry *old_dentry, struct inode *new_dir,
+	     struct dentry *new_dentry)
+{
+	int ret = guard_dir_op(TW_GUARD_RENAME, old_dir, old_dentry);
+	return ret ? ret : guard_dir_op(TW_GUARD_RENAME, new_dir, new_dentry);
+}
+
+SEC("lsm/inode_link")
+int BPF_PROG(tw_guard_link, struct dentry *old_dentry, struct inode *dir, struct dentry *new_dentry)
+{
+	int ret = guard_dir_op(TW_GUARD_LINK, 0, old_dentry);
+	return ret ? ret : guard_dir_op(TW_GUARD_LINK, dir, 0);
+}
+
+SEC("lsm/inode_create")
+int BPF_PROG(tw_guard_create, struct inode *dir, struct dentry *dentry)
+{
+	return guard_dir_op(TW_GUARD_CREATE, dir, 0);
+}
+
+SEC("lsm/inode_mkdir")
+int BPF_PROG(tw_guard_mkdir, struct inode *dir, struct dentry *dentry)
+{
+	return guard_dir_op(TW_GUARD_MKDIR, dir, 0);
+}
+
+SEC("lsm/inode_symlink")
+int BPF_PROG(tw_guard_symlink, struct inode *dir, struct dentry *dentry)
+{
+	return guard_dir_op(TW_GUARD_SYMLINK, dir, 0);
+}
+
+/* Since 6.3: (idmap, dentry, iattr). */
+SEC("lsm/inode_setattr")
+int BPF_PROG(tw_guard_setattr, void *idmap, struct dentry *dentry)
+{
+	return guard_dir_op(TW_GUARD_SETATTR, 0, dentry);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL"; /* GPL-compatible: the helpers it calls need that */

@@ -20,12 +20,19 @@
 namespace tw::tools {
 namespace {
 
+// {"directory": bool, "objects": N, "refused": {"map_fd": N, ...}} (docs/json.md).
+nlohmann::json guard_json(const kernel::EnforcerStatus& st) {
+  nlohmann::json refused = nlohmann::json::object();
+  for (int g = 0; g < TW_GUARD_COUNT; ++g) refused[std::string(vocab::guard_op(g)->ident)] = st.stats.guard[g];
+  return {{"directory", st.guard_dir_set}, {"objects", st.guarded_ids}, {"refused", refused}};
+}
+
 int run(const std::string& root, bool prometheus, double wait_s) {
   const bool json = json_output();
   // Every key of `status --json` (docs/json.md); null when nothing is loaded.
   begin_document("status", {"pin_root", "loaded", "policy", "sha256", "generation", "loaded_at", "profiles",
                             "alternatives", "tokens", "token_capacity", "decisions", "events", "dropped_ringbuf",
-                            "dropped_ratelimit", "token_table_full", "kernel_memory_bytes", "complete", "problems",
+                            "dropped_ratelimit", "token_table_full", "guard", "kernel_memory_bytes", "complete", "problems",
                             "failed_attempt", "counters"});
   document()["pin_root"] = root;
   document()["loaded"] = false;
@@ -80,6 +87,7 @@ int run(const std::string& root, bool prometheus, double wait_s) {
                         {"dropped_ringbuf", st->stats.dropped_ringbuf},
                         {"dropped_ratelimit", st->stats.dropped_ratelimit},
                         {"token_table_full", st->stats.token_map_full},
+                        {"guard", guard_json(*st)},
                         {"kernel_memory_bytes", st->kernel_memory_bytes},
                         {"complete", st->problems.empty()},
                         {"problems", st->problems}});
@@ -119,6 +127,15 @@ int run(const std::string& root, bool prometheus, double wait_s) {
   fmt::print("  {} decisions, {} audit events, dropped: {} (ring buffer full) {} (rate limit); token table full {} times\n",
              st->decisions, st->stats.events, st->stats.dropped_ringbuf, st->stats.dropped_ratelimit,
              st->stats.token_map_full);
+  uint64_t refused = 0;
+  std::string by_op;
+  for (int g = 0; g < TW_GUARD_COUNT; ++g)
+    if (st->stats.guard[g]) {
+      refused += st->stats.guard[g];
+      by_op += fmt::format("{}{} {}", by_op.empty() ? "" : ", ", vocab::guard_op(g)->ident, st->stats.guard[g]);
+    }
+  fmt::print("  guard: {} objects and {} pin directory kept from other user namespaces; {} refused{}\n",
+             st->guarded_ids, st->guard_dir_set ? "the" : "NO", refused, by_op.empty() ? "" : " (" + by_op + ")");
   fmt::print("\n{:<24} {:>6}  {:>22} {:>22} {:>22} {:>22} {:>22}\n", "profile", "tokens", "token_create a/d/au",
              "token_cmd a/d/au", "token_capable a/d/au", "map_create a/d/au", "prog_load a/d/au");
   for (const auto& c : st->counters) {

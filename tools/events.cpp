@@ -27,6 +27,13 @@ std::string what_of(const tw_event& e) {
     case TW_HOOK_MAP_CREATE: return "map " + name(vocab::EnumKind::map, e.what);
     case TW_HOOK_PROG_LOAD:
       return "prog " + name(vocab::EnumKind::prog, e.what) + " attach " + name(vocab::EnumKind::attach, e.what2);
+    case TW_HOOK_GUARD: {
+      const vocab::GuardOp* op = vocab::guard_op(static_cast<int>(e.what));
+      if (!op) return fmt::format("guard {}", e.what);
+      bool inode = std::string_view(op->hook).rfind("inode_", 0) == 0;
+      if (e.what == TW_GUARD_MODIFY_RETURN) return fmt::format("{} btf_id {}", op->ident, e.value);
+      return fmt::format("{} {} {}", op->ident, inode ? "ino" : "id", e.value);
+    }
     default: return "token";
   }
 }

@@ -56,6 +56,11 @@ std::string openmetrics(const kernel::EnforcerStatus& st, const std::map<uint64_
   out += fmt::format("tokenwarden_events_dropped_total{{cause=\"rate_limit\"}} {}\n", st.stats.dropped_ratelimit);
   family("tokenwarden_token_table_full_total", "counter", "Token creations refused because the token table was full.");
   out += fmt::format("tokenwarden_token_table_full_total {}\n", st.stats.token_map_full);
+  family("tokenwarden_guard_refusals_total", "counter",
+         "What the guard refused to tasks outside the initial user namespace, by operation.");
+  for (int g = 0; g < TW_GUARD_COUNT; ++g)
+    out += fmt::format("tokenwarden_guard_refusals_total{{operation=\"{}\"}} {}\n", vocab::guard_op(g)->ident,
+                       st.stats.guard[g]);
   family("tokenwarden_kernel_memory_bytes", "gauge", "Kernel memory of every map and program.");
   out += fmt::format("tokenwarden_kernel_memory_bytes {}\n", st.kernel_memory_bytes);
   return out;

@@ -5,7 +5,7 @@
 // read its events and counters. So renumbering an attribute, a hook, a reason or an errno must
 // come with a new TW_ABI_VERSION, and this file makes the build fail until it does.
 //
-// After changing attr.def, hook.def, reason.def or errno.def: bump TW_ABI_VERSION in tw_abi.h
+// After changing attr.def, hook.def, reason.def, errno.def or guard.def: bump TW_ABI_VERSION in tw_abi.h
 // and append the new tables' fingerprint, which this prints:
 //   bash tests/vocab/abi_pin_test.sh . c++ --print
 #pragma once
@@ -22,12 +22,13 @@ namespace tw::vocab {
 inline constexpr uint64_t kPinnedVocabulary[] = {
     0, 0, 0, 0,
     0x58aef69270366b21ULL,  // 4
+    0x4c578b82aa0228c0ULL,  // 5: the guard (guard.def, reason GUARD)
 };
 
 static_assert(std::size(kPinnedVocabulary) == TW_ABI_VERSION + 1,
               "TW_ABI_VERSION has no pinned vocabulary: append this build's fingerprint to kPinnedVocabulary");
 static_assert(kPinnedVocabulary[TW_ABI_VERSION] == fingerprint(kAbiVocabulary),
-              "attr.def, hook.def, reason.def or errno.def changed the ABI's numbering: bump TW_ABI_VERSION "
+              "attr.def, hook.def, reason.def, errno.def or guard.def changed the ABI's numbering: bump TW_ABI_VERSION "
               "in vocab/tw_abi.h and pin the new fingerprint here (vocab/abi_pin.h)");
 
 }  // namespace tw::vocab

@@ -35,7 +35,22 @@ constexpr PolicyErrno kPolicyErrnos[] = {
 };
 }  // namespace
 
-std::string_view hook_name(int hook) { return hook >= 0 && hook < TW_HOOK_COUNT ? kHookNames[hook] : "?"; }
+std::string_view hook_name(int hook) {
+  if (hook == TW_HOOK_GUARD) return "guard";
+  return hook >= 0 && hook < TW_HOOK_COUNT ? kHookNames[hook] : "?";
+}
+
+namespace {
+constexpr GuardOp kGuardOps[] = {
+#define TW_GUARD(ENUM, ident, hook, text) {#ident, hook, text},
+#include "guard.def"
+#undef TW_GUARD
+};
+static_assert(std::size(kGuardOps) == TW_GUARD_COUNT);
+}  // namespace
+
+const GuardOp* guard_op(int op) { return op >= 0 && op < TW_GUARD_COUNT ? &kGuardOps[op] : nullptr; }
+std::span<const GuardOp> guard_ops() { return kGuardOps; }
 
 std::string_view reason_text(int reason) {
   return reason >= 0 && reason < TW_R_COUNT ? kReasonTexts[reason] : "?";

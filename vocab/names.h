@@ -14,8 +14,14 @@
 
 namespace tw::vocab {
 
-// "bpf_token_create", ... (hook.def); "?" out of range.
+// "bpf_token_create", ... (hook.def); "guard" for TW_HOOK_GUARD; "?" out of range.
 std::string_view hook_name(int hook);
+// What the guard refused (guard.def): its ident ("map_fd"), its LSM hook ("bpf_map") and its text.
+struct GuardOp {
+  std::string_view ident, hook, text;
+};
+const GuardOp* guard_op(int op);  // null out of range
+std::span<const GuardOp> guard_ops();
 // "command not allowed", ... (reason.def); "?" out of range.
 std::string_view reason_text(int reason);
 
@@ -71,6 +77,9 @@ inline constexpr char kAbiVocabulary[] =
 #include "errno.def"
 #undef TW_ERRNO
 #undef TW_ERRNO_ALIAS
+#define TW_GUARD(ENUM, ident, hook, text) "guard " #ENUM ";"
+#include "guard.def"
+#undef TW_GUARD
     "";
 
 // FNV-1a, 64 bits.

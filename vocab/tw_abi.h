@@ -19,7 +19,7 @@
 #include <linux/types.h>
 #endif
 
-#define TW_ABI_VERSION 4
+#define TW_ABI_VERSION 5
 
 #define TW_MAX_ATOMS 8      /* atoms per conjunction */
 #define TW_MAX_RANGES 4     /* intervals per numeric atom */
@@ -72,6 +72,32 @@ enum tw_hook {
 #include "hook.def"
 #undef TW_HOOK
 	TW_HOOK_COUNT,
+};
+
+/* A guard event's hook (tw_event.hook): outside hook.def, since the guard decides nothing a policy
+ * says; its `what` is the enum tw_guard below, its `what2` the object's id or inode number. */
+#define TW_HOOK_GUARD 64
+
+/* What the guard refuses (guard.def). */
+enum tw_guard {
+#define TW_GUARD(ENUM, ident, hook, text) TW_GUARD_##ENUM,
+#include "guard.def"
+#undef TW_GUARD
+	TW_GUARD_COUNT,
+};
+
+/* The guard's identities of tokenwarden's objects: guard_ids keys (kind, id) and the one pin
+ * directory, by the kernel's s_dev encoding (MAJOR << 20 | MINOR) and inode number. */
+enum tw_guard_kind { TW_GUARD_KIND_MAP = 0, TW_GUARD_KIND_PROG = 1, TW_GUARD_KIND_LINK = 2 };
+#define TW_GUARD_IDS 1024
+struct tw_guard_id {
+	__u32 kind; /* enum tw_guard_kind */
+	__u32 id;
+};
+struct tw_guard_dir {
+	__u32 dev;
+	__u32 set;  /* 0: no directory is guarded yet */
+	__u64 ino;
 };
 
 enum tw_mode { TW_MODE_ENFORCE = 0, TW_MODE_AUDIT = 1, TW_MODE_OFF = 2 };
@@ -213,6 +239,7 @@ struct tw_stats {
 	__u64 dropped_ringbuf;    /* ring buffer full */
 	__u64 dropped_ratelimit;  /* over the events-per-second budget */
 	__u64 token_map_full;
+	__u64 guard[TW_GUARD_COUNT];  /* the guard's refusals, by enum tw_guard */
 };
 
 struct tw_ratelimit {

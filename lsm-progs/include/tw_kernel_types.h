@@ -30,12 +30,17 @@ struct inode {
 	struct super_block *i_sb;
 } __attribute__((preserve_access_index));
 
+struct cred {
+	struct user_namespace *user_ns;
+} __attribute__((preserve_access_index));
+
 struct qstr {
 	const unsigned char *name;
 } __attribute__((preserve_access_index));
 
 struct dentry {
 	struct dentry *d_parent;
+	struct inode *d_inode;
 	struct qstr d_name;
 	struct super_block *d_sb;
 } __attribute__((preserve_access_index));
@@ -87,15 +92,25 @@ struct nsproxy {
 	struct mnt_namespace *mnt_ns;
 } __attribute__((preserve_access_index));
 
-struct bpf_map;
 struct bpf_token;
 
+struct bpf_map {
+	__u32 id;
+} __attribute__((preserve_access_index));
+
 struct bpf_prog_aux {
+	__u32 id;
 	struct bpf_token *token;
 } __attribute__((preserve_access_index));
 
 struct bpf_prog {
+	enum bpf_attach_type expected_attach_type;
+	enum bpf_prog_type type;
 	struct bpf_prog_aux *aux;
+} __attribute__((preserve_access_index));
+
+struct bpf_link {
+	__u32 id;
 } __attribute__((preserve_access_index));
 
 struct bpf_token {
@@ -109,6 +124,7 @@ struct bpf_token {
 
 struct task_struct {
 	int tgid;
+	const struct cred *cred;
 	struct task_struct *real_parent;
 	struct mm_struct *mm;
 	struct nsproxy *nsproxy;

@@ -18,7 +18,7 @@ BPF = "GPL-2.0-only OR BSD-2-Clause"
 
 
 # The vocabulary's files that the BPF programs include: the ABI header and its tables.
-BPF_VOCAB = re.compile(r"vocab/(tw_abi\.h|(attr|hook|reason|errno|capability)\.def)$")
+BPF_VOCAB = re.compile(r"vocab/(tw_abi\.h|(attr|hook|reason|errno|capability|guard)\.def)$")
 
 
 def expected(rel):

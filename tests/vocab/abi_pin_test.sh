@@ -45,4 +45,6 @@ expect_pin_failure attr_inserted "sed -i 's/^TW_ATTR(BPFFS,/TW_ATTR(NEW, new_att
 expect_pin_failure errno_value "sed -i 's/^TW_ERRNO(EBUSY, 16)/TW_ERRNO(EBUSY, 17)/' errno.def"
 # A hook appended: the counters' arrays grow.
 expect_pin_failure hook_appended "echo 'TW_HOOK(TOKEN_FREE, token_free, \"bpf_token_free\")' >> hook.def"
+# Two guard operations swapped: the guard's counters and events would be read as the other.
+expect_pin_failure guard_swapped "sed -i '/^TW_GUARD(UNLINK,/{h;d};/^TW_GUARD(RMDIR,/G' guard.def"
 exit $fail

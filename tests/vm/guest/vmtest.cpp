@@ -21,6 +21,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -29,6 +30,8 @@
 #include "floor_hooks.skel.h"
 #include "trivial_hooks.skel.h"
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
 
 #include "kernel/bpf.h"
 #include "kernel/bpffs.h"
@@ -451,7 +454,84 @@ Outcome demo() {
 
 std::string errno_of(int rc) { return rc >= 0 ? "ok" : errno_name(errno); }
 
+struct OurIds {
+  uint32_t map = 0, link = 0, prog = 0;
+};
+
+// A token-backed fmod_ret program on `target` (returns 1: "allowed" to bpf_token_capable's `< 0`
+// test, and it skips every LSM behind it). "load=..., attach=...".
+std::string fmod_ret_attack(int token, const char* target) {
+  btf* vmlinux = btf__load_vmlinux_btf();
+  int id = vmlinux ? btf__find_by_name_kind(vmlinux, target, BTF_KIND_FUNC) : -1;
+  btf__free(vmlinux);
+  if (id <= 0) return "load=no-btf-id";
+  bpf_insn insns[] = {
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .src_reg = 0, .off = 0, .imm = 1},
+      {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
+  };
+  LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_MODIFY_RETURN, .prog_flags = BPF_F_TOKEN_FD,
+              .attach_btf_id = static_cast<uint32_t>(id), .token_fd = token);
+  UniqueFd prog(bpf_prog_load(BPF_PROG_TYPE_TRACING, "tw_attack", "GPL", insns, 2, &o));
+  if (prog.get() < 0) return "load=" + errno_name(errno);
+  UniqueFd link(bpf_link_create(prog.get(), 0, BPF_MODIFY_RETURN, nullptr));
+  return "load=ok attach=" + (link.get() >= 0 ? std::string("ok") : errno_name(errno));  // detached on close
+}
+
+// Every step an attacker in a user namespace would take against the pins at `root`, each
+// reported as ok or its errno. With an fd in hand (when a step gave one), it also tries what the
+// fd allows.
+std::string attack_steps(const std::string& root, const OurIds& ids, int token) {
+  std::string r;
+  auto step = [&](const std::string& name, const std::string& outcome) { r += " " + name + "=" + outcome; };
+  UniqueFd map(bpf_obj_get((root + "/ctl").c_str()));
+  step("obj_get_map", errno_of(map.get()));
+  UniqueFd link(bpf_obj_get((root + "/link_tw_token_cmd").c_str()));
+  step("obj_get_link", errno_of(link.get()));
+  UniqueFd map_id(bpf_map_get_fd_by_id(ids.map));
+  step("map_by_id", errno_of(map_id.get()));
+  UniqueFd link_id(bpf_link_get_fd_by_id(ids.link));
+  step("link_by_id", errno_of(link_id.get()));
+  UniqueFd prog_id(bpf_prog_get_fd_by_id(ids.prog));
+  step("prog_by_id", errno_of(prog_id.get()));
+  int any_map = map.get() >= 0 ? map.get() : map_id.get();
+  if (any_map >= 0) {
+    tw_ctl off{};  // "no policy loaded": every program would fail closed, or a writer could flip slots
+    uint32_t zero = 0;
+    step("map_update", errno_of(bpf_map_update_elem(any_map, &zero, &off, BPF_ANY)));
+  }
+  int any_link = link.get() >= 0 ? link.get() : link_id.get();
+  if (any_link >= 0) {
+    step("link_detach", errno_of(bpf_link_detach(any_link)));
+    // A program of its own to put in the link's place.
+    auto own = prog_load({}, token);
+    step("link_update", own ? errno_of(bpf_link_update(any_link, own->get(), nullptr)) : "no-prog");
+  }
+  step("unlink", errno_of(unlink((root + "/ctl").c_str())));
+  step("rename_pin", errno_of(rename((root + "/ctl").c_str(), (root + "-ctl").c_str())));
+  step("rename_dir", errno_of(rename(root.c_str(), (root + "-moved").c_str())));
+  step("rmdir", errno_of(rmdir(root.c_str())));
+  step("hardlink", errno_of(::link((root + "/ctl").c_str(), (root + "-hardlink").c_str())));
+  step("mkdir", errno_of(mkdir((root + "/sub").c_str(), 0700)));
+  step("symlink", errno_of(symlink("ctl", (root + "/sym").c_str())));
+  step("chmod", errno_of(chmod(root.c_str(), 0777)));
+  if (token >= 0) {
+    auto own = map_create({.type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 4, .max_entries = 1}, token);
+    step("pin_into", own ? errno_of(bpf_obj_pin(own->get(), (root + "/mine").c_str())) : "no-map");
+    step("fmod_ret", "{" + fmod_ret_attack(token, "security_bpf_token_capable") + "}");
+  }
+  return r;
+}
+
 Outcome self_protection() {
+  DelegateSpec spec;
+  spec.masks.cmds = spec.masks.maps = spec.masks.progs = spec.masks.attachs = ~0ULL;
+  spec.host_uid = 100000;
+  // What the kernel alone lets such a token do to the LSM: its fmod_ret verdict replaces the
+  // LSMs' on a security_* function.
+  std::string baseline = in_delegated(spec, [](DelegatedMount& m) {
+    auto token = token_create(m.root_fd.get());
+    return token ? fmod_ret_attack(token->get(), "security_bpf_token_capable") : "token=" + errno_name(token.error().err);
+  });
   auto [lrc, lout] = sh("/bin/tokenwarden load /policies/unconfined.tw");
   if (lrc != 0) return fail("load: " + lout);
   const std::string root = "/sys/fs/bpf/tokenwarden";
@@ -465,31 +545,58 @@ Outcome self_protection() {
     sh("/bin/tokenwarden unload");
     return fail("root cannot open its own pins: the test could not tell anything apart");
   }
-  auto attempts = [&]() {
-    std::string r;
-    r += " obj_get_map=" + errno_of(bpf_obj_get((root + "/ctl").c_str()));
-    r += " obj_get_link=" + errno_of(bpf_obj_get((root + "/link_tw_token_cmd").c_str()));
-    r += " map_by_id=" + errno_of(bpf_map_get_fd_by_id(minfo.id));
-    r += " link_by_id=" + errno_of(bpf_link_get_fd_by_id(linfo.id));
-    r += " prog_by_id=" + errno_of(bpf_prog_get_fd_by_id(linfo.prog_id));
-    r += " unlink=" + errno_of(unlink((root + "/ctl").c_str()));
-    r += " rename=" + errno_of(rename(root.c_str(), (root + "-moved").c_str()));
-    return r;
+  OurIds ids{minfo.id, linfo.id, linfo.prog_id};
+  // Two containers whose bpffs delegates everything: root mapped to host uid 100000, and root
+  // mapped to host uid 0, which passes every file mode on the pins.
+  auto attack = [&](std::optional<uint32_t> host_uid) {
+    spec.host_uid = host_uid;
+    return in_delegated(spec, [&](DelegatedMount& m) {
+      auto token = token_create(m.root_fd.get());
+      return "token=" + (token ? std::string("ok") : errno_name(token.error().err)) +
+             attack_steps(root, ids, token ? token->get() : -1);
+    });
   };
-  // A container: its root is host uid 100000, and its bpffs delegates everything.
-  DelegateSpec spec;
-  spec.host_uid = 100000;
-  spec.masks.cmds = spec.masks.maps = spec.masks.progs = spec.masks.attachs = ~0ULL;
-  std::string inside = in_delegated(spec, [&](DelegatedMount& m) {
-    auto token = token_create(m.root_fd.get());
-    return "token=" + (token ? std::string("ok") : errno_name(token.error().err)) + attempts();
-  });
-  bool pins_intact = access((root + "/ctl").c_str(), F_OK) == 0;
+  std::string unmapped = attack(100000), mapped = attack(std::nullopt);
+  bool pins_intact = access((root + "/ctl").c_str(), F_OK) == 0 && access(root.c_str(), F_OK) == 0;
+  // The host's root keeps everything: it opens the pins, reads the guard's counts, and unloads.
+  UniqueFd again(bpf_obj_get((root + "/ctl").c_str()));
+  auto [rrc, rout] = sh("/bin/tokenwarden replace /policies/unconfined.tw");
+  auto [src, sout] = sh("/bin/tokenwarden status --json");
+  auto [arc, aout] = sh("/bin/tokenwarden audit");
   auto [urc, uout] = sh("/bin/tokenwarden unload");
-  std::string detail = "uid 100000 with a token delegating everything: " + inside +
-                       "; pins intact=" + std::to_string(pins_intact) + "; unload=" + std::to_string(urc);
-  bool ok = inside.rfind("token=ok", 0) == 0 && inside.find("=ok", 8) == std::string::npos && pins_intact && urc == 0;
-  return ok ? pass(detail) : fail(detail);
+  sh("rm -rf " + root + "-moved " + root + "-ctl " + root + "-hardlink");
+  Expectations expect;
+  // What the kernel refuses without tokenwarden (file modes, CAP_SYS_ADMIN in the initial
+  // namespace for ids) and what the guard adds are both refusals; a link fd that a mapped root
+  // can open is the one thing that stays (no LSM hook sees a link fd being made), and it can
+  // neither detach nor update nor unpin the link.
+  for (const auto& [who, got] : {std::pair{"uid 100000", unmapped}, std::pair{"uid 0 mapped", mapped}}) {
+    if (got.rfind("token=ok", 0) != 0) expect.bad.push_back(std::string(who) + ": no token: " + got);
+    std::istringstream in(got);
+    for (std::string w; in >> w;) {
+      if (w.rfind("token=", 0) == 0 || w.rfind("obj_get_link=", 0) == 0) continue;
+      if (w.find("=ok") != std::string::npos && w.find("load=") == std::string::npos)
+        expect.bad.push_back(std::string(who) + ": " + w);
+    }
+    if (got.find("fmod_ret={load=EPERM}") == std::string::npos)
+      expect.bad.push_back(std::string(who) + ": the token-backed fmod_ret program was not refused at load");
+  }
+  expect.require(pins_intact, "the pins did not survive");
+  expect.require(again.get() >= 0, "the host's root cannot open its own pin after the attacks");
+  expect.require(rrc == 0, "replace after the attacks: " + rout);
+  expect.require(urc == 0, "unload after the attacks: " + uout);
+  expect.require(baseline.rfind("load=", 0) == 0, "the attack without tokenwarden could not be tried: " + baseline);
+  // The guard counted and audited its refusals.
+  auto status = nlohmann::json::parse(sout, nullptr, false);
+  uint64_t refused = 0;
+  if (status.is_object() && status["guard"].is_object())
+    for (auto& [op, n] : status["guard"]["refused"].items()) refused += n.get<uint64_t>();
+  expect.require(refused > 0, "status counts no guard refusal: " + sout.substr(0, 300));
+  expect.require(aout.find("guard") != std::string::npos && aout.find("unlink ino") != std::string::npos,
+                 "audit shows no guard refusal of the unlink");
+  return expect.result("without tokenwarden, fmod_ret on security_bpf_token_capable: " + baseline +
+                       " | uid 100000:" + unmapped.substr(8) + " | uid 0 mapped:" + mapped.substr(8) +
+                       " | guard refusals counted: " + std::to_string(refused));
 }
 
 // ---- the kernel selftest's token scenarios, as a policy ------------------------------------------
