@@ -43,6 +43,14 @@ for label, r in rows.items():
         cells.append(f"{ns:.0f} ({n}){ratio}")
     print(f"{label:28}" + "".join(f"{c:>32}" for c in cells))
 print()
+guard = ["guard_bpf", "guard_map", "guard_prog", "guard_create", "guard_attr"]
+print("the guard (tokenwarden only): ns per invocation, median of 3 rounds (calls in all); the workload")
+print("runs in a user namespace, so each call does the namespace check and, for maps and programs, a lookup")
+print(" " * 28 + "".join(f"{h:>22}" for h in guard))
+for label, r in rows.items():
+    if label.startswith("tokenwarden"):
+        print(f"{label:28}" + "".join(f"{r.get(h, (0, 0))[0]:>14.0f} ({r.get(h, (0, 0))[1]})" for h in guard))
+print()
 print("token-backed BPF_MAP_CREATE + close (bpf_stats off): per configuration the median of its rounds,")
 print("each round the median of 7 batches of 300; the configurations take turns, 5 rounds")
 med = {label: sorted(v)[len(v) // 2] for label, v in latency.items()}

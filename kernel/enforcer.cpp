@@ -5,7 +5,6 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/membarrier.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -162,6 +161,22 @@ Status guard_directory(int guard_dir, const std::string& dir) {
   return update(guard_dir, &zero, &g, "guard_dir");
 }
 
+// `n` entries of a fresh table in one BPF_MAP_UPDATE_BATCH. Injected (TW_FAULT_FAIL_AT=fill-WHAT):
+// the kernel refusing the table's second entry, after the first was written.
+template <typename K, typename V>
+Status fill(int map, const K* keys, const V* values, size_t n, const std::string& what) {
+  if (n == 0) return ok_status();
+  if (fault_fail("fill-" + what) && n > 1) {
+    if (auto s = update(map, keys, values, what); !s) return s;
+    return Error{"BPF_MAP_UPDATE_ELEM(" + what + ")", ENOMEM, "injected by TW_FAULT_FAIL_AT"};
+  }
+  auto count = static_cast<uint32_t>(n);
+  LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+  if (bpf_map_update_batch(map, keys, values, &count, &opts) != 0 || count != n)
+    return errno_error("BPF_MAP_UPDATE_BATCH(" + what + ")", fmt::format("{} of {} entries written", count, n));
+  return ok_status();
+}
+
 struct Removed {
   size_t pins = 0, links = 0;
 };
@@ -194,10 +209,6 @@ Removed remove_tree(const std::string& dir) {
 //            install-links-pinned, install-renamed
 //   replace: replace-inner-filled, replace-slot-written, replace-flipped, replace-released
 //   remove:  remove-renamed, remove-unpinned
-void wait_rcu() {
-  // Until no program can still be reading what was just unlinked from a live map.
-  if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0) usleep(100 * 1000);
-}
 
 // The directories a writer of `root` works in beside it: "<root>-staging-PID" while a load pins,
 // "<root>-removing-PID" while an unload unpins. No dot in the names: bpffs refuses them (EPERM).
@@ -242,6 +253,11 @@ uint64_t fdinfo_memlock(int fd) {
 void fault_point(const char* step) {
   const char* at = std::getenv("TW_FAULT_KILL_AT");
   if (at && std::strcmp(at, step) == 0) raise(SIGKILL);
+}
+
+bool fault_fail(const std::string& step) {
+  const char* at = std::getenv("TW_FAULT_FAIL_AT");
+  return at && step == at;
 }
 
 Result<PinLock> PinLock::acquire(const std::string& pin_root, int wait_ms) {
@@ -308,6 +324,9 @@ Result<uint64_t> Enforcer::write_generation(const vocab::PolicyTables& t, bool l
     }
   } unguard{fd("guard_ids"), {}};
   for (Gen g : kGens) {
+    // Injected: the kernel refusing a table halfway through a generation (TW_FAULT_FAIL_AT=create-gen_conjs).
+    if (fault_fail(std::string("create-") + outer_name(g)))
+      return Error{std::string("BPF_MAP_CREATE(tw_") + (outer_name(g) + 4) + ")", ENOMEM, "injected by TW_FAULT_FAIL_AT"};
     auto m = create_inner(g, sizes[static_cast<size_t>(g)]);
     if (!m) return m.error();
     if (auto s = guard_object(fd("guard_ids"), TW_GUARD_KIND_MAP, m->get(), outer_name(g)); !s) return s.error();
@@ -323,16 +342,28 @@ Result<uint64_t> Enforcer::write_generation(const vocab::PolicyTables& t, bool l
   std::strncpy(settings.policy_name, t.name.c_str(), sizeof settings.policy_name - 1);
   auto in = [&](Gen g) { return inner[static_cast<size_t>(g)].get(); };
   if (auto s = update(in(Gen::settings), &zero, &settings, "settings"); !s) return s.error();
-  for (tw_profile p : t.profiles) {
+  // Each table in one batched update (a syscall per table, not per entry).
+  std::vector<tw_profile> profiles(t.profiles.begin(), t.profiles.end());
+  std::vector<uint64_t> profile_ids;
+  for (tw_profile& p : profiles) {
     p.rules.log_allowed = log_allowed;
-    if (auto s = update(in(Gen::profiles), &p.id, &p, "profiles"); !s) return s.error();
+    profile_ids.push_back(p.id);
   }
-  for (uint32_t i = 0; i < t.conjs.size(); ++i)
-    if (auto s = update(in(Gen::conjs), &i, &t.conjs[i], "conjs"); !s) return s.error();
-  for (const auto& [k, v] : t.index)
-    if (auto s = update(in(Gen::index), &k, &v, "index"); !s) return s.error();
-  for (uint32_t i = 0; i < t.scan.size(); ++i)
-    if (auto s = update(in(Gen::scan), &i, &t.scan[i], "scan"); !s) return s.error();
+  if (auto s = fill(in(Gen::profiles), profile_ids.data(), profiles.data(), profiles.size(), "profiles"); !s)
+    return s.error();
+  std::vector<uint32_t> conj_keys(t.conjs.size()), scan_keys(t.scan.size());
+  for (uint32_t i = 0; i < conj_keys.size(); ++i) conj_keys[i] = i;
+  for (uint32_t i = 0; i < scan_keys.size(); ++i) scan_keys[i] = i;
+  if (auto s = fill(in(Gen::conjs), conj_keys.data(), t.conjs.data(), t.conjs.size(), "conjs"); !s) return s.error();
+  std::vector<tw_index_key> index_keys;
+  std::vector<tw_index_val> index_vals;
+  for (const auto& [k, v] : t.index) {
+    index_keys.push_back(k);
+    index_vals.push_back(v);
+  }
+  if (auto s = fill(in(Gen::index), index_keys.data(), index_vals.data(), index_keys.size(), "index"); !s)
+    return s.error();
+  if (auto s = fill(in(Gen::scan), scan_keys.data(), t.scan.data(), t.scan.size(), "scan"); !s) return s.error();
 
   fault_point("replace-inner-filled");
 
@@ -355,11 +386,10 @@ Result<uint64_t> Enforcer::write_generation(const vocab::PolicyTables& t, bool l
   if (auto s = update(fd("ctl"), &zero, &next, "ctl"); !s) return s.error();
   unguard.keep = true;
   fault_point("replace-flipped");
-  if (cur.loaded) {
-    // Wait until no program can still be reading the old slot, then release its maps.
-    wait_rcu();
-    release_slot(cur.slot & 1);
-  }
+  // Release the old generation. The kernel ends each delete from an array of maps with
+  // synchronize_rcu(), so when the first returns no program still decides with the old tables
+  // (and it frees them only after that grace period).
+  if (cur.loaded) release_slot(cur.slot & 1);
   fault_point("replace-released");
   return next.generation;
 }
@@ -386,7 +416,6 @@ std::vector<std::string> Enforcer::clear_idle_slot() {
   if (held == 0) return cleaned;
   // A replace fills the idle slot and empties the old one after the switch: tables left there
   // are a generation that a killed replace never switched to (or one it had switched away from).
-  wait_rcu();
   release_slot(idle);
   cleaned.push_back("cleared " + std::to_string(held) + " table" + (held == 1 ? "" : "s") +
                     " from the idle slot: an interrupted replace had left them (the live policy was not affected)");
@@ -453,7 +482,8 @@ Result<Enforcer> Enforcer::install(const vocab::PolicyTables& tables, const Enfo
   skel->rodata->events_per_sec = o.events_per_sec;
   bpf_map__set_max_entries(skel->maps.tokens, o.token_capacity);
   bpf_map__set_max_entries(skel->maps.counters,
-                           std::max<uint32_t>(65536, static_cast<uint32_t>(tables.profiles.size() * 2 + 1)));
+                           o.counter_capacity ? o.counter_capacity
+                                              : std::max<uint32_t>(65536, static_cast<uint32_t>(tables.profiles.size() * 2 + 1)));
   if (int err = tokenwarden::load(skel)) return Error{"load BPF LSM programs", -err, "tokenwarden.bpf.o"};
   fault_point("install-loaded");
 
@@ -621,6 +651,7 @@ tw_stats read_stats(int stats, int ncpus) {
       sum.dropped_ringbuf += s.dropped_ringbuf;
       sum.dropped_ratelimit += s.dropped_ratelimit;
       sum.token_map_full += s.token_map_full;
+      sum.counters_full += s.counters_full;
       for (int g = 0; g < TW_GUARD_COUNT; ++g) sum.guard[g] += s.guard[g];
     }
   return sum;

@@ -39,6 +39,7 @@ inline constexpr const char* kPinRoot = "/sys/fs/bpf/tokenwarden";
 struct EnforcerOptions {
   std::string pin_root = kPinRoot;
   uint32_t token_capacity = 65536;  // tokens remembered at once; creation fails closed beyond
+  uint32_t counter_capacity = 0;    // profiles' counters kept; 0: max(65536, 2 * profiles + 1)
   uint32_t events_per_sec = 1000;   // per CPU
   bool log_allowed = false;         // also log allowed decisions
 };
@@ -122,5 +123,7 @@ std::vector<std::string> pinned_map_names();
 // Test hook: `TW_FAULT_KILL_AT=<step>` makes a writer SIGKILL itself at that step (steps are
 // listed in enforcer.cpp), so that tests can prove that no step leaves a half-applied state.
 void fault_point(const char* step);
+// A failure injected at `step` (TW_FAULT_FAIL_AT=step): what a kernel refusal there would do.
+bool fault_fail(const std::string& step);
 
 }  // namespace tw::kernel

@@ -211,7 +211,13 @@ static __always_inline struct tw_counters *counters_of(__u64 profile_id)
 		return c;
 	struct tw_counters fresh = {};
 	bpf_map_update_elem(&counters, &profile_id, &fresh, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&counters, &profile_id);
+	c = bpf_map_lookup_elem(&counters, &profile_id);
+	if (!c) { /* the table is full: what this decision would have counted is lost, and counted here */
+		struct tw_stats *st = global_stats();
+		if (st)
+			st->counters_full++;
+	}
+	return c;
 }
 
 static __always_inline void count(__u64 profile_id, int hook, int verdict)
@@ -1409,14 +1415,14 @@ int BPF_PROG(tw_guard_mkdir, struct inode *dir, struct dentry *dentry)
 }
 
 SEC("lsm/inode_symlink")
-int BPF_PROG(tw_guard_symlink, struct inode *dir, struct dentry *dentry)
+int BPF_PROG(tw_guard_symln, struct inode *dir, struct dentry *dentry)
 {
 	return guard_dir_op(TW_GUARD_SYMLINK, dir, 0);
 }
 
 /* Since 6.3: (idmap, dentry, iattr). */
 SEC("lsm/inode_setattr")
-int BPF_PROG(tw_guard_setattr, void *idmap, struct dentry *dentry)
+int BPF_PROG(tw_guard_attr, void *idmap, struct dentry *dentry)
 {
 	return guard_dir_op(TW_GUARD_SETATTR, 0, dentry);
 }

@@ -32,7 +32,7 @@ int run(const std::string& root, bool prometheus, double wait_s) {
   // Every key of `status --json` (docs/json.md); null when nothing is loaded.
   begin_document("status", {"pin_root", "loaded", "policy", "sha256", "generation", "loaded_at", "profiles",
                             "alternatives", "tokens", "token_capacity", "decisions", "events", "dropped_ringbuf",
-                            "dropped_ratelimit", "token_table_full", "guard", "kernel_memory_bytes", "complete", "problems",
+                            "dropped_ratelimit", "token_table_full", "counters_lost", "guard", "kernel_memory_bytes", "complete", "problems",
                             "failed_attempt", "counters"});
   document()["pin_root"] = root;
   document()["loaded"] = false;
@@ -87,6 +87,7 @@ int run(const std::string& root, bool prometheus, double wait_s) {
                         {"dropped_ringbuf", st->stats.dropped_ringbuf},
                         {"dropped_ratelimit", st->stats.dropped_ratelimit},
                         {"token_table_full", st->stats.token_map_full},
+                        {"counters_lost", st->stats.counters_full},
                         {"guard", guard_json(*st)},
                         {"kernel_memory_bytes", st->kernel_memory_bytes},
                         {"complete", st->problems.empty()},
@@ -127,6 +128,9 @@ int run(const std::string& root, bool prometheus, double wait_s) {
   fmt::print("  {} decisions, {} audit events, dropped: {} (ring buffer full) {} (rate limit); token table full {} times\n",
              st->decisions, st->stats.events, st->stats.dropped_ringbuf, st->stats.dropped_ratelimit,
              st->stats.token_map_full);
+  if (st->stats.counters_full)
+    fmt::print("  WARNING: {} decisions were not counted: the counters table is full (--counter-capacity)\n",
+               st->stats.counters_full);
   uint64_t refused = 0;
   std::string by_op;
   for (int g = 0; g < TW_GUARD_COUNT; ++g)

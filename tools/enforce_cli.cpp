@@ -27,6 +27,10 @@ void add_enforce_options(CLI::App* cmd, EnforceOptions& o, bool sizes) {
         ->capture_default_str();
     cmd->add_option("--events-per-sec", o.events_per_sec, "Audit events per second and CPU before drops")
         ->capture_default_str();
+    cmd->add_option("--counter-capacity", o.counter_capacity,
+                    "Profiles whose counters are kept (0: 65536, or twice the profiles); counts beyond are lost, "
+                    "and counted")
+        ->capture_default_str();
   }
   cmd->add_option("--expect-sha256", o.expect_sha256,
                   "Refuse the policy unless its hash is this (`tokenwarden compile` and `status` print it)");

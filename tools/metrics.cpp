@@ -56,6 +56,9 @@ std::string openmetrics(const kernel::EnforcerStatus& st, const std::map<uint64_
   out += fmt::format("tokenwarden_events_dropped_total{{cause=\"rate_limit\"}} {}\n", st.stats.dropped_ratelimit);
   family("tokenwarden_token_table_full_total", "counter", "Token creations refused because the token table was full.");
   out += fmt::format("tokenwarden_token_table_full_total {}\n", st.stats.token_map_full);
+  family("tokenwarden_counters_lost_total", "counter",
+         "Decisions not counted because the counters table was full (the verdicts stand).");
+  out += fmt::format("tokenwarden_counters_lost_total {}\n", st.stats.counters_full);
   family("tokenwarden_guard_refusals_total", "counter",
          "What the guard refused to tasks outside the initial user namespace, by operation.");
   for (int g = 0; g < TW_GUARD_COUNT; ++g)

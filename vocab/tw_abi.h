@@ -239,6 +239,7 @@ struct tw_stats {
 	__u64 dropped_ringbuf;    /* ring buffer full */
 	__u64 dropped_ratelimit;  /* over the events-per-second budget */
 	__u64 token_map_full;
+	__u64 counters_full;          /* decisions whose profile's counters had no room: not counted */
 	__u64 guard[TW_GUARD_COUNT];  /* the guard's refusals, by enum tw_guard */
 };
 

@@ -133,8 +133,9 @@ def build_initramfs(work, guest, tokenwarden, policies):
     return image
 
 
-def qemu_command(vmlinuz, initrd, append, interactive=False):
-    cmd = [QEMU, "-accel", "tcg,thread=single", "-cpu", QEMU_CPU, "-smp", "1",
+def qemu_command(vmlinuz, initrd, append, interactive=False, smp=1):
+    # More than one vCPU runs them in parallel (multi-threaded TCG): races need real concurrency.
+    cmd = [QEMU, "-accel", f"tcg,thread={'multi' if smp > 1 else 'single'}", "-cpu", QEMU_CPU, "-smp", str(smp),
            "-m", "1024", "-nographic", "-no-reboot", "-kernel", str(vmlinuz), "-initrd",
            str(initrd), "-append", append]
     if not interactive:
@@ -175,7 +176,8 @@ def boot(args):
     # BOOT_ATTEMPTS times, and reported; a failure after the guest printed TWVM-BOOTED is a
     # test failure and never retried.
     for attempt in range(1, BOOT_ATTEMPTS + 1):
-        rc, timed_out, reached_init = run_qemu(qemu_command(vmlinuz, initrd, append), console, args.timeout)
+        rc, timed_out, reached_init = run_qemu(qemu_command(vmlinuz, initrd, append, smp=args.smp), console,
+                                               args.timeout)
         if reached_init:
             break
         kept = out_dir / f"console.attempt{attempt}.log"
@@ -286,6 +288,7 @@ def main():
         if verb == "boot":
             s.add_argument("--cases", required=True)
             s.add_argument("--timeout", type=int, default=240)
+            s.add_argument("--smp", type=int, default=1, help="vCPUs (default 1)")
         if verb == "check":
             s.add_argument("--case", required=True)
     args = p.parse_args()

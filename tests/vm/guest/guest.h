@@ -99,5 +99,7 @@ int differential_op(int argc, char** argv);  // `tw-vmtest --diff-op ...`: one c
 
 // robustness.cpp: no writer, however interrupted or raced, leaves the programs failing open.
 Outcome robustness();
+// Faults on 2 vCPUs: writers racing, events and counters that find no room, injected failures.
+Outcome faults();
 
 }  // namespace twvm

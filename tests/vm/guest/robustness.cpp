@@ -16,7 +16,11 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <cstring>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -201,7 +205,175 @@ void kills(Expectations& expect) {
   expect.require(lrc == 0 && ls.find("tokenwarden") == std::string::npos, "left in /sys/fs/bpf: " + ls);
 }
 
+// ---- faults (VM case `faults`, booted with 2 vCPUs) ------------------------------------------------
+
+// Whatever a writer's race or failure left: "" when the pin root is one whole policy or absent,
+// no side directory is left and the programs attached are exactly the loaded policy's.
+std::string consistency() {
+  auto [rc, out] = sh("ls /sys/fs/bpf");
+  if (out.find("-staging-") != std::string::npos || out.find("-removing-") != std::string::npos)
+    return "left beside the pin root: " + out;
+  bool loaded = access(kRoot.c_str(), F_OK) == 0;
+  if (loaded) {
+    auto [src, sout] = sh(kTw + " status --json");
+    if (src != 0 || sout.find("\"complete\": true") == std::string::npos) return "status: " + sout.substr(0, 200);
+  }
+  int programs = programs_after_settling(loaded ? 1 : 0);
+  if (programs != (loaded ? 1 : 0)) return fmt::format("{} create programs attached, policy loaded: {}", programs, loaded);
+  return "";
+}
+
+// Two writers started together, `rounds` times, from the state `setup` makes; each round must
+// end consistent. Returns the outcomes seen ("0/1" exits), for the detail.
+std::string concurrently(Expectations& expect, const std::string& what, const std::string& setup,
+                         const std::string& first, const std::string& second, int rounds) {
+  std::map<std::string, int> seen;
+  std::mt19937 rng(7);
+  int bad = 0;
+  for (int i = 0; i < rounds; ++i) {
+    sh(kTw + " unload >/dev/null 2>&1; " + setup);
+    // Exits in the order `first second`. Which gets the lock first depends on how long each takes
+    // to get there (reading a policy takes longer than an unload): each round gives one of them
+    // a head start of 0 to 1 s, the other in turn.
+    int head = std::uniform_int_distribution<int>(0, 1000)(rng);
+    std::string late = fmt::format("sleep {}.{:03}; ", head / 1000, head % 1000);
+    std::string one = "(" + (i % 2 ? late : "") + kTw + " " + first + " >/dev/null 2>&1; echo $? >/tmp/rc1) & ";
+    std::string two = "(" + (i % 2 ? "" : late) + kTw + " " + second + " >/dev/null 2>&1; echo $? >/tmp/rc2) & ";
+    auto [rc, out] = sh(one + two + "wait; cat /tmp/rc1 /tmp/rc2");
+    std::string exits = out;
+    std::replace(exits.begin(), exits.end(), '\n', ' ');
+    ++seen[exits];
+    std::string problem = consistency();
+    if (!problem.empty() && ++bad <= 3) expect.bad.push_back(what + fmt::format(" round {}: ", i) + problem);
+  }
+  sh(kTw + " unload >/dev/null 2>&1");
+  std::string r = what + ":";
+  for (const auto& [k, n] : seen) r += fmt::format(" [{}]x{}", k.substr(0, k.size() - 1), n);
+  return r;
+}
+
+struct Counts {
+  uint64_t events = 0, dropped_ringbuf = 0, dropped_ratelimit = 0, denied = 0, counters_lost = 0;
+  std::string policy;
+};
+
+Counts counts() {
+  Counts c;
+  auto j = nlohmann::json::parse(sh(kTw + " status --json").second, nullptr, false);
+  if (!j.is_object() || !j["events"].is_number()) return c;
+  c.events = j["events"];
+  c.dropped_ringbuf = j["dropped_ringbuf"];
+  c.dropped_ratelimit = j["dropped_ratelimit"];
+  c.counters_lost = j["counters_lost"];
+  c.policy = j["policy"].get<std::string>();
+  for (auto& p : j["counters"])
+    for (auto& [hook, v] : p["hooks"].items()) c.denied += v["denied"].get<uint64_t>() + v["audited"].get<uint64_t>();
+  return c;
+}
+
+// `n` hash maps through a worker token (robust-a refuses them at bpf_map_create): how many were refused.
+int refuse_hash_maps(int n) {
+  std::string r = token_session("/tw-robust", [n](int t) {
+    int refused = 0;
+    for (int i = 0; i < n; ++i) refused += map_outcome(t, BPF_MAP_TYPE_HASH, 4) == "EPERM";
+    return std::to_string(refused);
+  });
+  return r.rfind("token=ok ", 0) == 0 ? std::atoi(r.c_str() + 9) : -1;
+}
+
+std::string drops(Expectations& expect) {
+  std::string detail;
+  // The rate limit, with the agent reading: drops are counted, the agent reports them, every
+  // refusal stands, and every refusal is an event or a drop.
+  expect("load, 5 events/s", std::to_string(sh(kTw + " load --events-per-sec 5 /policies/robust-a.tw").first), "0");
+  sh(kTw + " agent --stdout --exit-after 8 >/tmp/agent.out 2>&1 &");
+  usleep(1500 * 1000);
+  int refused = refuse_hash_maps(200);
+  expect("refused under the rate limit", std::to_string(refused), "200");
+  sleep(8);
+  Counts c = counts();
+  expect.require(c.dropped_ratelimit > 0, "no drop over the rate limit was counted");
+  expect(fmt::format("events {} + dropped {} + {} = refusals {}", c.events, c.dropped_ratelimit, c.dropped_ringbuf, c.denied),
+         std::to_string(c.events + c.dropped_ratelimit + c.dropped_ringbuf), std::to_string(c.denied));
+  std::string agent = read_text("/tmp/agent.out");
+  expect.require(agent.find("audit events were dropped") != std::string::npos, "the agent did not report the drops: " +
+                                                                                    agent.substr(0, 300));
+  detail += fmt::format("rate limit: 200 refused, {} events, {} dropped, agent reported them", c.events, c.dropped_ratelimit);
+  sh(kTw + " unload");
+  // A full ring buffer (nobody reads it): the same accounting, drops by the ring.
+  expect("load, no rate limit", std::to_string(sh(kTw + " load --events-per-sec 1000000 /policies/robust-a.tw").first), "0");
+  refused = refuse_hash_maps(3000);
+  expect("refused with the ring full", std::to_string(refused), "3000");
+  c = counts();
+  expect.require(c.dropped_ringbuf > 0, "no drop by a full ring buffer was counted");
+  expect(fmt::format("events {} + dropped {} + {} = refusals {}", c.events, c.dropped_ringbuf, c.dropped_ratelimit, c.denied),
+         std::to_string(c.events + c.dropped_ratelimit + c.dropped_ringbuf), std::to_string(c.denied));
+  detail += fmt::format("; ring full: 3000 refused, {} events, {} dropped", c.events, c.dropped_ringbuf);
+  sh(kTw + " unload");
+  // A full counters table: the stranger's refusal has no counters entry; it stands, and is counted as lost.
+  expect("load, 1 counter", std::to_string(sh(kTw + " load --counter-capacity 1 /policies/robust-a.tw").first), "0");
+  expect("worker token", token_session("/tw-robust", [](int) { return std::string("-"); }), "token=ok -");
+  expect("stranger with the counters full", stranger(), "token=EPERM");
+  c = counts();
+  expect.require(c.counters_lost >= 1, "the lost count was not counted");
+  auto [src, sout] = sh(kTw + " status");
+  expect.require(sout.find("decisions were not counted") != std::string::npos, "status does not warn of lost counts");
+  detail += fmt::format("; counters full: the refusal stood, {} lost counts counted", c.counters_lost);
+  sh(kTw + " unload");
+  return detail;
+}
+
+std::string injected(Expectations& expect) {
+  expect("load A", std::to_string(sh(kTw + " load /policies/robust-a.tw").first), "0");
+  auto guarded = []() {
+    auto j = nlohmann::json::parse(sh(kTw + " status --json").second, nullptr, false);
+    return j.is_object() && j["guard"].is_object() ? j["guard"]["objects"].get<int>() : -1;
+  };
+  // A replace first: the guard forgets the objects only the loading process held (the BPF
+  // object's .bss, which no program reads), so what follows compares like with like.
+  expect("replace A", std::to_string(sh(kTw + " replace /policies/robust-a.tw").first), "0");
+  int before = guarded();
+  for (const char* step : {"create-gen_conjs", "fill-profiles"}) {
+    std::string st = step;
+    auto [rc, out] = sh("TW_FAULT_FAIL_AT=" + st + " " + kTw + " replace /policies/robust-b.tw");
+    expect.require(rc != 0 && out.find("injected") != std::string::npos, st + ": replace did not fail: " + out);
+    Counts c = counts();
+    expect("policy after a replace failing at " + st, c.policy, "robust-a");
+    expect("hash map after a replace failing at " + st,
+           token_session("/tw-robust", [](int t) { return map_outcome(t, BPF_MAP_TYPE_HASH, 4); }), "token=ok EPERM");
+    expect("guarded objects after a replace failing at " + st, std::to_string(guarded()), std::to_string(before));
+    std::string problem = consistency();
+    expect.require(problem.empty(), st + ": " + problem);
+  }
+  sh(kTw + " unload");
+  auto [rc, out] = sh("TW_FAULT_FAIL_AT=create-gen_index " + kTw + " load /policies/robust-a.tw");
+  expect.require(rc != 0 && out.find("injected") != std::string::npos, "load did not fail: " + out);
+  std::string problem = consistency();
+  expect.require(problem.empty() && access(kRoot.c_str(), F_OK) != 0, "a load failing at create-gen_index left: " + problem);
+  return fmt::format("a replace failing at create-gen_conjs and at fill-profiles left robust-a enforcing with {} guarded "
+                     "objects; a load failing at create-gen_index left nothing",
+                     before);
+}
+
 }  // namespace
+
+Outcome faults() {
+  Expectations expect;
+  expect.log = true;
+  for (const char* cg : {"/tw-robust", "/tw-stranger"}) mkdir((std::string("/sys/fs/cgroup") + cg).c_str(), 0755);
+  sh(kTw + " unload >/dev/null 2>&1");
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  expect("online CPUs", std::to_string(cpus), "2");
+  std::string detail = fmt::format("{} CPUs; ", cpus);
+  detail += concurrently(expect, "two loads", "true", "load /policies/robust-a.tw", "load /policies/robust-b.tw", 10);
+  detail += "; " + concurrently(expect, "unload and replace", kTw + " load /policies/robust-a.tw >/dev/null", "unload",
+                                "replace /policies/robust-b.tw", 10);
+  detail += "; " + concurrently(expect, "load and unload", "true", "load /policies/robust-a.tw", "unload", 10);
+  detail += "; " + drops(expect);
+  detail += "; " + injected(expect);
+  return expect.result(detail);
+}
+
 
 Outcome robustness() {
   Expectations expect;

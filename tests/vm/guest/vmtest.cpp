@@ -675,6 +675,11 @@ std::map<std::string, HookStats> lsm_prog_stats() {
     // Names are cut to 15 characters ("tw_token_capabl"): match the hook by prefix.
     std::string name = info.name;
     std::string rest = name.substr(name.find('_') + 1);
+    if (rest.rfind("guard_", 0) == 0) {  // the guard's programs: tw_guard_map, ...
+      out[rest].ns += info.run_time_ns;
+      out[rest].cnt += info.run_cnt;
+      continue;
+    }
     for (const char* hook : {"token_create", "token_cmd", "token_capable", "map_create", "prog_load", "token_free"}) {
       if (rest.empty() || std::string(hook).rfind(rest, 0) != 0) continue;
       out[hook].ns += info.run_time_ns;
@@ -757,7 +762,8 @@ void write_bench_policy(const std::string& path, int n) {
 std::string stats_line(const std::string& label, const std::map<std::string, HookStats>& before,
                        const std::map<std::string, HookStats>& after) {
   std::string line = "TWVM-BENCH " + label;
-  for (const char* hook : {"token_create", "token_cmd", "token_capable", "map_create", "prog_load", "token_free"}) {
+  for (const char* hook : {"token_create", "token_cmd", "token_capable", "map_create", "prog_load", "token_free",
+                           "guard_bpf", "guard_map", "guard_prog", "guard_create", "guard_attr"}) {
     HookStats a = after.count(hook) ? after.at(hook) : HookStats{};
     HookStats b = before.count(hook) ? before.at(hook) : HookStats{};
     uint64_t cnt = a.cnt - b.cnt, ns = a.ns - b.ns;
@@ -850,6 +856,7 @@ const std::map<std::string, std::function<Outcome()>>& cases() {
       {"selftest_scenarios", selftest_scenarios},
       {"differential", differential},
       {"robustness", robustness},
+      {"faults", faults},
       {"bench_hooks", bench_hooks},
       {"demo_workload_flowlogd", demo_workload_flowlogd},
   };
