@@ -1354,15 +1354,15 @@ int BPF_PROG(tw_guard_prog, struct bpf_prog *prog)
 SEC("lsm/bpf")
 int BPF_PROG(tw_guard_bpf, int cmd, union bpf_attr *attr, unsigned int size)
 {
-	if (!outside_init_userns())
-		return 0;
-	__u32 kind;
+	__u32 kind; /* the command first: every bpf() call of the host comes here */
 	switch (cmd) {
 	case BPF_MAP_GET_FD_BY_ID: kind = TW_GUARD_KIND_MAP; break;
 	case BPF_PROG_GET_FD_BY_ID: kind = TW_GUARD_KIND_PROG; break;
 	case BPF_LINK_GET_FD_BY_ID: kind = TW_GUARD_KIND_LINK; break;
 	default: return 0;
 	}
+	if (!outside_init_userns())
+		return 0;
 	__u32 id = attr->map_id; /* one union: map_id, prog_id and link_id */
 	return guarded_id(kind, id) ? guard_refuse(TW_GUARD_BY_ID, id) : 0;
 }

@@ -62,10 +62,14 @@ int BPF_PROG(f_map_create, struct bpf_map *map, union bpf_attr *attr, struct bpf
 	return key ? use(key, attr->map_type) : 0;
 }
 
+/* Before 7.x the hook gets no token (bpf_prog_load() has moved it into prog->aux->token): any
+ * per-token policy must read it there, so the floor does too. */
 SEC("lsm/bpf_prog_load")
 int BPF_PROG(f_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct bpf_token *token)
 {
 	__u64 key = arg_u64(ctx, 2);
+	if (!key)
+		key = (__u64)prog->aux->token;
 	return key ? use(key, attr->prog_type) : 0;
 }
 
