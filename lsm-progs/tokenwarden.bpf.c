@@ -1133,9 +1133,98 @@ static __always_inline bool has(__u64 mask, __u32 bit)
 	return bit < 64 && (mask & (1ULL << bit));
 }
 
+/* The common case, decided without a decision record: a token labelled by the live generation,
+ * confined, whose profile does not log allowed uses. Null: the long way (resolve) decides. */
+static __always_inline struct tw_token *labelled_live(__u64 key)
+{
+	struct tw_ctl *c = live_ctl();
+	if (!c)
+		return 0;
+	struct tw_token *t = bpf_map_lookup_elem(&tokens, &key);
+	if (!t || t->generation != c->generation || (t->flags & TW_TOKEN_AUDIT_DEFAULT) || t->rules.log_allowed)
+		return 0;
+	return t;
+}
+
+/* What a profile says of a map creation or a program load: reason 0 (TW_R_ALLOWED) or the
+ * refusal's, with the value over its limit; `probe` for libbpf's probe shapes (allowed, not
+ * counted). The one copy of the rules, for the fast path and the long way alike. */
+struct verdict_of {
+	int reason;
+	bool probe;
+	__u64 value;
+	__u32 limit;
+};
+
+static __always_inline bool over_limit(struct verdict_of *v, __u64 value, __u32 limit, int reason)
+{
+	if (limit == 0xffffffff || value <= limit)
+		return false;
+	v->reason = reason;
+	v->value = value;
+	v->limit = limit;
+	return true;
+}
+
+static __always_inline void map_rules(const struct tw_rules *p, union bpf_attr *attr, const struct tw_token *t,
+				      struct verdict_of *v)
+{
+	__u32 type = attr->map_type, flags = attr->map_flags;
+	if (!has(p->cmds, BPF_MAP_CREATE))
+		v->reason = TW_R_CMD;
+	else if (p->probes_ok && type == TW_PROBE_MAP_TYPE && attr->max_entries == 1 && attr->key_size == 4 &&
+		 attr->value_size <= TW_PROBE_VALUE_SIZE && !(flags & p->forbidden_map_flags))
+		v->probe = true;
+	else if (!has(p->maps, type))
+		v->reason = TW_R_MAP_TYPE;
+	else if (over_limit(v, attr->max_entries, p->limits[TW_LIM_MAX_ENTRIES], TW_R_MAX_ENTRIES) ||
+		 over_limit(v, attr->key_size, p->limits[TW_LIM_KEY_SIZE], TW_R_KEY_SIZE) ||
+		 over_limit(v, attr->value_size, p->limits[TW_LIM_VALUE_SIZE], TW_R_VALUE_SIZE)) {
+	} else if (flags & p->forbidden_map_flags)
+		v->reason = TW_R_MAP_FLAGS;
+	else if (t)
+		over_limit(v, (__u64)t->maps + 1, p->limits[TW_LIM_MAPS], TW_R_MAPS_QUOTA);
+}
+
+static __always_inline void prog_rules(const struct tw_rules *p, union bpf_attr *attr, const struct tw_token *t,
+				       struct verdict_of *v)
+{
+	__u32 type = attr->prog_type, attach = attr->expected_attach_type;
+	if (!has(p->cmds, BPF_PROG_LOAD))
+		v->reason = TW_R_CMD;
+	else if (p->probes_ok && type == TW_PROBE_PROG_TYPE && attach == TW_PROBE_ATTACH_TYPE &&
+		 attr->insn_cnt <= TW_PROBE_INSNS && !(attr->prog_flags & BPF_F_SLEEPABLE_FLAG))
+		v->probe = true;
+	else if (!has(p->progs, type))
+		v->reason = TW_R_PROG_TYPE;
+	else if (!has(p->attachs, attach))
+		v->reason = TW_R_ATTACH_TYPE;
+	else if (over_limit(v, attr->insn_cnt, p->limits[TW_LIM_INSNS], TW_R_INSNS)) {
+	} else if ((attr->prog_flags & BPF_F_SLEEPABLE_FLAG) && !p->sleepable_ok)
+		v->reason = TW_R_SLEEPABLE;
+	else if (t)
+		over_limit(v, (__u64)t->progs + 1, p->limits[TW_LIM_PROGS], TW_R_PROGS_QUOTA);
+}
+
+static __always_inline void refuse(struct decision *d, const struct verdict_of *v)
+{
+	if (!v->reason)
+		return;
+	d->verdict = TW_V_DENY;
+	d->reason = v->reason;
+	d->value = v->value;
+	d->limit = v->limit;
+}
+
 SEC("lsm/bpf_token_cmd")
 int BPF_PROG(tw_token_cmd, const struct bpf_token *token, enum bpf_cmd cmd)
 {
+	struct tw_token *t = labelled_live((__u64)token);
+	if (t && ((t->flags & TW_TOKEN_UNCONFINED) || has(t->rules.cmds, cmd))) {
+		if (!(t->flags & TW_TOKEN_UNCONFINED))
+			t->allowed[TW_HOOK_TOKEN_CMD]++;
+		return 0;
+	}
 	struct use_ctx u = {};
 	struct decision d = {.hook = TW_HOOK_TOKEN_CMD, .what = cmd};
 	bool early;
@@ -1151,6 +1240,12 @@ int BPF_PROG(tw_token_cmd, const struct bpf_token *token, enum bpf_cmd cmd)
 SEC("lsm/bpf_token_capable")
 int BPF_PROG(tw_token_capable, const struct bpf_token *token, int cap)
 {
+	struct tw_token *t = labelled_live((__u64)token);
+	if (t && ((t->flags & TW_TOKEN_UNCONFINED) || has(t->rules.caps, cap))) {
+		if (!(t->flags & TW_TOKEN_UNCONFINED))
+			t->allowed[TW_HOOK_TOKEN_CAPABLE]++;
+		return 0;
+	}
 	struct use_ctx u = {};
 	struct decision d = {.hook = TW_HOOK_TOKEN_CAPABLE, .what = cap};
 	bool early;
@@ -1163,52 +1258,37 @@ int BPF_PROG(tw_token_capable, const struct bpf_token *token, int cap)
 	return finish(&d, u.mode, u.log_allowed, u.t);
 }
 
-static __always_inline bool over(struct decision *d, __u64 value, __u32 limit, int reason)
-{
-	if (limit == 0xffffffff || value <= limit)
-		return false;
-	d->verdict = TW_V_DENY;
-	d->reason = reason;
-	d->value = value;
-	d->limit = limit;
-	return true;
-}
-
 SEC("lsm/bpf_map_create")
 int BPF_PROG(tw_map_create, struct bpf_map *map, union bpf_attr *attr, struct bpf_token *token)
 {
 	__u64 key = arg_u64(ctx, 2);
 	if (!key)
 		return 0; /* not token-backed: the kernel's own checks apply */
-	struct use_ctx u = {};
-	__u32 type = attr->map_type;
-	__u32 flags = attr->map_flags;
-	struct decision d = {.hook = TW_HOOK_MAP_CREATE, .what = type, .what2 = flags};
-	bool early, probe = false;
-	if (!resolve(key, &u, &d, &early))
+	struct tw_token *t = labelled_live(key);
+	if (t && (t->flags & TW_TOKEN_UNCONFINED))
 		return 0;
-	if (!early) {
-		const struct tw_rules *p = u.r;
-		if (!has(p->cmds, BPF_MAP_CREATE)) {
-			d.verdict = TW_V_DENY;
-			d.reason = TW_R_CMD;
-		} else if (p->probes_ok && type == TW_PROBE_MAP_TYPE && attr->max_entries == 1 && attr->key_size == 4 &&
-			   attr->value_size <= TW_PROBE_VALUE_SIZE && !(flags & p->forbidden_map_flags)) {
-			probe = true; /* libbpf's probe maps: allowed, not counted */
-		} else if (!has(p->maps, type)) {
-			d.verdict = TW_V_DENY;
-			d.reason = TW_R_MAP_TYPE;
-		} else if (over(&d, attr->max_entries, p->limits[TW_LIM_MAX_ENTRIES], TW_R_MAX_ENTRIES) ||
-			   over(&d, attr->key_size, p->limits[TW_LIM_KEY_SIZE], TW_R_KEY_SIZE) ||
-			   over(&d, attr->value_size, p->limits[TW_LIM_VALUE_SIZE], TW_R_VALUE_SIZE)) {
-		} else if (flags & p->forbidden_map_flags) {
-			d.verdict = TW_V_DENY;
-			d.reason = TW_R_MAP_FLAGS;
-		} else if (u.t && over(&d, (__u64)u.t->maps + 1, p->limits[TW_LIM_MAPS], TW_R_MAPS_QUOTA)) {
+	struct verdict_of v = {};
+	if (t) {
+		map_rules(&t->rules, attr, t, &v);
+		if (!v.reason) {
+			t->allowed[TW_HOOK_MAP_CREATE]++;
+			if (!v.probe)
+				__sync_fetch_and_add(&t->maps, 1);
+			return 0;
 		}
 	}
+	struct use_ctx u = {};
+	struct decision d = {.hook = TW_HOOK_MAP_CREATE, .what = attr->map_type, .what2 = attr->map_flags};
+	bool early;
+	if (!resolve(key, &u, &d, &early))
+		return 0;
+	v = (struct verdict_of){};
+	if (!early) {
+		map_rules(u.r, attr, u.t, &v);
+		refuse(&d, &v);
+	}
 	int ret = finish(&d, u.mode, u.log_allowed, u.t);
-	if (!ret && u.t && !probe)
+	if (!ret && u.t && !v.probe)
 		__sync_fetch_and_add(&u.t->maps, 1);
 	return ret;
 }
@@ -1227,38 +1307,33 @@ int BPF_PROG(tw_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct b
 		key = (__u64)prog->aux->token;
 	if (!key)
 		return 0;
-	__u32 type = attr->prog_type;
-	if (type == BPF_PROG_TYPE_TRACING && attr->expected_attach_type == BPF_MODIFY_RETURN)
+	if (attr->prog_type == BPF_PROG_TYPE_TRACING && attr->expected_attach_type == BPF_MODIFY_RETURN)
 		return guard_refuse(TW_GUARD_MODIFY_RETURN, attr->attach_btf_id);
-	struct use_ctx u = {};
-	__u32 attach = attr->expected_attach_type;
-	struct decision d = {.hook = TW_HOOK_PROG_LOAD, .what = type, .what2 = attach};
-	bool early, probe = false;
-	if (!resolve(key, &u, &d, &early))
+	struct tw_token *t = labelled_live(key);
+	if (t && (t->flags & TW_TOKEN_UNCONFINED))
 		return 0;
-	if (!early) {
-		const struct tw_rules *p = u.r;
-		if (!has(p->cmds, BPF_PROG_LOAD)) {
-			d.verdict = TW_V_DENY;
-			d.reason = TW_R_CMD;
-		} else if (p->probes_ok && type == TW_PROBE_PROG_TYPE && attach == TW_PROBE_ATTACH_TYPE &&
-			   attr->insn_cnt <= TW_PROBE_INSNS && !(attr->prog_flags & BPF_F_SLEEPABLE_FLAG)) {
-			probe = true; /* libbpf's probe programs: allowed, not counted */
-		} else if (!has(p->progs, type)) {
-			d.verdict = TW_V_DENY;
-			d.reason = TW_R_PROG_TYPE;
-		} else if (!has(p->attachs, attach)) {
-			d.verdict = TW_V_DENY;
-			d.reason = TW_R_ATTACH_TYPE;
-		} else if (over(&d, attr->insn_cnt, p->limits[TW_LIM_INSNS], TW_R_INSNS)) {
-		} else if ((attr->prog_flags & BPF_F_SLEEPABLE_FLAG) && !p->sleepable_ok) {
-			d.verdict = TW_V_DENY;
-			d.reason = TW_R_SLEEPABLE;
-		} else if (u.t && over(&d, (__u64)u.t->progs + 1, p->limits[TW_LIM_PROGS], TW_R_PROGS_QUOTA)) {
+	struct verdict_of v = {};
+	if (t) {
+		prog_rules(&t->rules, attr, t, &v);
+		if (!v.reason) {
+			t->allowed[TW_HOOK_PROG_LOAD]++;
+			if (!v.probe)
+				__sync_fetch_and_add(&t->progs, 1);
+			return 0;
 		}
 	}
+	struct use_ctx u = {};
+	struct decision d = {.hook = TW_HOOK_PROG_LOAD, .what = attr->prog_type, .what2 = attr->expected_attach_type};
+	bool early;
+	if (!resolve(key, &u, &d, &early))
+		return 0;
+	v = (struct verdict_of){};
+	if (!early) {
+		prog_rules(u.r, attr, u.t, &v);
+		refuse(&d, &v);
+	}
 	int ret = finish(&d, u.mode, u.log_allowed, u.t);
-	if (!ret && u.t && !probe)
+	if (!ret && u.t && !v.probe)
 		__sync_fetch_and_add(&u.t->progs, 1);
 	return ret;
 }

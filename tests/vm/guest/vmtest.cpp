@@ -470,7 +470,7 @@ std::string fmod_ret_attack(int token, const char* target) {
       {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
   };
   LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_MODIFY_RETURN, .prog_flags = BPF_F_TOKEN_FD,
-              .attach_btf_id = static_cast<uint32_t>(id), .token_fd = token);
+              .attach_btf_id = static_cast<uint32_t>(id), .token_fd = static_cast<uint32_t>(token));
   UniqueFd prog(bpf_prog_load(BPF_PROG_TYPE_TRACING, "tw_attack", "GPL", insns, 2, &o));
   if (prog.get() < 0) return "load=" + errno_name(errno);
   UniqueFd link(bpf_link_create(prog.get(), 0, BPF_MODIFY_RETURN, nullptr));
