@@ -118,11 +118,13 @@ uint32_t object_id(int fd, tw_guard_kind kind) {
   return bpf_link_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
 }
 
-Status guard_object(int guard_ids, tw_guard_kind kind, int fd, const std::string& what) {
+// Records the object behind `fd` in guard_ids; its id.
+Result<uint32_t> guard_object(int guard_ids, tw_guard_kind kind, int fd, const std::string& what) {
   tw_guard_id key{static_cast<uint32_t>(kind), object_id(fd, kind)};
   if (key.id == 0) return errno_error("BPF_OBJ_GET_INFO_BY_FD", what);
   uint32_t one = 1;
-  return update(guard_ids, &key, &one, "guard_ids (" + what + ")");
+  if (auto s = update(guard_ids, &key, &one, "guard_ids (" + what + ")"); !s) return s.error();
+  return key.id;
 }
 
 void unguard_id(int guard_ids, tw_guard_kind kind, uint32_t id) {
@@ -329,8 +331,9 @@ Result<uint64_t> Enforcer::write_generation(const vocab::PolicyTables& t, bool l
       return Error{std::string("BPF_MAP_CREATE(tw_") + (outer_name(g) + 4) + ")", ENOMEM, "injected by TW_FAULT_FAIL_AT"};
     auto m = create_inner(g, sizes[static_cast<size_t>(g)]);
     if (!m) return m.error();
-    if (auto s = guard_object(fd("guard_ids"), TW_GUARD_KIND_MAP, m->get(), outer_name(g)); !s) return s.error();
-    unguard.ids.push_back(object_id(m->get(), TW_GUARD_KIND_MAP));
+    auto id = guard_object(fd("guard_ids"), TW_GUARD_KIND_MAP, m->get(), outer_name(g));
+    if (!id) return id.error();
+    unguard.ids.push_back(*id);
     inner.push_back(std::move(*m));
   }
   tw_settings settings = t.settings;
