@@ -60,6 +60,7 @@ class Lowering {
     t_.settings.n_conj = static_cast<uint32_t>(t_.conjs.size());
     t_.settings.n_profiles = static_cast<uint32_t>(t_.profiles.size());
     t_.settings.n_index = static_cast<uint32_t>(t_.index.size());
+    t_.settings.unused_attrs = unused_attrs(t_.conjs);
     return std::move(t_);
   }
 
@@ -242,6 +243,16 @@ class Lowering {
       default:
         return {};
     }
+  }
+
+  // The attributes no atom tests: bpf_token_create skips their lookups and the path walks they
+  // need (tw_settings.unused_attrs).
+  static uint32_t unused_attrs(const std::vector<tw_conj>& conjs) {
+    static_assert(TW_ATTR_COUNT <= 32, "tw_settings.unused_attrs has a bit per attribute");
+    uint32_t used = 0;
+    for (const tw_conj& c : conjs)
+      for (uint32_t k = 0; k < c.n_atoms && k < TW_MAX_ATOMS; ++k) used |= 1u << c.atoms[k].attr;
+    return ((1u << TW_ATTR_COUNT) - 1) & ~used;
   }
 
   void build_index() {

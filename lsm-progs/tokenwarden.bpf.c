@@ -24,6 +24,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "tw_abi.h"
+#include "tw_siphash.h"
 
 #include <stdbool.h>
 
@@ -189,6 +190,12 @@ static __always_inline struct tw_settings *settings_of(const struct tw_ctl *c)
 }
 
 /* Every table of the slot is present (the matching at bpf_token_create reads them all). */
+/* Does an atom of the live generation test `attr`? */
+static __always_inline bool needed(const struct tw_settings *set, __u32 attr)
+{
+	return !(set->unused_attrs & (1U << attr));
+}
+
 static __always_inline bool tables_present(__u32 slot)
 {
 	return bpf_map_lookup_elem(&gen_profiles, &slot) && bpf_map_lookup_elem(&gen_conjs, &slot) &&
@@ -399,9 +406,6 @@ struct {
 
 /* ---- paths as keyed hashes (the encoding is in tw_abi.h) ------------------------------------ */
 
-struct sip {
-	__u64 v0, v1, v2, v3;
-};
 
 /* Per CPU: the hash being built, the component being read, and the creator's cgroup path's
  * prefixes by level (the `under` keys). Too big for the stack. */
@@ -414,7 +418,7 @@ struct tw_walk {
 	__u32 under_levels;
 	__u32 failed;
 	__u32 done;    /* the walk reached a root */
-	__u32 pad;
+	__u32 stop_level; /* the cgroup walk ends before this level */
 	__u64 under[TW_CGROUP_LEVELS];
 	char name[TW_NAME_LEN];
 };
@@ -440,74 +444,13 @@ static __always_inline struct tw_walk *walk_scratch(void)
 	return bpf_map_lookup_elem(&walk, &zero);
 }
 
-#define SIP_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
-
-static __always_inline void sip_round(struct sip *s)
-{
-	s->v0 += s->v1; s->v1 = SIP_ROTL(s->v1, 13); s->v1 ^= s->v0; s->v0 = SIP_ROTL(s->v0, 32);
-	s->v2 += s->v3; s->v3 = SIP_ROTL(s->v3, 16); s->v3 ^= s->v2;
-	s->v0 += s->v3; s->v3 = SIP_ROTL(s->v3, 21); s->v3 ^= s->v0;
-	s->v2 += s->v1; s->v1 = SIP_ROTL(s->v1, 17); s->v1 ^= s->v2; s->v2 = SIP_ROTL(s->v2, 32);
-}
-
-static __always_inline void sip_init(struct sip *s, const __u64 key[2])
-{
-	s->v0 = key[0] ^ 0x736f6d6570736575ULL;
-	s->v1 = key[1] ^ 0x646f72616e646f6dULL;
-	s->v2 = key[0] ^ 0x6c7967656e657261ULL;
-	s->v3 = key[1] ^ 0x7465646279746573ULL;
-}
-
-static __always_inline void sip_word(struct sip *s, __u64 m)
-{
-	s->v3 ^= m;
-	sip_round(s);
-	sip_round(s);
-	s->v0 ^= m;
-}
-
-/* The hash of what was fed so far (`words` 8-byte words); the state is left as it was. */
-static __always_inline __u64 sip_final(const struct sip *in, __u64 words)
-{
-	struct sip s = *in;
-	__u64 b = (words * 8) << 56;
-	s.v3 ^= b;
-	sip_round(&s);
-	sip_round(&s);
-	s.v0 ^= b;
-	s.v2 ^= 0xff;
-	sip_round(&s);
-	sip_round(&s);
-	sip_round(&s);
-	sip_round(&s);
-	return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
-}
-
-/* Feeds one path component, a NUL-terminated kernel string, to the hash: its length, then its
- * bytes in words. Returns the words fed, or -1 when it cannot be read. A global function: checked
- * once, whichever walk calls it. */
+/* Feeds one path component to the walk's hash (tw_siphash.h). A global function: checked once,
+ * whichever walk calls it. */
 __noinline int tw_hash_name(struct tw_walk *w, __u64 kname)
 {
 	if (!w)
 		return -1;
-	long n = bpf_probe_read_kernel_str(w->name, sizeof(w->name), (const void *)kname);
-	if (n <= 0 || n > TW_NAME_LEN)
-		return -1;
-	__u32 len = (__u32)n - 1;
-	sip_word(&w->s, len);
-	int words = 1;
-	for (int i = 0; i < TW_NAME_LEN / 8; i++) {
-		if ((__u32)i * 8 >= len)
-			break;
-		__u64 m;
-		__builtin_memcpy(&m, &w->name[i * 8], 8);
-		__u32 rest = len - (__u32)i * 8;
-		if (rest < 8)
-			m &= (1ULL << (rest * 8)) - 1; /* what follows the NUL is the previous name's */
-		sip_word(&w->s, m);
-		words++;
-	}
-	return words;
+	return sip_component(&w->s, w->name, kname);
 }
 
 /* The creator's cgroup path, root first: at each level below the deepest a policy's `under`
@@ -529,6 +472,8 @@ static long cgroup_level_cb(__u32 i, void *unused)
 		f->cgroup_ok = 1;
 		return 1;
 	}
+	if (i + 1 >= w->stop_level)
+		return 1; /* no atom tests the whole path: the `under` prefixes are all it needs */
 	struct cgroup *anc = 0;
 	__u64 at = w->cgroup + bpf_core_field_offset(struct cgroup, ancestors) + (__u64)(i + 1) * sizeof(void *);
 	if (bpf_probe_read_kernel(&anc, sizeof(anc), (const void *)at) || !anc) {
@@ -547,8 +492,8 @@ static long cgroup_level_cb(__u32 i, void *unused)
 static __always_inline void cgroup_facts(struct facts *f, struct task_struct *task, const struct tw_settings *set,
 					 struct tw_walk *w)
 {
-	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
-	int level = cg ? BPF_CORE_READ(cg, level) : -1;
+	struct cgroup *cg = task->cgroups->dfl_cgrp;
+	int level = cg ? cg->level : -1;
 	if (level < 0) {
 		w->failed = 1;
 		return;
@@ -556,6 +501,7 @@ static __always_inline void cgroup_facts(struct facts *f, struct task_struct *ta
 	f->cgroup_level = level;
 	w->cgroup = (__u64)cg;
 	w->under_levels = set->under_levels;
+	w->stop_level = needed(set, TW_ATTR_CGROUP_IS) ? TW_CGROUP_LEVELS : set->under_levels;
 	w->words = 0;
 	sip_init(&w->s, set->path_key);
 	/* Deeper than TW_CGROUP_LEVELS: no policy names such a path, so it stays unmatched. */
@@ -782,8 +728,14 @@ static long chunk_cb(__u32 chunk, void *unused)
 static __always_inline void lookup_key(struct match_ctx *m, __u32 attr, __u64 v0, __u64 v1)
 {
 	m->key.attr = attr;
+	m->key.chunk = 0;
 	m->key.v0 = v0;
 	m->key.v1 = v1;
+	/* Most values are in no profile's index: a miss costs this one lookup, not a loop. */
+	__u32 slot = m->slot;
+	void *index = bpf_map_lookup_elem(&gen_index, &slot);
+	if (!index || !bpf_map_lookup_elem(index, &m->key))
+		return;
 	bpf_loop(TW_MAX_CHUNKS, chunk_cb, 0, 0);
 }
 
@@ -831,25 +783,29 @@ static __noinline bool gather_facts(struct facts *f, const struct bpf_token *tok
 	f->uid = (__u32)uid_gid;
 	f->gid = uid_gid >> 32;
 	bpf_get_current_comm(f->comm, sizeof(f->comm));
-	f->owner = BPF_CORE_READ(token, userns, owner.val);
-	f->depth = BPF_CORE_READ(token, userns, level);
-	f->masks[0] = BPF_CORE_READ(token, allowed_cmds);
-	f->masks[1] = BPF_CORE_READ(token, allowed_maps);
-	f->masks[2] = BPF_CORE_READ(token, allowed_progs);
-	f->masks[3] = BPF_CORE_READ(token, allowed_attachs);
+	/* Direct loads through the hook's token (the verifier makes them fault-safe), cheaper than
+	 * a probe read each. */
+	struct user_namespace *userns = token->userns;
+	f->owner = userns->owner.val;
+	f->depth = userns->level;
+	f->masks[0] = token->allowed_cmds;
+	f->masks[1] = token->allowed_maps;
+	f->masks[2] = token->allowed_progs;
+	f->masks[3] = token->allowed_attachs;
 	if (!w)
 		return false;
 	w->failed = 0;
-	cgroup_facts(f, task, set, w);
+	if (needed(set, TW_ATTR_CGROUP_IS) || set->under_levels)
+		cgroup_facts(f, task, set, w);
 
-	struct dentry *exe = BPF_CORE_READ(task, mm, exe_file, f_path.dentry);
+	struct dentry *exe = needed(set, TW_ATTR_EXE) ? BPF_CORE_READ(task, mm, exe_file, f_path.dentry) : 0;
 	if (exe) {
 		f->exe_dev = BPF_CORE_READ(exe, d_sb, s_dev);
 		f->exe_ok = walk_path(w, set, (__u64)exe, 0, &f->exe_hash);
 	}
 
 	/* The token's bpffs: the mount the hook's path is on, if it is in the creator's namespace. */
-	struct vfsmount *vmnt = BPF_CORE_READ(path, mnt);
+	struct vfsmount *vmnt = needed(set, TW_ATTR_BPFFS) ? BPF_CORE_READ(path, mnt) : 0;
 	if (vmnt) {
 		struct mount *m = (struct mount *)((__u64)vmnt - bpf_core_field_offset(struct mount, mnt));
 		if (BPF_CORE_READ(m, mnt_ns) == BPF_CORE_READ(task, nsproxy, mnt_ns))
@@ -919,7 +875,9 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 		}
 	}
 
-	int ret = finish(&d, mode, log_allowed, 0);
+	/* An allowed creation is counted in the record (like every allowed use, folded into the
+	 * profile's counters when the token is freed): one counters lookup fewer. */
+	int ret = finish(&d, mode, log_allowed, d.verdict == TW_V_ALLOW ? state : 0);
 	if (ret)
 		return ret;
 	/* The token will exist: remember its record. A full table fails closed. */
@@ -959,18 +917,24 @@ static __noinline int create(struct bpf_token *token, const struct path *path)
 	if (!gather_facts(&m->f, token, path, set)) /* a path that could not be read: fail closed */
 		return fail_closed(TW_HOOK_TOKEN_CREATE, (__u64)token);
 
-	/* Candidates: every exact value this creator and token have, then the scan list. */
-	lookup_key(m, TW_ATTR_UID, m->f.uid, 0);
-	lookup_key(m, TW_ATTR_GID, m->f.gid, 0);
-	lookup_key(m, TW_ATTR_USERNS_OWNER, m->f.owner, 0);
-	lookup_key(m, TW_ATTR_USERNS_DEPTH, m->f.depth, 0);
+	/* Candidates: every exact value this creator and token have that an atom tests, then the
+	 * scan list. */
+	__u32 unused = set->unused_attrs;
+	if (!(unused & (1U << TW_ATTR_UID)))
+		lookup_key(m, TW_ATTR_UID, m->f.uid, 0);
+	if (!(unused & (1U << TW_ATTR_GID)))
+		lookup_key(m, TW_ATTR_GID, m->f.gid, 0);
+	if (!(unused & (1U << TW_ATTR_USERNS_OWNER)))
+		lookup_key(m, TW_ATTR_USERNS_OWNER, m->f.owner, 0);
+	if (!(unused & (1U << TW_ATTR_USERNS_DEPTH)))
+		lookup_key(m, TW_ATTR_USERNS_DEPTH, m->f.depth, 0);
 	if (m->f.exe_ok)
 		lookup_key(m, TW_ATTR_EXE, m->f.exe_dev, m->f.exe_hash);
 	if (m->f.bpffs_ok)
 		lookup_key(m, TW_ATTR_BPFFS, m->f.bpffs_hash, 0);
-	if (m->f.cgroup_ok)
+	if (m->f.cgroup_ok && !(unused & (1U << TW_ATTR_CGROUP_IS)))
 		lookup_key(m, TW_ATTR_CGROUP_IS, m->f.cgroup_hash, 0);
-	{
+	if (!(unused & (1U << TW_ATTR_COMM))) {
 		__u64 c0 = 0, c1 = 0;
 		__builtin_memcpy(&c0, m->f.comm, 8);
 		__builtin_memcpy(&c1, m->f.comm + 8, 8);
@@ -1370,7 +1334,7 @@ struct {
 static __always_inline bool outside_init_userns(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	return BPF_CORE_READ(task, cred, user_ns, level) != 0;
+	return task->cred->user_ns->level != 0; /* direct loads: cheaper than probe reads */
 }
 
 static __always_inline bool guarded_id(__u32 kind, __u32 id)
@@ -1412,7 +1376,7 @@ int BPF_PROG(tw_guard_map, struct bpf_map *map, unsigned int fmode)
 {
 	if (!outside_init_userns())
 		return 0;
-	__u32 id = BPF_CORE_READ(map, id);
+	__u32 id = map->id;
 	return guarded_id(TW_GUARD_KIND_MAP, id) ? guard_refuse(TW_GUARD_MAP_FD, id) : 0;
 }
 
@@ -1421,7 +1385,7 @@ int BPF_PROG(tw_guard_prog, struct bpf_prog *prog)
 {
 	if (!outside_init_userns())
 		return 0;
-	__u32 id = BPF_CORE_READ(prog, aux, id);
+	__u32 id = prog->aux->id;
 	return guarded_id(TW_GUARD_KIND_PROG, id) ? guard_refuse(TW_GUARD_PROG_FD, id) : 0;
 }
 

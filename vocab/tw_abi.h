@@ -198,7 +198,9 @@ struct tw_settings {
 	__u32 n_profiles;    /* entries of the generation's tables: the loader and status check them */
 	__u32 n_index;
 	__u32 under_levels;  /* 1 + the deepest level a `creator.cgroup under` names; 0: none */
-	__u32 pad;
+	__u32 unused_attrs;  /* bit 1 << TW_ATTR_x: no atom of this generation tests x, so
+			      * bpf_token_create neither looks x up nor walks the path x needs
+			      * (0, as from an older loader: every lookup and walk is done) */
 	__u64 loaded_at_ns;  /* CLOCK_REALTIME of the install */
 	__u64 path_key[2];   /* SipHash key of this generation's path hashes, from getrandom at load */
 	__u8 policy_sha256[32];

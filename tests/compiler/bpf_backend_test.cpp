@@ -190,3 +190,30 @@ profile c {{ match creator.cgroup == "/ok/y/z"; }})", deep));
   CHECK(failure(fmt::format("policy p; profile a {{ match creator.cgroup under \"{}\"; }}", too_deep))
             .find("levels deep") != std::string::npos);
 }
+
+TEST_CASE("bpf backend: the attributes no atom tests are marked unused, so the create hook skips them") {
+  auto bit = [](int attr) { return 1u << attr; };
+  auto t = lower(R"(policy p;
+profile a { match creator.uid == 1 and creator.comm == "svc"; }
+profile b { match creator.cgroup under "/ok/x"; })");
+  uint32_t unused = t.settings.unused_attrs;
+  for (int attr : {TW_ATTR_UID, TW_ATTR_COMM, TW_ATTR_CGROUP_UNDER}) CHECK((unused & bit(attr)) == 0);
+  // No walk of the executable's or the bpffs's path, no whole cgroup path, no other lookups.
+  for (int attr : {TW_ATTR_GID, TW_ATTR_EXE, TW_ATTR_CGROUP_IS, TW_ATTR_USERNS_OWNER, TW_ATTR_USERNS_DEPTH,
+                   TW_ATTR_BPFFS, TW_ATTR_DELEGATES})
+    CHECK((unused & bit(attr)) != 0);
+  CHECK((unused >> TW_ATTR_COUNT) == 0);
+
+  // An atom in any alternative counts, indexed or not: here exe and depth only as second atoms.
+  auto u = lower(R"(policy p;
+profile a { match creator.uid == 1 and creator.exe == "/ok/bin/x"; }
+profile b { match creator.uid == 5 and token.userns.depth == 1 and creator.cgroup == "/ok/y"; })");
+  for (int attr : {TW_ATTR_UID, TW_ATTR_EXE, TW_ATTR_USERNS_DEPTH, TW_ATTR_CGROUP_IS})
+    CHECK((u.settings.unused_attrs & bit(attr)) == 0);
+  CHECK((u.settings.unused_attrs & bit(TW_ATTR_CGROUP_UNDER)) != 0);
+  // `match any` tests nothing: every attribute is unused.
+  CHECK(lower("policy p; profile a { match any; }").settings.unused_attrs == (1u << TW_ATTR_COUNT) - 1);
+  // A path that does not resolve leaves no atom, and so no walk (the value never matches).
+  CHECK((lower(R"(policy p; profile a { match creator.exe == "/nowhere"; })").settings.unused_attrs &
+         bit(TW_ATTR_EXE)) != 0);
+}

@@ -6,6 +6,7 @@
 // order given; SELinux cases load a policy and switch to enforcing, so they come last.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -689,7 +690,17 @@ std::map<std::string, HookStats> lsm_prog_stats() {
   return out;
 }
 
-// The workload measured: tokens created and freed, each used for maps and a program.
+// The program the workload loads: `exit` alone, which the verifier refuses (R0 is never set)
+// after every hook and capability check of a load has run, so that nothing is JIT-compiled. Under
+// software emulation, writing JIT code into the kernel's shared program pack makes the emulator
+// throw away its translation of every program on the same page, the measured ones included, at
+// random: a cost no CPU has, and the largest source of spread between rounds before this.
+const std::vector<bpf_insn>& refused_program() {
+  static const std::vector<bpf_insn> insns = {{.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0}};
+  return insns;
+}
+
+// The workload measured: tokens created and freed, each used for maps and a program load.
 void bench_workload(int rounds) {
   DelegateSpec spec;
   spec.masks.cmds = (1ULL << BPF_MAP_CREATE) | (1ULL << BPF_PROG_LOAD);
@@ -702,7 +713,7 @@ void bench_workload(int rounds) {
       auto t = token_create(m.root_fd.get());
       if (!t) continue;
       for (int k = 0; k < 4; ++k) (void)map_create({.type = BPF_MAP_TYPE_ARRAY, .max_entries = 4}, t->get());
-      (void)prog_load({.type = BPF_PROG_TYPE_SOCKET_FILTER}, t->get());
+      (void)prog_load({.type = BPF_PROG_TYPE_SOCKET_FILTER, .insns = refused_program()}, t->get());
     }
     return std::string("-");
   });
@@ -710,13 +721,12 @@ void bench_workload(int rounds) {
 }
 
 // Latency of a token-backed BPF_MAP_CREATE (array, 4 entries) and the close of its fd, from one
-// token in the bench cgroup: the median over 7 batches of each batch's mean, in ns. Run with
-// kernel.bpf_stats_enabled=0, so that the programs do not also pay for their statistics.
+// token in the bench cgroup: the median over 7 batches of each batch's mean, in ns. bpf_stats is
+// off here (it is on only while bench_hooks measures), so the programs do not pay for it.
 double map_create_latency() {
   DelegateSpec spec;
   spec.masks.cmds = 1ULL << BPF_MAP_CREATE;
   spec.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
-  std::ofstream("/proc/sys/kernel/bpf_stats_enabled") << "0";
   move_to_cgroup("/tw-bench");
   std::string r = in_delegated(spec, [&](DelegatedMount& m) {
     auto t = token_create(m.root_fd.get());
@@ -738,7 +748,6 @@ double map_create_latency() {
     return fmt::format("{:.0f}", batches[batches.size() / 2]);
   });
   move_to_cgroup("");
-  std::ofstream("/proc/sys/kernel/bpf_stats_enabled") << "1";
   return std::strtod(r.c_str(), nullptr);
 }
 
@@ -772,34 +781,175 @@ std::string stats_line(const std::string& label, const std::map<std::string, Hoo
   return line;
 }
 
+// What the measurements ran on: the kernel, the CPUs, the JIT, and the CPU vulnerability
+// mitigations the kernel reports (bench/hooks_bench.sh prints them with the tables).
+void print_machine() {
+  utsname u{};
+  uname(&u);
+  std::printf("TWVM-MACHINE kernel %s\n", u.release);
+  std::printf("TWVM-MACHINE cpus %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
+  std::printf("TWVM-MACHINE bpf_jit_enable=%s bpf_jit_harden=%s\n", read_text("/proc/sys/net/core/bpf_jit_enable").c_str(),
+              read_text("/proc/sys/net/core/bpf_jit_harden").c_str());
+  std::printf("TWVM-MACHINE cmdline %s\n", read_text("/proc/cmdline").c_str());
+  auto [rc, vulns] = sh("grep -H . /sys/devices/system/cpu/vulnerabilities/* 2>/dev/null | sed 's|.*/||'");
+  std::istringstream lines(vulns);
+  for (std::string line; std::getline(lines, line);) std::printf("TWVM-MACHINE vulnerability %s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+// How many times each hook runs for one token-backed map creation and one program load (the
+// workload's refused one, and one the verifier accepts), counted with the floor's programs
+// attached. The statistics are read here: a task in a user namespace cannot list programs.
+void print_calls_per_operation() {
+  floor_hooks* floor = floor_hooks::open_and_load();
+  if (!floor || floor_hooks::attach(floor)) {
+    std::printf("TWVM-CALLS none: the floor's programs did not load\n");
+    if (floor) floor_hooks::destroy(floor);
+    return;
+  }
+  UniqueFd stats(bpf_enable_stats(BPF_STATS_RUN_TIME));
+  DelegateSpec spec;
+  spec.masks.cmds = (1ULL << BPF_MAP_CREATE) | (1ULL << BPF_PROG_LOAD);
+  spec.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
+  spec.masks.progs = 1ULL << BPF_PROG_TYPE_SOCKET_FILTER;
+  spec.masks.attachs = 1ULL << BPF_CGROUP_INET_INGRESS;
+  const int n = 50;
+  // `op` n times from one token; the calls of a run with no operation are taken off.
+  auto calls = [&](const std::function<void(int)>& op) {
+    move_to_cgroup("/tw-bench");
+    auto before = lsm_prog_stats();
+    in_delegated(spec, [&](DelegatedMount& m) {
+      auto t = token_create(m.root_fd.get());
+      if (t && op)
+        for (int i = 0; i < n; ++i) op(t->get());
+      return std::string("-");
+    });
+    auto after = lsm_prog_stats();
+    move_to_cgroup("");
+    std::map<std::string, uint64_t> out;
+    for (const char* hook : {"token_cmd", "token_capable", "map_create", "prog_load"})
+      out[hook] = after[hook].cnt - before[hook].cnt;
+    return out;
+  };
+  auto none = calls(nullptr);
+  std::vector<std::pair<std::string, std::function<void(int)>>> ops = {
+      {"map_create", [](int t) { (void)map_create({.type = BPF_MAP_TYPE_ARRAY, .max_entries = 4}, t); }},
+      {"prog_load(refused by the verifier)",
+       [](int t) { (void)prog_load({.type = BPF_PROG_TYPE_SOCKET_FILTER, .insns = refused_program()}, t); }},
+      {"prog_load(accepted)", [](int t) { (void)prog_load({.type = BPF_PROG_TYPE_SOCKET_FILTER}, t); }},
+  };
+  for (const auto& [name, op] : ops) {
+    auto c = calls(op);
+    std::string line = "TWVM-CALLS " + name;
+    for (const auto& [hook, cnt] : c)
+      line += fmt::format(" {}={:.2f}", hook, static_cast<double>(cnt - none[hook]) / n);
+    std::printf("%s\n", line.c_str());
+  }
+  std::fflush(stdout);
+  stats = UniqueFd();
+  floor_hooks::destroy(floor);
+}
+
+// One command's wall, user and system time (wait4), in ms.
+struct Timed {
+  int rc = -1;
+  double wall = 0, user = 0, sys = 0;
+};
+
+Timed timed(const std::string& cmd) {
+  timespec t0{}, t1{};
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  rusage ru{};
+  wait4(pid, &status, 0, &ru);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  auto ms = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) * 1e3 + static_cast<double>(tv.tv_usec) / 1e3; };
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+          static_cast<double>(t1.tv_sec - t0.tv_sec) * 1e3 + static_cast<double>(t1.tv_nsec - t0.tv_nsec) / 1e6,
+          ms(ru.ru_utime), ms(ru.ru_stime)};
+}
+
+// `load`, then `replace` with the same policy, at 1, 100 and 10,000 profiles, three rounds: the
+// time of each (the policy compiled inside the command, as an operator runs it) and the kernel
+// memory `status` reports once loaded.
+void print_load_times() {
+  for (int round = 0; round < 3; ++round)
+    for (int n : {1, 100, 10000}) {
+      std::string path = "/tmp/bench-" + std::to_string(n) + ".tw";
+      Timed load = timed("/bin/tokenwarden load " + path);
+      auto [src, status] = sh("/bin/tokenwarden status --json 2>/dev/null");
+      uint64_t memory = 0;
+      if (auto j = nlohmann::json::parse(status, nullptr, false); j.is_object() && j["kernel_memory_bytes"].is_number())
+        memory = j["kernel_memory_bytes"].get<uint64_t>();
+      Timed replace = timed("/bin/tokenwarden replace " + path);
+      Timed unload = timed("/bin/tokenwarden unload");
+      for (auto [op, t] : {std::pair{"load", load}, std::pair{"replace", replace}, std::pair{"unload", unload}})
+        std::printf("TWVM-LOAD profiles=%d %s rc=%d wall=%.1f user=%.1f sys=%.1f memory=%llu\n", n, op, t.rc, t.wall,
+                    t.user, t.sys, static_cast<unsigned long long>(memory));
+      std::fflush(stdout);
+    }
+}
+
 Outcome bench_hooks() {
-  const int tokens = 150;  // per measurement
-  std::ofstream("/proc/sys/kernel/bpf_stats_enabled") << "1";
+  const int tokens = 250;  // per measurement
+  const int rounds = 7;
+  // bpf_stats only while a measurement runs (BPF_ENABLE_STATS, as the kernel's selftests/bpf/bench
+  // does): the warm-ups, the loads and the latencies run without it.
+  std::ofstream("/proc/sys/kernel/bpf_stats_enabled") << "0";
   mkdir("/sys/fs/cgroup/tw-bench", 0755);
+  print_machine();
   bench_workload(20);  // warm-up
   for (int n : {1, 100, 10000}) write_bench_policy("/tmp/bench-" + std::to_string(n) + ".tw", n);
+  print_calls_per_operation();
   std::string report;
   auto measure = [&](const std::string& label) {
+    sleep(1);  // deferred work of the last load or unload (RCU callbacks freeing tables) first
+    // A warm-up first with the configuration attached: the emulator translates a program's
+    // code on its first runs, which is no part of its cost per invocation.
+    bench_workload(30);
+    UniqueFd stats(bpf_enable_stats(BPF_STATS_RUN_TIME));
+    if (stats.get() < 0) return false;
     auto before = lsm_prog_stats();
     bench_workload(tokens);
-    auto line = stats_line(label, before, lsm_prog_stats());
+    auto after = lsm_prog_stats();
+    stats = UniqueFd();
+    auto line = stats_line(label, before, after);
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
     report += line + "; ";
+    return true;
   };
-  // Every configuration in turn, three times over, so that drift of the emulated machine spreads
-  // over all of them (bench/hooks_bench.sh takes each hook's median): trivial programs on the
-  // same hooks, the floor (floor_hooks.bpf.c: one hash lookup of the token per use), and
+  // Every configuration in turn, `rounds` times over, so that drift of the emulated machine
+  // spreads over all of them (bench/hooks_bench.sh gives each hook's median and spread): trivial
+  // programs on the same hooks, the floor (floor_hooks.bpf.c: one hash lookup of the token per
+  // use), the policy's floor (the reads and counts this policy needs, nothing else) and
   // tokenwarden with 1, 100 and 10,000 profiles.
-  for (int round = 0; round < 3; ++round) {
+  for (int round = 0; round < rounds; ++round) {
     trivial_hooks* trivial = trivial_hooks::open_and_load();
     if (!trivial || trivial_hooks::attach(trivial)) return fail("trivial programs did not load");
-    measure("trivial");
+    bool ok = measure("trivial");
     trivial_hooks::destroy(trivial);
-    floor_hooks* floor = floor_hooks::open_and_load();
-    if (!floor || floor_hooks::attach(floor)) return fail("floor programs did not load");
-    measure("floor");
-    floor_hooks::destroy(floor);
+    if (!ok) return fail("BPF_ENABLE_STATS: " + errno_name(errno));
+    for (bool reads : {false, true}) {
+      floor_hooks* floor = floor_hooks::open();
+      if (!floor) return fail("floor programs did not open");
+      floor->rodata->policy_reads = reads;
+      floor->rodata->under_levels = 2;  // the bench policy's `under "/tw-bench"` is level 1
+      if (floor_hooks::load(floor) || floor_hooks::attach(floor)) {
+        floor_hooks::destroy(floor);
+        return fail(std::string("floor programs did not load") + (reads ? " (policy reads)" : ""));
+      }
+      measure(reads ? "floor-policy" : "floor");
+      floor_hooks::destroy(floor);
+    }
     for (int n : {1, 100, 10000}) {
       std::string path = "/tmp/bench-" + std::to_string(n) + ".tw";
       auto [rc, out] = sh("/bin/tokenwarden load " + path + " 2>/dev/null");
@@ -808,6 +958,7 @@ Outcome bench_hooks() {
       sh("/bin/tokenwarden unload");
     }
   }
+  print_load_times();
   // Latency of BPF_MAP_CREATE: the configurations in turn, five times over, so that drift of the
   // emulated machine spreads over all of them (bench/hooks_bench.sh takes each one's median).
   for (int round = 0; round < 5; ++round) {
