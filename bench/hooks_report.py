@@ -5,7 +5,9 @@ bench_hooks case): per hook and configuration the median round with its spread, 
 trivial program, the floor and the policy's floor; calls per operation; load and replace times;
 map-create latency.
 
-    python3 bench/hooks_report.py CONSOLE-LOG [--markdown]
+    python3 bench/hooks_report.py CONSOLE-LOG [CONSOLE-LOG...]
+
+Several logs (boots of one kernel) pool their rounds: a figure is then the median of all rounds.
 """
 import argparse
 import re
@@ -51,13 +53,18 @@ def median(xs):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("log")
+    ap.add_argument("log", nargs="+")
     args = ap.parse_args()
-    with open(args.log, "rb") as f:
-        text = f.read().replace(b"\0", b"").decode("utf-8", "replace")
-    rows, latency, machine, calls, loads = parse(text.splitlines())
-    if not rows:
-        sys.exit(f"{args.log}: no TWVM-BENCH lines (did the bench_hooks case run?)")
+    lines = []
+    for path in args.log:
+        with open(path, "rb") as f:
+            text = f.read().replace(b"\0", b"").decode("utf-8", "replace").splitlines()
+        if not any(line.startswith("TWVM-BENCH ") for line in text):
+            sys.exit(f"{path}: no TWVM-BENCH lines (did the bench_hooks case run?)")
+        lines += text
+    rows, latency, machine, calls, loads = parse(lines)
+    machine = list(dict.fromkeys(machine))
+    calls = list(dict.fromkeys(calls))
 
     print("machine:")
     for m in machine:

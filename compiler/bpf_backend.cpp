@@ -86,6 +86,9 @@ class Lowering {
     r.progs = p.grants[GrantKind::prog];
     r.attachs = p.grants[GrantKind::attach];
     r.caps = p.grants[GrantKind::cap];
+    static_assert(kLimitKinds == TW_LIM_COUNT && static_cast<int>(LimitKind::tokens) == TW_LIM_TOKENS &&
+                      static_cast<int>(LimitKind::progs) == TW_LIM_PROGS,
+                  "LimitKind is enum tw_limit, in order");
     for (size_t k = 0; k < kLimitKinds; ++k) r.limits[k] = p.limits.value[k];
     std::strncpy(rec.name, p.name.c_str(), sizeof rec.name - 1);
     t_.profiles.push_back(rec);

@@ -223,6 +223,8 @@ class CaseParser {
       if (auto n = number(f, f.value)) e.maps_created = *n;
     } else if (k == "progs_created") {
       if (auto n = number(f, f.value)) e.progs_created = *n;
+    } else if (k == "tokens_live") {
+      if (auto n = number(f, f.value)) e.tokens_live = *n;
     } else if (k == "preexisting") {
       if (auto b = boolean(f, f.value)) e.preexisting = *b;
     } else if (k == "expect") {
@@ -234,7 +236,8 @@ class CaseParser {
     } else {
       auto& d = diags_.report(Code::E011, f.key_span, fmt::format("unknown field `{}`", f.key));
       auto dym = did_you_mean(vocab::closest_names(f.key, {"hook", "creator", "token", "map", "prog", "cmd", "cap",
-                                                              "maps_created", "progs_created", "preexisting", "expect"}));
+                                                              "maps_created", "progs_created", "tokens_live", "preexisting",
+                                                              "expect"}));
       if (!dym.empty()) d.hint(dym);
     }
   }

@@ -167,6 +167,7 @@ Decision token_create(const Ir& ir, const Event& e, const IrProfile* p) {
     if (!excess.empty())
       return j.refuse(p->where, fmt::format("profile `{}` is strict and the bpffs delegates more than it grants ({})", p->name, excess));
   }
+  if (auto d = check_limit(ir, *p, LimitKind::tokens, static_cast<uint64_t>(e.tokens_live) + 1, "live token number")) return *d;
   return j.allow(p->where, fmt::format("labelled with profile `{}`", p->name));
 }
 

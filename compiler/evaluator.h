@@ -63,6 +63,7 @@ struct Event {
   MapRequest map;    // map_create
   ProgRequest prog;  // prog_load
   uint32_t maps_created = 0, progs_created = 0;  // by this token before this call
+  uint32_t tokens_live = 0;                      // token_create: the profile's live tokens before it
   bool preexisting = false;  // the token was created before the policy was loaded
 };
 

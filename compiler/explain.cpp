@@ -79,6 +79,9 @@ std::string explain(const Ir& ir) {
       out += fmt::format("       -> labelled `{}`; if the bpffs delegates more than the profile grants, creation is {}\n",
                          p.name, verdict_words(p));
     else out += fmt::format("       -> labelled `{}`\n", p.name);
+    if (!p.refuse && p.limits[LimitKind::tokens] != kUnlimited)
+      out += fmt::format("       at most {} live tokens of this profile at once, whoever creates them; one more is {}\n",
+                         p.limits[LimitKind::tokens], verdict_words(p));
   }
   // What the policy's own refusals come to in its mode (a profile's mode does not apply to them).
   std::string refusal = ir.mode == Mode::enforce ? "refused with " + vocab::errno_name(ir.deny_errno)

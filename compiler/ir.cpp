@@ -110,7 +110,7 @@ std::string_view grant_kind_name(GrantKind k) {
 }
 
 std::string_view limit_name(LimitKind k) {
-  constexpr std::string_view names[] = {"max_entries", "key_size", "value_size", "insns", "maps", "progs"};
+  constexpr std::string_view names[] = {"max_entries", "key_size", "value_size", "insns", "maps", "progs", "tokens"};
   return names[static_cast<size_t>(k)];
 }
 

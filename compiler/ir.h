@@ -106,14 +106,15 @@ struct GrantRef {
 
 inline constexpr uint32_t kUnlimited = std::numeric_limits<uint32_t>::max();
 
-enum class LimitKind { max_entries, key_size, value_size, insns, maps, progs };
-inline constexpr size_t kLimitKinds = 6;
+// In the order of enum tw_limit (tw_abi.h). `tokens`: live tokens of the profile, all creators.
+enum class LimitKind { max_entries, key_size, value_size, insns, maps, progs, tokens };
+inline constexpr size_t kLimitKinds = 7;
 std::string_view limit_name(LimitKind k);
 std::optional<LimitKind> limit_from_name(std::string_view s);
 
 struct Limits {
-  uint32_t value[kLimitKinds] = {kUnlimited, kUnlimited, kUnlimited, kUnlimited, kUnlimited, kUnlimited};
-  uint32_t rule[kLimitKinds] = {kNoRule, kNoRule, kNoRule, kNoRule, kNoRule, kNoRule};  // Ir::rules
+  uint32_t value[kLimitKinds] = {kUnlimited, kUnlimited, kUnlimited, kUnlimited, kUnlimited, kUnlimited, kUnlimited};
+  uint32_t rule[kLimitKinds] = {kNoRule, kNoRule, kNoRule, kNoRule, kNoRule, kNoRule, kNoRule};  // Ir::rules
   uint32_t forbidden_map_flags = 0;
   uint32_t map_flags_rule = kNoRule;
   bool sleepable = true;

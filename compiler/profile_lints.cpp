@@ -62,6 +62,10 @@ void lint_profile(const CheckedProfile& p, const GrantSet& set, Diagnostics& dia
   without(LimitKind::maps, map_create, "map_create");
   without(LimitKind::insns, prog_load, "prog_load");
   without(LimitKind::progs, prog_load, "prog_load");
+  if (size_t i = static_cast<size_t>(LimitKind::tokens); set.limits.value[i] == 0)
+    diags.report(Code::E019, set.limit_span[i],
+                  fmt::format("`limit tokens 0` makes every token creation of profile `{}` fail", p.name))
+        .hint("write `refuse;` for a profile that refuses every token");
   if (set.limits.forbidden_map_flags && !map_create)
     diags.report(Code::W109, set.map_flags_span, fmt::format("`forbid map_flags` has no effect: profile `{}` does not allow map_create", p.name));
   if (!set.limits.sleepable && !prog_load)

@@ -31,9 +31,9 @@ namespace tw::kernel {
 namespace {
 
 // Every map the programs own, by the name it is pinned under.
-constexpr const char* kMaps[] = {"ctl",          "tokens",       "counters",  "stats",     "ratelimit", "events",
-                                 "gen_settings", "gen_profiles", "gen_conjs", "gen_index", "gen_scan",  "guard_ids",
-                                 "guard_dir"};
+constexpr const char* kMaps[] = {"ctl",          "tokens",       "counters",  "live",      "stats",     "ratelimit",
+                                 "events",       "gen_settings", "gen_profiles", "gen_conjs", "gen_index", "gen_scan",
+                                 "guard_ids",    "guard_dir"};
 
 // The tables of one generation, each an inner map of an outer ARRAY_OF_MAPS indexed by slot.
 enum class Gen { settings, profiles, conjs, index, scan };
@@ -484,9 +484,10 @@ Result<Enforcer> Enforcer::install(const vocab::PolicyTables& tables, const Enfo
 
   skel->rodata->events_per_sec = o.events_per_sec;
   bpf_map__set_max_entries(skel->maps.tokens, o.token_capacity);
-  bpf_map__set_max_entries(skel->maps.counters,
-                           o.counter_capacity ? o.counter_capacity
-                                              : std::max<uint32_t>(65536, static_cast<uint32_t>(tables.profiles.size() * 2 + 1)));
+  const uint32_t counter_capacity =
+      o.counter_capacity ? o.counter_capacity : std::max<uint32_t>(65536, static_cast<uint32_t>(tables.profiles.size() * 2 + 1));
+  bpf_map__set_max_entries(skel->maps.counters, counter_capacity);
+  bpf_map__set_max_entries(skel->maps.live, counter_capacity);
   if (int err = tokenwarden::load(skel)) return Error{"load BPF LSM programs", -err, "tokenwarden.bpf.o"};
   fault_point("install-loaded");
 
@@ -662,7 +663,7 @@ tw_stats read_stats(int stats, int ncpus) {
 
 // Per-profile counters: the per-CPU counters, plus the allowed uses live tokens still hold in
 // their records (they are folded into the counters when a token is freed).
-void read_counters(int tokens, int counters, int ncpus, EnforcerStatus& st) {
+void read_counters(int tokens, int counters, int live, int ncpus, EnforcerStatus& st) {
   std::map<uint64_t, ProfileCounters> by_id;
   uint64_t key = 0, next = 0;
   const uint64_t* prev = nullptr;
@@ -691,8 +692,14 @@ void read_counters(int tokens, int counters, int ncpus, EnforcerStatus& st) {
         pc.denied[h] += c.denied[h];
         pc.audited[h] += c.audited[h];
       }
-      pc.live_tokens += c.live_tokens;
     }
+  }
+  prev = nullptr;
+  while (bpf_map_get_next_key(live, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    int64_t n = 0;
+    if (bpf_map_lookup_elem(live, &key, &n) == 0) by_id[key].live_tokens = n;
   }
   for (auto& [id, pc] : by_id) {
     pc.id = id;
@@ -722,30 +729,39 @@ Result<EnforcerStatus> Enforcer::status(const PinLock& lock) const {
   int ncpus = libbpf_num_possible_cpus();
   if (ncpus <= 0) return Error{"libbpf_num_possible_cpus", -ncpus, ""};
   st.stats = read_stats(fd("stats"), ncpus);
-  read_counters(fd("tokens"), fd("counters"), ncpus, st);
+  read_counters(fd("tokens"), fd("counters"), fd("live"), ncpus, st);
+  auto profiles = live_profiles();
+  for (auto& c : st.counters)
+    if (auto it = profiles.find(c.id); it != profiles.end()) c.tokens_limit = it->second.rules.limits[TW_LIM_TOKENS];
   tw_guard_dir dir{};
   st.guard_dir_set = bpf_map_lookup_elem(fd("guard_dir"), &zero, &dir) == 0 && dir.set;
   st.guarded_ids = hash_entries(fd("guard_ids"), sizeof(tw_guard_id));
   return st;
 }
 
-std::map<uint64_t, std::string> Enforcer::profile_names() const {
-  std::map<uint64_t, std::string> names;
+std::map<uint64_t, tw_profile> Enforcer::live_profiles() const {
+  std::map<uint64_t, tw_profile> out;
   uint32_t zero = 0;
   tw_ctl ctl{};
-  if (bpf_map_lookup_elem(fd("ctl"), &zero, &ctl) != 0 || !ctl.loaded) return names;
+  if (bpf_map_lookup_elem(fd("ctl"), &zero, &ctl) != 0 || !ctl.loaded) return out;
   uint32_t slot = ctl.slot, id = 0;
-  if (bpf_map_lookup_elem(fd(outer_name(Gen::profiles)), &slot, &id) != 0) return names;
+  if (bpf_map_lookup_elem(fd(outer_name(Gen::profiles)), &slot, &id) != 0) return out;
   UniqueFd inner(bpf_map_get_fd_by_id(id));
-  if (inner.get() < 0) return names;
+  if (inner.get() < 0) return out;
   uint64_t key = 0, next = 0;
   const uint64_t* prev = nullptr;
   tw_profile p{};
   while (bpf_map_get_next_key(inner.get(), prev, &next) == 0) {
     key = next;
     prev = &key;
-    if (bpf_map_lookup_elem(inner.get(), &key, &p) == 0) names[key] = std::string(p.name, strnlen(p.name, sizeof p.name));
+    if (bpf_map_lookup_elem(inner.get(), &key, &p) == 0) out[key] = p;
   }
+  return out;
+}
+
+std::map<uint64_t, std::string> Enforcer::profile_names() const {
+  std::map<uint64_t, std::string> names;
+  for (const auto& [id, p] : live_profiles()) names[id] = std::string(p.name, strnlen(p.name, sizeof p.name));
   return names;
 }
 

@@ -48,6 +48,7 @@ struct ProfileCounters {
   uint64_t id = 0;
   uint64_t allowed[TW_HOOK_COUNT] = {}, denied[TW_HOOK_COUNT] = {}, audited[TW_HOOK_COUNT] = {};
   int64_t live_tokens = 0;
+  uint32_t tokens_limit = UINT32_MAX;  // `limit tokens` of the profile in the live policy; UINT32_MAX: none
 };
 
 struct EnforcerStatus {
@@ -100,6 +101,7 @@ class Enforcer {
   Result<EnforcerStatus> status(const PinLock& lock) const;
   // Profile id -> name, from the live policy.
   std::map<uint64_t, std::string> profile_names() const;
+  std::map<uint64_t, tw_profile> live_profiles() const;  // the live generation's profile records, by id
   int events_fd() const { return fd("events"); }
 
   Enforcer(Enforcer&&) noexcept;

@@ -210,6 +210,31 @@ static __always_inline struct tw_profile *profile_of(__u32 slot, __u64 id)
 	return bpf_map_lookup_elem(inner, &id);
 }
 
+/* Live tokens per profile (id 0: tokens with no profile), made on first use: one counter for all
+ * CPUs, changed atomically, which `limit tokens` compares. The loader sizes it like `counters`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u64);
+	__type(value, __s64);
+} live SEC(".maps");
+
+static __always_inline __s64 *live_of(__u64 profile_id)
+{
+	__s64 *n = bpf_map_lookup_elem(&live, &profile_id);
+	if (n)
+		return n;
+	__s64 zero = 0;
+	bpf_map_update_elem(&live, &profile_id, &zero, BPF_NOEXIST);
+	n = bpf_map_lookup_elem(&live, &profile_id);
+	if (!n) { /* the table is full: this token is not counted, and a limit on it cannot be checked */
+		struct tw_stats *st = global_stats();
+		if (st)
+			st->counters_full++;
+	}
+	return n;
+}
+
 /* A profile's counters (id 0: no profile), made on first use. */
 static __always_inline struct tw_counters *counters_of(__u64 profile_id)
 {
@@ -875,14 +900,35 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 		}
 	}
 
+	/* The profile's live tokens: each creation takes its place atomically before the verdict and
+	 * gives it back when it is refused, so that concurrent creations never pass `limit tokens`
+	 * together, not even by one. Without its counters (the table is full) a limit cannot be
+	 * checked: refused. */
+	__s64 *c = live_of(state->profile_id);
+	__s64 live = c ? __sync_fetch_and_add(c, 1) : 0;
+	if (c)
+		state->flags |= TW_TOKEN_LIVE; /* its free gives the place back */
+	__u32 limit = state->rules.limits[TW_LIM_TOKENS];
+	if (m->best_order != 0xffffffff && limit != 0xffffffff && d.verdict == TW_V_ALLOW && (!c || live >= limit)) {
+		d.verdict = TW_V_DENY;
+		d.reason = TW_R_TOKENS_QUOTA;
+		d.value = c ? live + 1 : 0;
+		d.limit = limit;
+	}
+
 	/* An allowed creation is counted in the record (like every allowed use, folded into the
 	 * profile's counters when the token is freed): one counters lookup fewer. */
 	int ret = finish(&d, mode, log_allowed, d.verdict == TW_V_ALLOW ? state : 0);
-	if (ret)
+	if (ret) {
+		if (c)
+			__sync_fetch_and_sub(c, 1);
 		return ret;
+	}
 	/* The token will exist: remember its record. A full table fails closed. */
 	__u64 key = token;
 	if (bpf_map_update_elem(&tokens, &key, state, BPF_ANY)) {
+		if (c)
+			__sync_fetch_and_sub(c, 1);
 		struct tw_stats *st = global_stats();
 		if (st)
 			st->token_map_full++;
@@ -891,9 +937,6 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 					.profile_id = state->profile_id, .token = key};
 		return finish(&full, TW_MODE_ENFORCE, false, 0);
 	}
-	struct tw_counters *c = counters_of(state->profile_id);
-	if (c)
-		c->live_tokens++;
 	return 0;
 }
 
@@ -970,14 +1013,15 @@ int BPF_PROG(tw_token_free, struct bpf_token *token)
 	struct tw_token *t = bpf_map_lookup_elem(&tokens, &key);
 	if (!t)
 		return 0;
-	/* Its allowed uses join its profile's counters; its live count leaves them. */
+	/* Its allowed uses join its profile's counters; it leaves the profile's live tokens. */
 	__u64 id = t->profile_id;
 	struct tw_counters *c = counters_of(id);
-	if (c) {
+	if (c)
 		for (int h = 0; h < TW_HOOK_COUNT; h++)
 			c->allowed[h] += t->allowed[h];
-		c->live_tokens -= 1;
-	}
+	__s64 *n = (t->flags & TW_TOKEN_LIVE) ? bpf_map_lookup_elem(&live, &id) : 0;
+	if (n)
+		__sync_fetch_and_sub(n, 1);
 	bpf_map_delete_elem(&tokens, &key);
 	return 0;
 }

@@ -100,7 +100,9 @@ int run(const std::string& root, bool prometheus, double wait_s) {
       nlohmann::json h = nlohmann::json::object();
       for (int k = 0; k < TW_HOOK_COUNT; ++k)
         h[vocab::hook_name(k)] = {{"allowed", c.allowed[k]}, {"denied", c.denied[k]}, {"audited", c.audited[k]}};
-      j["counters"].push_back({{"profile", name_of(c.id)}, {"id", fmt::format("{:#x}", c.id)}, {"live_tokens", c.live_tokens}, {"hooks", h}});
+      j["counters"].push_back({{"profile", name_of(c.id)}, {"id", fmt::format("{:#x}", c.id)}, {"live_tokens", c.live_tokens},
+                                {"tokens_limit", c.tokens_limit == UINT32_MAX ? nlohmann::json() : nlohmann::json(c.tokens_limit)},
+                                {"hooks", h}});
     }
     if (!st->problems.empty())
       report_error(fmt::format("the live policy at {} is incomplete ({} problem{})", root, st->problems.size(),
@@ -140,10 +142,12 @@ int run(const std::string& root, bool prometheus, double wait_s) {
     }
   fmt::print("  guard: {} objects and {} pin directory kept from other user namespaces; {} refused{}\n",
              st->guarded_ids, st->guard_dir_set ? "the" : "NO", refused, by_op.empty() ? "" : " (" + by_op + ")");
-  fmt::print("\n{:<24} {:>6}  {:>22} {:>22} {:>22} {:>22} {:>22}\n", "profile", "tokens", "token_create a/d/au",
+  fmt::print("\n{:<24} {:>11}  {:>22} {:>22} {:>22} {:>22} {:>22}\n", "profile", "tokens", "token_create a/d/au",
              "token_cmd a/d/au", "token_capable a/d/au", "map_create a/d/au", "prog_load a/d/au");
   for (const auto& c : st->counters) {
-    fmt::print("{:<24} {:>6} ", name_of(c.id), c.live_tokens);
+    // Live tokens, and against the profile's `limit tokens` when it has one: "3/5".
+    fmt::print("{:<24} {:>11} ", name_of(c.id),
+               c.tokens_limit == UINT32_MAX ? std::to_string(c.live_tokens) : fmt::format("{}/{}", c.live_tokens, c.tokens_limit));
     for (int k = 0; k < TW_HOOK_COUNT; ++k) fmt::print(" {:>22}", fmt::format("{}/{}/{}", c.allowed[k], c.denied[k], c.audited[k]));
     fmt::print("\n");
   }

@@ -47,6 +47,10 @@ std::string openmetrics(const kernel::EnforcerStatus& st, const std::map<uint64_
     }
   family("tokenwarden_tokens", "gauge", "Live tokens by profile.");
   for (const auto& c : st.counters) out += fmt::format("tokenwarden_tokens{{profile=\"{}\"}} {}\n", profile(c.id), c.live_tokens);
+  family("tokenwarden_tokens_limit", "gauge", "`limit tokens` of the profiles that have one.");
+  for (const auto& c : st.counters)
+    if (c.tokens_limit != UINT32_MAX)
+      out += fmt::format("tokenwarden_tokens_limit{{profile=\"{}\"}} {}\n", profile(c.id), c.tokens_limit);
   family("tokenwarden_token_slots", "gauge", "Tokens the kernel side can remember at once (creation fails closed beyond).");
   out += fmt::format("tokenwarden_token_slots {}\n", st.token_capacity);
   family("tokenwarden_events_total", "counter", "Audit events written to the ring buffer.");

@@ -23,6 +23,7 @@ inline constexpr uint64_t kPinnedVocabulary[] = {
     0, 0, 0, 0,
     0x58aef69270366b21ULL,  // 4
     0x4c578b82aa0228c0ULL,  // 5: the guard (guard.def, reason GUARD)
+    0x0292a18c85b6c252ULL,  // 6: `limit tokens` (TW_LIM_TOKENS, reason TOKENS_QUOTA, the `live` map)
 };
 
 static_assert(std::size(kPinnedVocabulary) == TW_ABI_VERSION + 1,

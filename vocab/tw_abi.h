@@ -19,7 +19,7 @@
 #include <linux/types.h>
 #endif
 
-#define TW_ABI_VERSION 5
+#define TW_ABI_VERSION 6
 
 #define TW_MAX_ATOMS 8      /* atoms per conjunction */
 #define TW_MAX_RANGES 4     /* intervals per numeric atom */
@@ -102,7 +102,9 @@ struct tw_guard_dir {
 
 enum tw_mode { TW_MODE_ENFORCE = 0, TW_MODE_AUDIT = 1, TW_MODE_OFF = 2 };
 enum tw_preexisting { TW_PRE_ALLOW = 0, TW_PRE_DENY = 1, TW_PRE_PROFILE = 2 };
-enum tw_limit { TW_LIM_MAX_ENTRIES = 0, TW_LIM_KEY_SIZE, TW_LIM_VALUE_SIZE, TW_LIM_INSNS, TW_LIM_MAPS, TW_LIM_PROGS, TW_LIM_COUNT };
+/* TW_LIM_TOKENS: live tokens of a profile, whoever created them (counted in tw_counters). */
+enum tw_limit { TW_LIM_MAX_ENTRIES = 0, TW_LIM_KEY_SIZE, TW_LIM_VALUE_SIZE, TW_LIM_INSNS, TW_LIM_MAPS, TW_LIM_PROGS,
+		TW_LIM_TOKENS, TW_LIM_COUNT };
 
 /* Why a decision was taken (events and counters). */
 enum tw_reason {
@@ -218,6 +220,7 @@ struct tw_ctl {
  * the counters below change afterwards, atomically. */
 #define TW_TOKEN_UNCONFINED 1  /* default allow: no profile */
 #define TW_TOKEN_AUDIT_DEFAULT 2 /* default deny in audit mode let it through */
+#define TW_TOKEN_LIVE 4          /* counted in its profile's live tokens (the `live` map) */
 struct tw_token {
 	__u64 profile_id;
 	__u64 generation;  /* of the policy that labelled it: `rules` hold while it is live */
@@ -229,11 +232,12 @@ struct tw_token {
 	struct tw_rules rules;         /* the profile's, as that generation had it */
 };
 
+/* Per profile and CPU. Live tokens are counted apart, in the `live` map: one counter per profile
+ * for all CPUs, which `limit tokens` compares. */
 struct tw_counters {
 	__u64 allowed[TW_HOOK_COUNT];
 	__u64 denied[TW_HOOK_COUNT];
 	__u64 audited[TW_HOOK_COUNT];
-	__s64 live_tokens;
 };
 
 struct tw_stats {

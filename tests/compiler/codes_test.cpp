@@ -51,6 +51,7 @@ std::vector<Row> rows() {
       {"E017@1:34", {{"p.tw", "profile x { match creator.uid in 5..1; }"}}},
       {"E018@2:1", {{"p.tw", "mode audit;\nmode enforce;\n" + kOk}}},
       {"E019@1:63", {{"p.tw", "profile x { match any; allow cmd map_create; allow map array; limit maps 0; }"}}},
+      {"E019@1:24", {{"p.tw", "profile x { match any; limit tokens 0; }"}}},
       {"E020@1:19",
        {{"p.tw",
          "profile x { match (creator.uid == 1 or creator.uid == 2) and (creator.gid == 1 or creator.gid == 2) and "

@@ -161,3 +161,22 @@ TEST_CASE("explain: the policy's refusals in mode audit are said as the evaluato
   e.hook = tw::compiler::Hook::map_create;
   CHECK(evaluate(*c.ir, e).outcome == tw::compiler::Outcome::audit);  // what explain says
 }
+
+TEST_CASE("evaluator: `limit tokens` counts the profile's live tokens, whoever made them") {
+  all_pass(
+      "profile q { match creator.uid == 1; allow cmd map_create; allow map array; limit tokens 3; errno EDQUOT; }\n"
+      "profile free { match any; allow cmd map_create; allow map array; }\n",
+      "[the first]\nhook=token_create\ncreator=uid=1\nexpect=allow q\n"
+      "[the third]\nhook=token_create\ncreator=uid=1\ntokens_live=2\nexpect=allow q\n"
+      "[one more]\nhook=token_create\ncreator=uid=1\ntokens_live=3\nexpect=deny q errno=EDQUOT\n"
+      "[far over]\nhook=token_create\ncreator=uid=1\ntokens_live=1000\nexpect=deny q\n"
+      "[another profile is not counted against it]\nhook=token_create\ncreator=uid=2\ntokens_live=1000\nexpect=allow free\n");
+  auto c = compile_text("profile q { match any; limit tokens 3; }");
+  REQUIRE(c.ir);
+  Event e;
+  e.hook = Hook::token_create;
+  e.tokens_live = 3;
+  auto d = evaluate(*c.ir, e);
+  CHECK(d.reason.find("live token number 4 exceeds `limit tokens 3`") != std::string::npos);
+  CHECK(explain(*c.ir).find("at most 3 live tokens of this profile at once") != std::string::npos);
+}

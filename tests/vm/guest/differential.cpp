@@ -70,6 +70,7 @@ std::string unrealizable(const Event& e) {
     return "token_capable cases use CAP_BPF, CAP_PERFMON or CAP_NET_ADMIN";
   if (e.maps_created && e.hook != Hook::map_create) return "maps_created only with map_create";
   if (e.progs_created && e.hook != Hook::prog_load) return "progs_created only with prog_load";
+  if (e.tokens_live && e.hook != Hook::token_create) return "tokens_live only with token_create";
   return "";
 }
 
@@ -84,7 +85,7 @@ std::vector<std::string> act_args(const Event& e) {
           n("map_type", e.map.type),      n("max_entries", e.map.max_entries), n("key_size", e.map.key_size),
           n("value_size", e.map.value_size), n("map_flags", e.map.flags), n("prog_type", e.prog.type),
           n("attach", e.prog.attach),     n("insns", e.prog.insns),      n("sleepable", e.prog.sleepable),
-          n("before", e.maps_created + e.progs_created), "bpffs=" + e.token.bpffs};
+          n("before", e.maps_created + e.progs_created), n("tokens_live", e.tokens_live), "bpffs=" + e.token.bpffs};
 }
 
 tw::kernel::ProgSpec prog_of(uint32_t type, uint32_t attach, uint32_t insns, bool sleepable) {
@@ -228,6 +229,9 @@ std::string after_load(const Creator& c) {
 // Acts one case out; fills `o` from the acting process and the ring buffer.
 std::string act(const Event& c, ring_buffer* rb, std::vector<tw_event>& sink, Observed& o) {
   if (std::string why = after_load(c.creator); !why.empty()) return why;
+  // A case that counts live tokens starts from none: the kernel frees the tokens of the cases
+  // before it from a workqueue, after their processes have exited.
+  for (int i = 0; c.tokens_live && i < 100 && tokens_remembered() != 0; ++i) usleep(20 * 1000);
   ring_buffer__consume(rb);
   sink.clear();
   int out[2], sync_out[2], sync_in[2];
@@ -313,6 +317,11 @@ int differential_op(int argc, char** argv) {
   spec.mount_at = a["bpffs"];  // "" leaves it detached
   std::string r = in_delegated(spec, [&](tw::kernel::DelegatedMount& m) {
     prctl(PR_SET_NAME, a.at("comm").c_str(), 0, 0, 0);
+    // The profile's other live tokens the case assumes, kept open until the process exits.
+    std::vector<tw::kernel::UniqueFd> others;
+    for (uint64_t i = 0; i < num("tokens_live"); ++i)
+      if (auto t = tw::kernel::token_create(m.root_fd.get())) others.push_back(std::move(*t));
+      else return "token=setup: token " + std::to_string(i + 1) + " of tokens_live: " + outcome_of(t);
     auto token = tw::kernel::token_create(m.root_fd.get());
     std::string said = "token=" + outcome_of(token);
     if (!token) return said;

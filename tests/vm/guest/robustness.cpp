@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <random>
 #include <string>
@@ -357,6 +358,171 @@ std::string injected(Expectations& expect) {
 
 }  // namespace
 
+// ---- `limit tokens`: tenants and a race (on 2 vCPUs) ------------------------------------------
+
+// A process in cgroup `cg` that makes `n` tokens one after the other (after a byte on `start`,
+// when given, so that several start together), keeps those it got and reports their
+// outcomes ("ok ok EDQUOT") as a line; it frees them and exits when `release` is written.
+struct Hoard {
+  pid_t pid = -1;
+  int report = -1, release = -1;
+  std::string outcomes;
+};
+
+Hoard hoard(const std::string& cg, int n, int start = -1) {
+  int rep[2], rel[2];
+  if (pipe(rep) != 0 || pipe(rel) != 0) return {};
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(rep[0]);
+    close(rel[1]);
+    move_to_cgroup(cg);
+    DelegateSpec spec;
+    spec.masks.cmds = 1ULL << BPF_MAP_CREATE;
+    spec.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
+    in_delegated(spec, [&](DelegatedMount& m) {
+      char c = 0;
+      if (start >= 0) (void)!read(start, &c, 1);
+      std::vector<UniqueFd> kept;
+      std::string out;
+      for (int i = 0; i < n; ++i) {
+        auto t = token_create(m.root_fd.get());
+        out += (out.empty() ? "" : " ") + outcome_of(t);
+        if (t) kept.push_back(std::move(*t));
+      }
+      out += "\n";
+      (void)!write(rep[1], out.data(), out.size());
+      (void)!read(rel[0], &c, 1);
+      return std::string("-");
+    });
+    _exit(0);
+  }
+  close(rep[1]);
+  close(rel[0]);
+  return {pid, rep[0], rel[1], ""};
+}
+
+// The hoard's report line (it has made its tokens when this returns).
+std::string report_of(Hoard& h) {
+  std::string line;
+  char c = 0;
+  while (h.report >= 0 && read(h.report, &c, 1) == 1 && c != '\n') line += c;
+  h.outcomes = line;
+  return line;
+}
+
+void release(Hoard& h) {
+  if (h.release >= 0) (void)!write(h.release, "x", 1);
+  if (h.pid > 0) waitpid(h.pid, nullptr, 0);
+  for (int fd : {h.report, h.release})
+    if (fd >= 0) close(fd);
+  h = {};
+}
+
+int count_ok(const std::string& outcomes) {
+  int n = 0;
+  for (size_t at = outcomes.find("ok"); at != std::string::npos; at = outcomes.find("ok", at + 2)) ++n;
+  return n;
+}
+
+// {live tokens, tokens_limit, denied token creations} of `profile` in `status --json`.
+struct Quota {
+  long live = -1, limit = -1, denied = -1;
+  std::string text() const { return fmt::format("live={} limit={} denied={}", live, limit, denied); }
+};
+
+Quota quota_of(const std::string& profile) {
+  Quota q;
+  auto j = nlohmann::json::parse(sh(kTw + " status --json 2>/dev/null").second, nullptr, false);
+  if (!j.is_object() || !j["counters"].is_array()) return q;
+  for (const auto& c : j["counters"])
+    if (c["profile"] == profile) {
+      q.live = c["live_tokens"].get<long>();
+      q.limit = c["tokens_limit"].is_number() ? c["tokens_limit"].get<long>() : -1;
+      q.denied = c["hooks"]["bpf_token_create"]["denied"].get<long>();
+    }
+  if (q.live < 0) q = {0, -1, 0};  // no counters yet: nothing made
+  return q;
+}
+
+// The token count of a profile settles once its processes' token fds are closed (a token is
+// freed when its last reference goes, from the process's exit).
+Quota settled(const std::string& profile, long live) {
+  Quota q = quota_of(profile);
+  for (int i = 0; i < 100 && q.live != live; ++i) {
+    usleep(20 * 1000);
+    q = quota_of(profile);
+  }
+  return q;
+}
+
+const char* kQuotaPolicy = R"(policy quota;
+default deny;
+profile tenant-a { match creator.cgroup under "/tw-tenant-a"; allow cmd map_create; allow map array; limit tokens 3; errno EDQUOT; }
+profile tenant-b { match creator.cgroup under "/tw-tenant-b"; allow cmd map_create; allow map array; limit tokens 8; }
+profile race { match creator.cgroup under "/tw-race"; allow cmd map_create; allow map array; limit tokens 5; }
+)";
+
+std::string token_quota(Expectations& expect) {
+  for (const char* cg : {"/tw-tenant-a", "/tw-tenant-b", "/tw-race"})
+    mkdir((std::string("/sys/fs/cgroup") + cg).c_str(), 0755);
+  std::ofstream("/tmp/quota.tw") << kQuotaPolicy;
+  auto [lrc, lout] = sh(kTw + " load /tmp/quota.tw 2>&1");
+  expect("load the quota policy", std::to_string(lrc), "0");
+  if (lrc != 0) return "load: " + lout;
+
+  // Two tenants: A up to its limit and beyond, then B, while A holds its tokens.
+  Hoard a1 = hoard("/tw-tenant-a", 2);
+  std::string got_a = report_of(a1);  // its tokens are made: then the second process
+  Hoard a2 = hoard("/tw-tenant-a", 3);
+  got_a += " | " + report_of(a2);
+  expect("tenant A: two processes, 2 and 3 tokens under `limit tokens 3`", got_a, "ok ok | ok EDQUOT EDQUOT");
+  Hoard b = hoard("/tw-tenant-b", 4);
+  std::string got_b = report_of(b);
+  expect("tenant B while A is at its limit", got_b, "ok ok ok ok");
+  expect("status of A", quota_of("tenant-a").text(), "live=3 limit=3 denied=2");
+  expect("status of B", quota_of("tenant-b").text(), "live=4 limit=8 denied=0");
+  auto [src, text] = sh(kTw + " status");
+  expect.require(text.find("3/3") != std::string::npos, "status text lacks tenant-a's 3/3: " + text);
+  auto [arc, audit] = sh(kTw + " audit");
+  expect.require(audit.find("live tokens of the profile over the limit") != std::string::npos &&
+                     audit.find("profile=tenant-a") != std::string::npos,
+                 "audit lacks tenant-a's quota refusals: " + audit);
+  release(a1);
+  expect("A after one of its processes exits", settled("tenant-a", 1).text(), "live=1 limit=3 denied=2");
+  Hoard a3 = hoard("/tw-tenant-a", 3);
+  expect("A's freed places are given back", report_of(a3), "ok ok EDQUOT");
+  release(a2);
+  release(a3);
+  release(b);
+  expect("A after all its processes exit", settled("tenant-a", 0).text(), "live=0 limit=3 denied=3");
+  expect("B after its process exits", settled("tenant-b", 0).text(), "live=0 limit=8 denied=0");
+
+  // The race: 4 processes of one profile start together, 4 tokens each, under `limit tokens 5`.
+  const int rounds = 10;
+  std::string counts;
+  for (int r = 0; r < rounds; ++r) {
+    int start[2];
+    if (pipe(start) != 0) return "pipe";
+    std::vector<Hoard> racers;
+    for (int i = 0; i < 4; ++i) racers.push_back(hoard("/tw-race", 4, start[0]));
+    usleep(100 * 1000);                      // all four in their namespaces, waiting
+    (void)!write(start[1], "xxxx", 4);       // a byte each: all start at once
+    close(start[1]);
+    close(start[0]);
+    int ok = 0;
+    for (auto& h : racers) ok += count_ok(report_of(h));
+    Quota q = quota_of("race");
+    counts += fmt::format("{}{}/{}", r ? " " : "", ok, q.live);
+    expect(fmt::format("race round {}: tokens made, live in status", r), fmt::format("{} {}", ok, q.live), "5 5");
+    for (auto& h : racers) release(h);
+    expect(fmt::format("race round {}: after the racers exit", r), std::to_string(settled("race", 0).live), "0");
+  }
+  expect("race: refusals counted exactly", std::to_string(quota_of("race").denied), std::to_string(rounds * 11));
+  sh(kTw + " unload");
+  return "tenant A " + got_a + ", B " + got_b + "; race made/live per round " + counts;
+}
+
 Outcome faults() {
   Expectations expect;
   expect.log = true;
@@ -371,6 +537,7 @@ Outcome faults() {
   detail += "; " + concurrently(expect, "load and unload", "true", "load /policies/robust-a.tw", "unload", 10);
   detail += "; " + drops(expect);
   detail += "; " + injected(expect);
+  detail += "; " + token_quota(expect);
   return expect.result(detail);
 }
 

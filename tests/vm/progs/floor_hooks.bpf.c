@@ -9,10 +9,10 @@
  * The policy's floor (policy_reads == 1): what the bench's policy needs read and written, and
  * nothing else, in the cheapest form. At bpf_token_create: the creator's uid and comm, its cgroup
  * path hashed down to the level the policy's `under` names (under_levels), one index lookup per
- * attribute the policy tests, the profile's live count, and a record of tokenwarden's size. At
- * each use: the record, the operation's fields the rules test, and the counts (the maps and
- * programs made through it atomically, for its quotas). At bpf_token_free: the record's counts
- * folded into the profile's. tokenwarden's cost is reported against both. */
+ * attribute the policy tests, the profile's live count (atomically, for `limit tokens`), and a
+ * record of tokenwarden's size. At each use: the record, the operation's fields the rules test,
+ * and the counts (the maps and programs made through it atomically, for its quotas). At
+ * bpf_token_free: the record's counts folded into the profile's, and its live count given back. tokenwarden's cost is reported against both. */
 #include "tw_kernel_types.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -44,6 +44,13 @@ struct {
 	__type(key, __u64);
 	__type(value, struct tw_counters);
 } counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __s64);
+} live SEC(".maps");
 
 /* The record being built and the component being read: too big for the stack. */
 struct scratch {
@@ -126,14 +133,14 @@ int BPF_PROG(f_token_create, struct bpf_token *token, union bpf_attr *attr, cons
 		index_lookup(TW_ATTR_COMM, c0, c1);
 		cgroup_under(s);
 		s->t.profile_id = 1;
-		struct tw_counters *c = bpf_map_lookup_elem(&counters, &s->t.profile_id);
-		if (!c) {
-			struct tw_counters fresh = {};
-			bpf_map_update_elem(&counters, &s->t.profile_id, &fresh, BPF_NOEXIST);
-			c = bpf_map_lookup_elem(&counters, &s->t.profile_id);
+		__s64 *n = bpf_map_lookup_elem(&live, &s->t.profile_id);
+		if (!n) {
+			__s64 zero = 0;
+			bpf_map_update_elem(&live, &s->t.profile_id, &zero, BPF_NOEXIST);
+			n = bpf_map_lookup_elem(&live, &s->t.profile_id);
 		}
-		if (c)
-			c->live_tokens++;
+		if (n)
+			__sync_fetch_and_add(n, 1);
 	}
 	bpf_map_update_elem(&tokens, &key, &s->t, BPF_ANY);
 	return 0;
@@ -148,11 +155,17 @@ int BPF_PROG(f_token_free, struct bpf_token *token)
 		if (!t)
 			return 0;
 		struct tw_counters *c = bpf_map_lookup_elem(&counters, &t->profile_id);
-		if (c) {
+		if (!c) {
+			struct tw_counters fresh = {};
+			bpf_map_update_elem(&counters, &t->profile_id, &fresh, BPF_NOEXIST);
+			c = bpf_map_lookup_elem(&counters, &t->profile_id);
+		}
+		if (c)
 			for (int h = 0; h < TW_HOOK_COUNT; h++)
 				c->allowed[h] += t->allowed[h];
-			c->live_tokens -= 1;
-		}
+		__s64 *n = bpf_map_lookup_elem(&live, &t->profile_id);
+		if (n)
+			__sync_fetch_and_sub(n, 1);
 	}
 	bpf_map_delete_elem(&tokens, &key);
 	return 0;
