@@ -661,6 +661,12 @@ tw_stats read_stats(int stats, int ncpus) {
   return sum;
 }
 
+std::map<uint64_t, std::string> names_of(const std::map<uint64_t, tw_profile>& profiles) {
+  std::map<uint64_t, std::string> names;
+  for (const auto& [id, p] : profiles) names[id] = std::string(p.name, strnlen(p.name, sizeof p.name));
+  return names;
+}
+
 // Per-profile counters: the per-CPU counters, plus the allowed uses live tokens still hold in
 // their records (they are folded into the counters when a token is freed).
 void read_counters(int tokens, int counters, int live, int ncpus, EnforcerStatus& st) {
@@ -730,9 +736,11 @@ Result<EnforcerStatus> Enforcer::status(const PinLock& lock) const {
   if (ncpus <= 0) return Error{"libbpf_num_possible_cpus", -ncpus, ""};
   st.stats = read_stats(fd("stats"), ncpus);
   read_counters(fd("tokens"), fd("counters"), fd("live"), ncpus, st);
+  // One pass over the live profiles gives the counters' limits and names.
   auto profiles = live_profiles();
   for (auto& c : st.counters)
     if (auto it = profiles.find(c.id); it != profiles.end()) c.tokens_limit = it->second.rules.limits[TW_LIM_TOKENS];
+  st.profile_names = names_of(profiles);
   tw_guard_dir dir{};
   st.guard_dir_set = bpf_map_lookup_elem(fd("guard_dir"), &zero, &dir) == 0 && dir.set;
   st.guarded_ids = hash_entries(fd("guard_ids"), sizeof(tw_guard_id));
@@ -759,11 +767,7 @@ std::map<uint64_t, tw_profile> Enforcer::live_profiles() const {
   return out;
 }
 
-std::map<uint64_t, std::string> Enforcer::profile_names() const {
-  std::map<uint64_t, std::string> names;
-  for (const auto& [id, p] : live_profiles()) names[id] = std::string(p.name, strnlen(p.name, sizeof p.name));
-  return names;
-}
+std::map<uint64_t, std::string> Enforcer::profile_names() const { return names_of(live_profiles()); }
 
 std::vector<std::string> pinned_map_names() { return {std::begin(kMaps), std::end(kMaps)}; }
 

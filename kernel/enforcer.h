@@ -63,6 +63,7 @@ struct EnforcerStatus {
   tw_stats stats{};
   uint64_t decisions = 0;  // every hook invocation a policy decided, summed over the counters
   std::vector<ProfileCounters> counters;
+  std::map<uint64_t, std::string> profile_names;  // of the live policy, as profile_names() gives them
   uint64_t kernel_memory_bytes = 0;  // memlock of every map and program
   bool guard_dir_set = false;        // the guard knows the pin directory
   uint32_t guarded_ids = 0;          // maps, programs and links the guard keeps

@@ -189,13 +189,13 @@ static __always_inline struct tw_settings *settings_of(const struct tw_ctl *c)
 	return set && set->generation == c->generation ? set : 0;
 }
 
-/* Every table of the slot is present (the matching at bpf_token_create reads them all). */
 /* Does an atom of the live generation test `attr`? */
 static __always_inline bool needed(const struct tw_settings *set, __u32 attr)
 {
 	return !(set->unused_attrs & (1U << attr));
 }
 
+/* Every table of the slot is present (the matching at bpf_token_create reads them all). */
 static __always_inline bool tables_present(__u32 slot)
 {
 	return bpf_map_lookup_elem(&gen_profiles, &slot) && bpf_map_lookup_elem(&gen_conjs, &slot) &&
@@ -219,37 +219,35 @@ struct {
 	__type(value, __s64);
 } live SEC(".maps");
 
-static __always_inline __s64 *live_of(__u64 profile_id)
+/* A profile's entry of `map` (`counters` or `live`), made from `fresh` (zeroes) on first use.
+ * Null when the table is full: what the entry would have counted is lost, and counted here. */
+static __always_inline void *profile_entry(void *map, __u64 profile_id, const void *fresh)
 {
-	__s64 *n = bpf_map_lookup_elem(&live, &profile_id);
-	if (n)
-		return n;
-	__s64 zero = 0;
-	bpf_map_update_elem(&live, &profile_id, &zero, BPF_NOEXIST);
-	n = bpf_map_lookup_elem(&live, &profile_id);
-	if (!n) { /* the table is full: this token is not counted, and a limit on it cannot be checked */
+	void *v = bpf_map_lookup_elem(map, &profile_id);
+	if (v)
+		return v;
+	bpf_map_update_elem(map, &profile_id, fresh, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(map, &profile_id);
+	if (!v) {
 		struct tw_stats *st = global_stats();
 		if (st)
 			st->counters_full++;
 	}
-	return n;
+	return v;
 }
 
-/* A profile's counters (id 0: no profile), made on first use. */
+/* A profile's live tokens (id 0: no profile); null: not counted, and a limit cannot be checked. */
+static __always_inline __s64 *live_of(__u64 profile_id)
+{
+	__s64 zero = 0;
+	return profile_entry(&live, profile_id, &zero);
+}
+
+/* A profile's counters (id 0: no profile). */
 static __always_inline struct tw_counters *counters_of(__u64 profile_id)
 {
-	struct tw_counters *c = bpf_map_lookup_elem(&counters, &profile_id);
-	if (c)
-		return c;
 	struct tw_counters fresh = {};
-	bpf_map_update_elem(&counters, &profile_id, &fresh, BPF_NOEXIST);
-	c = bpf_map_lookup_elem(&counters, &profile_id);
-	if (!c) { /* the table is full: what this decision would have counted is lost, and counted here */
-		struct tw_stats *st = global_stats();
-		if (st)
-			st->counters_full++;
-	}
-	return c;
+	return profile_entry(&counters, profile_id, &fresh);
 }
 
 static __always_inline void count(__u64 profile_id, int hook, int verdict)
@@ -962,22 +960,21 @@ static __noinline int create(struct bpf_token *token, const struct path *path)
 
 	/* Candidates: every exact value this creator and token have that an atom tests, then the
 	 * scan list. */
-	__u32 unused = set->unused_attrs;
-	if (!(unused & (1U << TW_ATTR_UID)))
+	if (needed(set, TW_ATTR_UID))
 		lookup_key(m, TW_ATTR_UID, m->f.uid, 0);
-	if (!(unused & (1U << TW_ATTR_GID)))
+	if (needed(set, TW_ATTR_GID))
 		lookup_key(m, TW_ATTR_GID, m->f.gid, 0);
-	if (!(unused & (1U << TW_ATTR_USERNS_OWNER)))
+	if (needed(set, TW_ATTR_USERNS_OWNER))
 		lookup_key(m, TW_ATTR_USERNS_OWNER, m->f.owner, 0);
-	if (!(unused & (1U << TW_ATTR_USERNS_DEPTH)))
+	if (needed(set, TW_ATTR_USERNS_DEPTH))
 		lookup_key(m, TW_ATTR_USERNS_DEPTH, m->f.depth, 0);
 	if (m->f.exe_ok)
 		lookup_key(m, TW_ATTR_EXE, m->f.exe_dev, m->f.exe_hash);
 	if (m->f.bpffs_ok)
 		lookup_key(m, TW_ATTR_BPFFS, m->f.bpffs_hash, 0);
-	if (m->f.cgroup_ok && !(unused & (1U << TW_ATTR_CGROUP_IS)))
+	if (m->f.cgroup_ok && needed(set, TW_ATTR_CGROUP_IS))
 		lookup_key(m, TW_ATTR_CGROUP_IS, m->f.cgroup_hash, 0);
-	if (!(unused & (1U << TW_ATTR_COMM))) {
+	if (needed(set, TW_ATTR_COMM)) {
 		__u64 c0 = 0, c1 = 0;
 		__builtin_memcpy(&c0, m->f.comm, 8);
 		__builtin_memcpy(&c1, m->f.comm + 8, 8);
@@ -1266,39 +1263,54 @@ int BPF_PROG(tw_token_capable, const struct bpf_token *token, int cap)
 	return finish(&d, u.mode, u.log_allowed, u.t);
 }
 
+/* A map creation or a program load through token `key` (`hook` TW_HOOK_MAP_CREATE or
+ * TW_HOOK_PROG_LOAD, a constant at each call site): the fast path for a token labelled by the
+ * live generation, else the long way; an allowed object is counted against the token's quota. */
+static __always_inline int object_use(int hook, __u64 key, union bpf_attr *attr, __u32 what, __u32 what2)
+{
+	bool map = hook == TW_HOOK_MAP_CREATE;
+	struct tw_token *t = labelled_live(key);
+	if (t && (t->flags & TW_TOKEN_UNCONFINED))
+		return 0;
+	struct verdict_of v = {};
+	if (t) {
+		if (map)
+			map_rules(&t->rules, attr, t, &v);
+		else
+			prog_rules(&t->rules, attr, t, &v);
+		if (!v.reason) {
+			t->allowed[hook]++;
+			if (!v.probe)
+				__sync_fetch_and_add(map ? &t->maps : &t->progs, 1);
+			return 0;
+		}
+	}
+	struct use_ctx u = {};
+	struct decision d = {.hook = hook, .what = what, .what2 = what2};
+	bool early;
+	if (!resolve(key, &u, &d, &early))
+		return 0;
+	v = (struct verdict_of){};
+	if (!early) {
+		if (map)
+			map_rules(u.r, attr, u.t, &v);
+		else
+			prog_rules(u.r, attr, u.t, &v);
+		refuse(&d, &v);
+	}
+	int ret = finish(&d, u.mode, u.log_allowed, u.t);
+	if (!ret && u.t && !v.probe)
+		__sync_fetch_and_add(map ? &u.t->maps : &u.t->progs, 1);
+	return ret;
+}
+
 SEC("lsm/bpf_map_create")
 int BPF_PROG(tw_map_create, struct bpf_map *map, union bpf_attr *attr, struct bpf_token *token)
 {
 	__u64 key = arg_u64(ctx, 2);
 	if (!key)
 		return 0; /* not token-backed: the kernel's own checks apply */
-	struct tw_token *t = labelled_live(key);
-	if (t && (t->flags & TW_TOKEN_UNCONFINED))
-		return 0;
-	struct verdict_of v = {};
-	if (t) {
-		map_rules(&t->rules, attr, t, &v);
-		if (!v.reason) {
-			t->allowed[TW_HOOK_MAP_CREATE]++;
-			if (!v.probe)
-				__sync_fetch_and_add(&t->maps, 1);
-			return 0;
-		}
-	}
-	struct use_ctx u = {};
-	struct decision d = {.hook = TW_HOOK_MAP_CREATE, .what = attr->map_type, .what2 = attr->map_flags};
-	bool early;
-	if (!resolve(key, &u, &d, &early))
-		return 0;
-	v = (struct verdict_of){};
-	if (!early) {
-		map_rules(u.r, attr, u.t, &v);
-		refuse(&d, &v);
-	}
-	int ret = finish(&d, u.mode, u.log_allowed, u.t);
-	if (!ret && u.t && !v.probe)
-		__sync_fetch_and_add(&u.t->maps, 1);
-	return ret;
+	return object_use(TW_HOOK_MAP_CREATE, key, attr, attr->map_type, attr->map_flags);
 }
 
 static __noinline int guard_refuse(int op, __u64 object); /* the guard, below */
@@ -1317,33 +1329,7 @@ int BPF_PROG(tw_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct b
 		return 0;
 	if (attr->prog_type == BPF_PROG_TYPE_TRACING && attr->expected_attach_type == BPF_MODIFY_RETURN)
 		return guard_refuse(TW_GUARD_MODIFY_RETURN, attr->attach_btf_id);
-	struct tw_token *t = labelled_live(key);
-	if (t && (t->flags & TW_TOKEN_UNCONFINED))
-		return 0;
-	struct verdict_of v = {};
-	if (t) {
-		prog_rules(&t->rules, attr, t, &v);
-		if (!v.reason) {
-			t->allowed[TW_HOOK_PROG_LOAD]++;
-			if (!v.probe)
-				__sync_fetch_and_add(&t->progs, 1);
-			return 0;
-		}
-	}
-	struct use_ctx u = {};
-	struct decision d = {.hook = TW_HOOK_PROG_LOAD, .what = attr->prog_type, .what2 = attr->expected_attach_type};
-	bool early;
-	if (!resolve(key, &u, &d, &early))
-		return 0;
-	v = (struct verdict_of){};
-	if (!early) {
-		prog_rules(u.r, attr, u.t, &v);
-		refuse(&d, &v);
-	}
-	int ret = finish(&d, u.mode, u.log_allowed, u.t);
-	if (!ret && u.t && !v.probe)
-		__sync_fetch_and_add(&u.t->progs, 1);
-	return ret;
+	return object_use(TW_HOOK_PROG_LOAD, key, attr, attr->prog_type, attr->expected_attach_type);
 }
 
 /* ---- the guard: tokenwarden's own objects ----------------------------------------------------

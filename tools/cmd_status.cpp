@@ -56,7 +56,7 @@ int run(const std::string& root, bool prometheus, double wait_s) {
     report_error(st.error());
     return kExitSystemError;
   }
-  auto names = e->profile_names();
+  const auto& names = st->profile_names;
   if (prometheus) {
     fmt::print("{}", openmetrics(*st, names));
     return st->problems.empty() ? kExitOk : kExitSystemError;

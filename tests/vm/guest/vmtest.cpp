@@ -910,13 +910,17 @@ Outcome bench_hooks() {
   for (int n : {1, 100, 10000}) write_bench_policy("/tmp/bench-" + std::to_string(n) + ".tw", n);
   print_calls_per_operation();
   std::string report;
+  int stats_errno = 0;
   auto measure = [&](const std::string& label) {
     sleep(1);  // deferred work of the last load or unload (RCU callbacks freeing tables) first
     // A warm-up first with the configuration attached: the emulator translates a program's
     // code on its first runs, which is no part of its cost per invocation.
     bench_workload(30);
     UniqueFd stats(bpf_enable_stats(BPF_STATS_RUN_TIME));
-    if (stats.get() < 0) return false;
+    if (stats.get() < 0) {
+      stats_errno = errno;  // before anything else can change it
+      return false;
+    }
     auto before = lsm_prog_stats();
     bench_workload(tokens);
     auto after = lsm_prog_stats();
@@ -937,7 +941,7 @@ Outcome bench_hooks() {
     if (!trivial || trivial_hooks::attach(trivial)) return fail("trivial programs did not load");
     bool ok = measure("trivial");
     trivial_hooks::destroy(trivial);
-    if (!ok) return fail("BPF_ENABLE_STATS: " + errno_name(errno));
+    if (!ok) return fail("BPF_ENABLE_STATS: " + errno_name(stats_errno));
     for (bool reads : {false, true}) {
       floor_hooks* floor = floor_hooks::open();
       if (!floor) return fail("floor programs did not open");
