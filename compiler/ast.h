@@ -65,7 +65,7 @@ struct Stmt {
     match,        // match EXPR;
     use,          // use NAME, NAME;
     allow,        // allow cmd|map|prog|attach|cap NAME, ...;
-    limit,        // limit max_entries 4096;
+    limit,        // limit max_entries 4096; limit maps 8 per profile; limit max_entries 16777216 for map ringbuf;
     forbid,       // forbid sleepable; forbid map_flags mmapable, numa_node;
     refuse,       // refuse;
     strict,       // strict;
@@ -73,7 +73,9 @@ struct Stmt {
   Span span;      // the whole statement
   Name keyword;
   Name target;    // the word after the keyword: block name, allow kind, limit name, setting value
-  std::vector<Name> names;  // lists: use, allow, forbid; preexisting profile NAME
+  std::vector<Name> names;  // lists: use, allow, forbid, limit ... for map; preexisting profile NAME
+  Name per;       // limit ... per token|profile
+  Name for_kind;  // limit ... for map TYPE, ...: `map`
   std::optional<Number> number;
   std::optional<StringLit> path;
   std::unique_ptr<Expr> match;  // boxed: most statements have none

@@ -87,9 +87,18 @@ class Lowering {
     r.attachs = p.grants[GrantKind::attach];
     r.caps = p.grants[GrantKind::cap];
     static_assert(kLimitKinds == TW_LIM_COUNT && static_cast<int>(LimitKind::tokens) == TW_LIM_TOKENS &&
-                      static_cast<int>(LimitKind::progs) == TW_LIM_PROGS,
+                      static_cast<int>(LimitKind::progs) == TW_LIM_PROGS &&
+                      static_cast<int>(LimitKind::profile_progs) == TW_LIM_PROFILE_PROGS,
                   "LimitKind is enum tw_limit, in order");
     for (size_t k = 0; k < kLimitKinds; ++k) r.limits[k] = p.limits.value[k];
+    auto groups = p.limits.type_groups();
+    if (groups.size() > TW_MAX_TYPE_LIMITS)
+      throw Fail{fmt::format("profile `{}`: its per-type map limits make {} groups of map types with different sizes; "
+                             "the BPF backend holds {}",
+                             p.name, groups.size(), TW_MAX_TYPE_LIMITS),
+                 p.name, "give map types that may be alike the same limits, so that they share a group"};
+    for (size_t i = 0; i < groups.size(); ++i)
+      r.type_limits[i] = {groups[i].map_types, groups[i].value[0], groups[i].value[1], groups[i].value[2], 0};
     std::strncpy(rec.name, p.name.c_str(), sizeof rec.name - 1);
     t_.profiles.push_back(rec);
     for (const auto& c : p.match) conjunction(p, c);

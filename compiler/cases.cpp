@@ -225,6 +225,10 @@ class CaseParser {
       if (auto n = number(f, f.value)) e.progs_created = *n;
     } else if (k == "tokens_live") {
       if (auto n = number(f, f.value)) e.tokens_live = *n;
+    } else if (k == "maps_live") {
+      if (auto n = number(f, f.value)) e.maps_live = *n;
+    } else if (k == "progs_live") {
+      if (auto n = number(f, f.value)) e.progs_live = *n;
     } else if (k == "preexisting") {
       if (auto b = boolean(f, f.value)) e.preexisting = *b;
     } else if (k == "expect") {
@@ -236,7 +240,8 @@ class CaseParser {
     } else {
       auto& d = diags_.report(Code::E011, f.key_span, fmt::format("unknown field `{}`", f.key));
       auto dym = did_you_mean(vocab::closest_names(f.key, {"hook", "creator", "token", "map", "prog", "cmd", "cap",
-                                                              "maps_created", "progs_created", "tokens_live", "preexisting",
+                                                              "maps_created", "progs_created", "tokens_live", "maps_live",
+                                                              "progs_live", "preexisting",
                                                               "expect"}));
       if (!dym.empty()) d.hint(dym);
     }

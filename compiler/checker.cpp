@@ -8,6 +8,7 @@
 #include "vocab/names.h"
 
 #include <algorithm>
+#include <bit>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -199,6 +200,8 @@ class Checker {
     for (size_t k = 0; k < kLimitKinds; ++k)
       if (from.limits.value[k] != kUnlimited)
         set_limit(into, static_cast<LimitKind>(k), from.limits.value[k], from.limit_span[k], from.limits.rule[k]);
+    for (size_t i = 0; i < from.limits.per_type.size(); ++i)
+      set_type_limit(into, from.limits.per_type[i], from.per_type_span[i]);
     if (from.limits.forbidden_map_flags) {
       into.limits.forbidden_map_flags |= from.limits.forbidden_map_flags;
       if (into.limits.map_flags_rule == kNoRule) {
@@ -229,8 +232,8 @@ class Checker {
     size_t i = static_cast<size_t>(k);
     if (set.limits.value[i] != kUnlimited && set.limits.value[i] != value) {
       diags_.report(Code::E019, span,
-                    fmt::format("`limit {}` is {} here but {} elsewhere in the same profile", limit_name(k),
-                                value, set.limits.value[i]))
+                    fmt::format("`{}` here but `{}` elsewhere in the same profile", limit_statement(k, value),
+                                limit_statement(k, set.limits.value[i])))
           .note(set.limit_span[i], "the other limit")
           .hint("a profile has one value per limit: keep the one you mean");
       return;
@@ -238,6 +241,25 @@ class Checker {
     set.limits.value[i] = value;
     set.limits.rule[i] = rule;
     set.limit_span[i] = span;
+  }
+
+  // A per-type limit; two of one kind that name one map type must agree.
+  void set_type_limit(GrantSet& set, const TypeLimit& t, Span span) {
+    for (size_t i = 0; i < set.limits.per_type.size(); ++i) {
+      const TypeLimit& o = set.limits.per_type[i];
+      uint64_t both = o.map_types & t.map_types;
+      if (o.kind != t.kind || !both || o.value == t.value) continue;
+      int type = std::countr_zero(both);
+      diags_.report(Code::E019, span,
+                    fmt::format("`limit {}` for map {} is {} here but {} elsewhere in the same profile", limit_name(t.kind),
+                                vocab::builtin_table(EnumKind::map).name_of(type).value_or(std::to_string(type)), t.value,
+                                o.value))
+          .note(set.per_type_span[i], "the other limit")
+          .hint("a map type has one value per limit: keep the one you mean");
+      return;
+    }
+    set.limits.per_type.push_back(t);
+    set.per_type_span.push_back(span);
   }
 
   // -- bodies ----------------------------------------------------------------------------------
@@ -414,9 +436,9 @@ class Checker {
     auto k = limit_from_name(s.target.text);
     if (!k) {
       std::vector<std::string> names;
-      for (size_t i = 0; i < kLimitKinds; ++i) names.emplace_back(limit_name(static_cast<LimitKind>(i)));
+      for (size_t i = 0; i <= static_cast<size_t>(LimitKind::tokens); ++i) names.emplace_back(limit_name(static_cast<LimitKind>(i)));
       unknown_name(s.target.span, fmt::format("unknown limit `{}`", s.target.text), s.target.text, names,
-                   "limits: max_entries, key_size, value_size, insns, maps, progs");
+                   "limits: max_entries, key_size, value_size, insns, maps, progs, tokens");
       return;
     }
     if (!s.number) return;
@@ -424,7 +446,49 @@ class Checker {
       diags_.report(Code::E004, s.number->span, fmt::format("limit {} is too large (at most {})", s.number->value, kUnlimited - 1));
       return;
     }
-    set_limit(set, *k, static_cast<uint32_t>(s.number->value), s.span, add_rule(s));
+    auto value = static_cast<uint32_t>(s.number->value);
+    if (!s.per.text.empty()) {
+      // What the limit counts by: objects per token (the default) or per profile; a profile's
+      // live tokens (the only way tokens are counted).
+      std::string per = vocab::to_lower(s.per.text);
+      bool objects = *k == LimitKind::maps || *k == LimitKind::progs;
+      if (objects && per == "profile") {
+        k = *k == LimitKind::maps ? LimitKind::profile_maps : LimitKind::profile_progs;
+      } else if (!((objects && per == "token") || (*k == LimitKind::tokens && per == "profile"))) {
+        diags_.report(Code::E030, s.per.span, fmt::format("`limit {}` cannot be counted per `{}`", s.target.text, s.per.text))
+            .hint(objects ? "write `per token` (the default) or `per profile`"
+                  : *k == LimitKind::tokens ? "`limit tokens` counts the profile's live tokens: drop `per ...`"
+                                           : fmt::format("`limit {}` bounds each object: drop `per ...`", s.target.text));
+        return;
+      }
+    }
+    if (s.for_kind.text.empty()) {
+      set_limit(set, *k, value, s.span, add_rule(s));
+      return;
+    }
+    if (!limit_is_map_size(*k)) {
+      diags_.report(Code::E030, s.for_kind.span, fmt::format("`limit {}` cannot be given per map type", s.target.text))
+          .hint("only max_entries, key_size and value_size can: `limit max_entries 65536 for map hash;`");
+      return;
+    }
+    if (vocab::to_lower(s.for_kind.text) != "map") {
+      diags_.report(Code::E030, s.for_kind.span, fmt::format("expected `map` after `for`, found `{}`", s.for_kind.text))
+          .hint(fmt::format("limit {} {} for map ringbuf, hash;", s.target.text, value));
+      return;
+    }
+    TypeLimit t{*k, 0, value, kNoRule};
+    for (const auto& n : s.names) {
+      auto v = resolve_enum(EnumKind::map, n);
+      if (!v) continue;
+      if (*v >= 64) {
+        diags_.report(Code::E004, n.span, fmt::format("`{}` has value {}, beyond the kernel's 64-bit masks", n.text, *v));
+        continue;
+      }
+      t.map_types |= 1ULL << *v;
+    }
+    if (!t.map_types) return;
+    t.rule = add_rule(s);
+    set_type_limit(set, t, s.span);
   }
 
   void forbid(const Stmt& s, GrantSet& set) {

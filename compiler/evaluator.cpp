@@ -138,7 +138,16 @@ std::optional<Decision> check_limit(const Ir& ir, const IrProfile& p, LimitKind 
   uint32_t limit = p.limits[k];
   if (limit == kUnlimited || value <= limit) return std::nullopt;
   return judge_for(p).refuse(ir.where(p.limits.rule[static_cast<size_t>(k)]),
-                             fmt::format("{} {} exceeds `limit {} {}` of profile `{}`", what, value, limit_name(k), limit, p.name));
+                             fmt::format("{} {} exceeds `{}` of profile `{}`", what, value, limit_statement(k, limit), p.name));
+}
+
+// A size of a map of `type` (limit_is_map_size(k)), against its per-type limit or the profile's.
+std::optional<Decision> check_size(const Ir& ir, const IrProfile& p, LimitKind k, uint32_t type, uint64_t value) {
+  AppliedLimit l = p.limits.for_map(k, type);
+  if (l.value == kUnlimited || value <= l.value) return std::nullopt;
+  std::string limit = l.per_type ? fmt::format("limit {} {} for map {}", limit_name(k), l.value, name_of(vocab::EnumKind::map, type))
+                                 : limit_statement(k, l.value);
+  return judge_for(p).refuse(ir.where(l.rule), fmt::format("{} {} exceeds `{}` of profile `{}`", limit_name(k), value, limit, p.name));
 }
 
 Decision token_create(const Ir& ir, const Event& e, const IrProfile* p) {
@@ -208,9 +217,9 @@ Decision token_use(const Ir& ir, const IrProfile& p, const Event& e) {
         return probe("a one-entry array map");
       std::string type = "map type " + name_of(vocab::EnumKind::map, e.map.type);
       if (auto d = need(p, GrantKind::map, e.map.type, type)) return *d;
-      if (auto d = within(LimitKind::max_entries, e.map.max_entries, "max_entries")) return *d;
-      if (auto d = within(LimitKind::key_size, e.map.key_size, "key_size")) return *d;
-      if (auto d = within(LimitKind::value_size, e.map.value_size, "value_size")) return *d;
+      if (auto d = check_size(ir, p, LimitKind::max_entries, e.map.type, e.map.max_entries)) return *d;
+      if (auto d = check_size(ir, p, LimitKind::key_size, e.map.type, e.map.key_size)) return *d;
+      if (auto d = check_size(ir, p, LimitKind::value_size, e.map.type, e.map.value_size)) return *d;
       if (uint32_t bad = e.map.flags & p.limits.forbidden_map_flags) {
         std::string names;
         for (const auto& f : vocab::map_flags())
@@ -218,6 +227,7 @@ Decision token_use(const Ir& ir, const IrProfile& p, const Event& e) {
         return j.refuse(ir.where(p.limits.map_flags_rule), fmt::format("profile `{}` forbids map flags {}", p.name, names));
       }
       if (auto d = within(LimitKind::maps, static_cast<uint64_t>(e.maps_created) + 1, "map number")) return *d;
+      if (auto d = within(LimitKind::profile_maps, static_cast<uint64_t>(e.maps_live) + 1, "live map number")) return *d;
       return granted(GrantKind::map, e.map.type, type);
     }
     case Hook::prog_load: {
@@ -234,6 +244,7 @@ Decision token_use(const Ir& ir, const IrProfile& p, const Event& e) {
       if (e.prog.sleepable && !p.limits.sleepable)
         return j.refuse(ir.where(p.limits.sleepable_rule), fmt::format("profile `{}` forbids sleepable programs", p.name));
       if (auto d = within(LimitKind::progs, static_cast<uint64_t>(e.progs_created) + 1, "program number")) return *d;
+      if (auto d = within(LimitKind::profile_progs, static_cast<uint64_t>(e.progs_live) + 1, "live program number")) return *d;
       return granted(GrantKind::prog, e.prog.type, type);
     }
     case Hook::token_create: break;

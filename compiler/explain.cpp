@@ -40,7 +40,11 @@ std::string limits_text(const IrProfile& p, bool maps) {
     add(LimitKind::max_entries, "max_entries");
     add(LimitKind::key_size, "key_size");
     add(LimitKind::value_size, "value_size");
+    for (const auto& t : p.limits.per_type)
+      s += fmt::format("{}{} at most {} for {}", s.empty() ? "" : ", ", limit_name(t.kind), t.value,
+                       grant_names(GrantKind::map, t.map_types));
     add(LimitKind::maps, "maps per token");
+    add(LimitKind::profile_maps, "live maps of the profile (all its tokens; a freed map gives its place back)");
     if (p.limits.forbidden_map_flags) {
       std::string names;
       for (const auto& f : vocab::map_flags())
@@ -50,6 +54,7 @@ std::string limits_text(const IrProfile& p, bool maps) {
   } else {
     add(LimitKind::insns, "instructions");
     add(LimitKind::progs, "programs per token");
+    add(LimitKind::profile_progs, "live programs of the profile (all its tokens; a freed program gives its place back)");
     if (!p.limits.sleepable) s += fmt::format("{}no sleepable programs", s.empty() ? "" : ", ");
     if (p.limits.probes)
       s += fmt::format("{}libbpf's probes (socket filters of at most {} instructions, one-entry array maps)",

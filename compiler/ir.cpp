@@ -3,7 +3,10 @@
 
 #include "vocab/catalogue.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <iterator>
 
 namespace tw::compiler {
 
@@ -110,15 +113,50 @@ std::string_view grant_kind_name(GrantKind k) {
 }
 
 std::string_view limit_name(LimitKind k) {
-  constexpr std::string_view names[] = {"max_entries", "key_size", "value_size", "insns", "maps", "progs", "tokens"};
+  constexpr std::string_view names[] = {"max_entries", "key_size", "value_size", "insns",        "maps",
+                                        "progs",       "tokens",   "profile_maps", "profile_progs"};
+  static_assert(std::size(names) == kLimitKinds);
   return names[static_cast<size_t>(k)];
 }
 
 std::optional<LimitKind> limit_from_name(std::string_view s) {
   std::string l = vocab::to_lower(s);
-  for (size_t i = 0; i < kLimitKinds; ++i)
+  for (size_t i = 0; i <= static_cast<size_t>(LimitKind::tokens); ++i)
     if (limit_name(static_cast<LimitKind>(i)) == l) return static_cast<LimitKind>(i);
   return std::nullopt;
+}
+
+std::string limit_statement(LimitKind k, uint32_t value) {
+  if (k == LimitKind::profile_maps) return fmt::format("limit maps {} per profile", value);
+  if (k == LimitKind::profile_progs) return fmt::format("limit progs {} per profile", value);
+  return fmt::format("limit {} {}", limit_name(k), value);
+}
+
+AppliedLimit Limits::for_map(LimitKind k, uint32_t map_type) const {
+  for (const auto& t : per_type)
+    if (t.kind == k && map_type < 64 && (t.map_types & (1ULL << map_type))) return {t.value, t.rule, true};
+  return {(*this)[k], rule[static_cast<size_t>(k)], false};
+}
+
+std::vector<TypeGroup> Limits::type_groups() const {
+  uint64_t typed = 0;
+  for (const auto& t : per_type) typed |= t.map_types;
+  std::vector<TypeGroup> groups;
+  for (uint32_t type = 0; type < 64; ++type) {
+    if (!(typed & (1ULL << type))) continue;
+    TypeGroup g;
+    g.map_types = 1ULL << type;
+    constexpr LimitKind sizes[] = {LimitKind::max_entries, LimitKind::key_size, LimitKind::value_size};
+    for (size_t i = 0; i < 3; ++i) g.value[i] = for_map(sizes[i], type).value;
+    auto same = std::find_if(groups.begin(), groups.end(), [&](const TypeGroup& o) {
+      return std::equal(std::begin(o.value), std::end(o.value), std::begin(g.value));
+    });
+    if (same == groups.end())
+      groups.push_back(g);
+    else
+      same->map_types |= g.map_types;
+  }
+  return groups;
 }
 
 const std::string& Ir::where(uint32_t rule) const {

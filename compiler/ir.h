@@ -106,15 +106,51 @@ struct GrantRef {
 
 inline constexpr uint32_t kUnlimited = std::numeric_limits<uint32_t>::max();
 
-// In the order of enum tw_limit (tw_abi.h). `tokens`: live tokens of the profile, all creators.
-enum class LimitKind { max_entries, key_size, value_size, insns, maps, progs, tokens };
-inline constexpr size_t kLimitKinds = 7;
-std::string_view limit_name(LimitKind k);
+// In the order of enum tw_limit (tw_abi.h). `maps`, `progs`: objects made through one token;
+// `tokens`: live tokens of the profile, all creators; `profile_maps`, `profile_progs` (written
+// `limit maps N per profile`): live maps and programs made through all of the profile's tokens.
+enum class LimitKind { max_entries, key_size, value_size, insns, maps, progs, tokens, profile_maps, profile_progs };
+inline constexpr size_t kLimitKinds = 9;
+std::string_view limit_name(LimitKind k);  // the IR's key: "max_entries", ..., "profile_maps"
+// A statement's limit word (`max_entries` ... `tokens`); profile_maps and profile_progs are
+// `maps` and `progs` with `per profile`.
 std::optional<LimitKind> limit_from_name(std::string_view s);
+// The statement as written for limit `k` of `value`: "limit maps 8 per profile".
+std::string limit_statement(LimitKind k, uint32_t value);
+// Whether `limit K N for map TYPE, ...` may name map types: the sizes.
+inline bool limit_is_map_size(LimitKind k) {
+  return k == LimitKind::max_entries || k == LimitKind::key_size || k == LimitKind::value_size;
+}
+
+// `limit max_entries|key_size|value_size N for map TYPE, ...`: instead of the profile's own limit
+// of that kind, for those map types. Per kind, no map type is in two entries.
+struct TypeLimit {
+  LimitKind kind = LimitKind::max_entries;
+  uint64_t map_types = 0;  // bit = map type
+  uint32_t value = 0;
+  uint32_t rule = kNoRule;  // Ir::rules
+  bool operator==(const TypeLimit&) const = default;
+};
+
+// The limit that applies to a map of `map_type`: a per-type one, else the profile's own.
+struct AppliedLimit {
+  uint32_t value = kUnlimited;
+  uint32_t rule = kNoRule;
+  bool per_type = false;
+};
+
+// Map types whose three size limits are the same, as the BPF programs hold them
+// (tw_abi.h, tw_type_limit): each limit already resolved to the per-type or the profile's one.
+struct TypeGroup {
+  uint64_t map_types = 0;
+  uint32_t value[3] = {kUnlimited, kUnlimited, kUnlimited};  // max_entries, key_size, value_size
+};
 
 struct Limits {
-  uint32_t value[kLimitKinds] = {kUnlimited, kUnlimited, kUnlimited, kUnlimited, kUnlimited, kUnlimited, kUnlimited};
-  uint32_t rule[kLimitKinds] = {kNoRule, kNoRule, kNoRule, kNoRule, kNoRule, kNoRule, kNoRule};  // Ir::rules
+  uint32_t value[kLimitKinds] = {kUnlimited, kUnlimited, kUnlimited, kUnlimited, kUnlimited,
+                                 kUnlimited, kUnlimited, kUnlimited, kUnlimited};
+  uint32_t rule[kLimitKinds] = {kNoRule, kNoRule, kNoRule, kNoRule, kNoRule, kNoRule, kNoRule, kNoRule, kNoRule};  // Ir::rules
+  std::vector<TypeLimit> per_type;  // in the order written
   uint32_t forbidden_map_flags = 0;
   uint32_t map_flags_rule = kNoRule;
   bool sleepable = true;
@@ -122,6 +158,10 @@ struct Limits {
   bool probes = false;  // `allow probes`: libbpf's feature probes (TW_PROBE_* in tw_abi.h)
   uint32_t probes_rule = kNoRule;
   uint32_t operator[](LimitKind k) const { return value[static_cast<size_t>(k)]; }
+  // Size limit `k` (limit_is_map_size) of a map of `map_type`.
+  AppliedLimit for_map(LimitKind k, uint32_t map_type) const;
+  // The map types with a per-type limit, grouped by the three sizes that apply to them.
+  std::vector<TypeGroup> type_groups() const;
 };
 
 struct IrProfile {

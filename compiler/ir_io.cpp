@@ -118,6 +118,8 @@ json profile_json(const IrProfile& p) {
   if (p.limits.forbidden_map_flags) limits["forbidden_map_flags"] = {p.limits.forbidden_map_flags, p.limits.map_flags_rule};
   if (!p.limits.sleepable) limits["no_sleepable"] = {0, p.limits.sleepable_rule};
   if (p.limits.probes) limits["probes"] = {1, p.limits.probes_rule};
+  // Per-type limits as [kind, map types, value, rule index].
+  for (const auto& t : p.limits.per_type) limits["for_map"].push_back({limit_name(t.kind), hex(t.map_types), t.value, t.rule});
   return {{"name", p.name},       {"id", hex(p.id)},         {"order", p.order},   {"match", match},
           {"refuse", p.refuse},   {"strict", p.strict},      {"mode", mode_name(p.mode)},
           {"errno", p.deny_errno}, {"grants", grants},       {"grant_refs", refs}, {"limits", limits},
@@ -211,6 +213,21 @@ IrProfile profile_from_json(const json& jp, const Ir& ir) {
     p.limits.probes = true;
     p.limits.probes_rule = rule_index(jl.at("probes").at(1));
   }
+  if (jl.contains("for_map"))
+    for (const json& jt : jl.at("for_map")) {
+      TypeLimit t;
+      auto kind = jt.at(0).get<std::string>();
+      auto k = limit_from_name(kind);
+      if (!k || !limit_is_map_size(*k)) throw std::invalid_argument("per-type limit " + kind);
+      t.kind = *k;
+      t.map_types = parse_hex(jt.at(1));
+      if (!t.map_types) throw std::invalid_argument("per-type limit " + kind + " names no map type");
+      t.value = exact<uint32_t>(jt.at(2), kind.c_str());
+      if (t.value == kUnlimited)
+        throw std::out_of_range(fmt::format("limit {} {} is out of range (at most {})", kind, kUnlimited, kUnlimited - 1));
+      t.rule = rule_index(jt.at(3));
+      p.limits.per_type.push_back(t);
+    }
   if (jl.contains("no_sleepable")) {
     p.limits.sleepable = false;
     p.limits.sleepable_rule = rule_index(jl.at("no_sleepable").at(1));
@@ -330,7 +347,9 @@ std::string ir_to_text(const Ir& ir) {
     }
     for (size_t k = 0; k < kLimitKinds; ++k)
       if (p.limits.value[k] != kUnlimited)
-        out += fmt::format("  limit {} {}\n", limit_name(static_cast<LimitKind>(k)), p.limits.value[k]);
+        out += fmt::format("  {}\n", limit_statement(static_cast<LimitKind>(k), p.limits.value[k]));
+    for (const auto& t : p.limits.per_type)
+      out += fmt::format("  limit {} {} for map {}\n", limit_name(t.kind), t.value, grant_names(GrantKind::map, t.map_types));
     if (p.limits.forbidden_map_flags) {
       std::string names;
       for (const auto& f : vocab::map_flags())

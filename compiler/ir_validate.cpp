@@ -34,6 +34,13 @@ class Validator {
       errno_ok(line, fmt::format("profile `{}`:", p.name), p.deny_errno);
       for (const auto& c : p.match)
         for (const auto& a : c.atoms) atom(line, p, a);
+      // Per-type limits: a map type has one value per kind (the checker's E019).
+      for (size_t a = 0; a < p.limits.per_type.size(); ++a)
+        for (size_t b = a + 1; b < p.limits.per_type.size(); ++b) {
+          const TypeLimit &x = p.limits.per_type[a], &y = p.limits.per_type[b];
+          if (x.kind == y.kind && (x.map_types & y.map_types) && x.value != y.value)
+            at(line, fmt::format("profile `{}`: two `limit {}` values for one map type", p.name, limit_name(x.kind)));
+        }
     }
     return std::move(problems_);
   }

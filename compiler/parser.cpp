@@ -181,8 +181,17 @@ class Parser {
           s.names = name_list(fmt::format("a {} name", s.target.text));
         break;
       case Stmt::Kind::limit:
-        s.target = name("a limit: `max_entries`, `key_size`, `value_size`, `insns`, `maps` or `progs`");
+        s.target = name("a limit: `max_entries`, `key_size`, `value_size`, `insns`, `maps`, `progs` or `tokens`");
         s.number = number("a number");
+        if (at_word("per")) {
+          advance();
+          s.per = name("what the limit counts by: `token` or `profile`");
+        }
+        if (at_word("for")) {
+          advance();
+          s.for_kind = name("`map`, then the map types the limit applies to");
+          s.names = name_list("a map type name");
+        }
         break;
       case Stmt::Kind::forbid:
         s.target = name("`sleepable` or `map_flags`");

@@ -46,13 +46,15 @@ void lint_profile(const CheckedProfile& p, const GrantSet& set, Diagnostics& dia
     if (set.limits.value[i] == kUnlimited) return;
     if (!has) {
       diags.report(Code::W109, set.limit_span[i],
-                    fmt::format("`limit {}` has no effect: profile `{}` does not allow {}", limit_name(k), p.name, cmd));
+                    fmt::format("`{}` has no effect: profile `{}` does not allow {}", limit_statement(k, set.limits.value[i]),
+                                p.name, cmd));
     } else if (set.limits.value[i] == 0 && k != LimitKind::key_size && k != LimitKind::value_size &&
-               !(set.limits.probes && (k == LimitKind::maps || k == LimitKind::progs))) {
+               !(set.limits.probes && (k == LimitKind::maps || k == LimitKind::progs || k == LimitKind::profile_maps ||
+                                       k == LimitKind::profile_progs))) {
       // (With `allow probes`, a quota of 0 still lets libbpf's probes through: they are not
       // counted. `limit progs 0` then means "maps, and the probes libbpf needs to make them".)
       diags.report(Code::E019, set.limit_span[i],
-                    fmt::format("profile `{}` allows {} but `limit {} 0` makes every such call fail", p.name, cmd, limit_name(k)))
+                    fmt::format("profile `{}` allows {} but `{}` makes every such call fail", p.name, cmd, limit_statement(k, 0)))
           .hint(fmt::format("drop `allow cmd {}` or raise the limit", cmd));
     }
   };
@@ -62,6 +64,27 @@ void lint_profile(const CheckedProfile& p, const GrantSet& set, Diagnostics& dia
   without(LimitKind::maps, map_create, "map_create");
   without(LimitKind::insns, prog_load, "prog_load");
   without(LimitKind::progs, prog_load, "prog_load");
+  without(LimitKind::profile_maps, map_create, "map_create");
+  without(LimitKind::profile_progs, prog_load, "prog_load");
+  // A per-type limit applies to the map types it names that the profile allows; the others it
+  // names would be refused anyway.
+  for (size_t i = 0; i < set.limits.per_type.size(); ++i) {
+    const TypeLimit& t = set.limits.per_type[i];
+    std::string names;
+    for (uint32_t type = 0; type < 64; ++type)
+      if ((t.map_types & (1ULL << type)) && !(g[GrantKind::map] & (1ULL << type)))
+        names += (names.empty() ? "" : ", ") +
+                 vocab::builtin_table(EnumKind::map).name_of(type).value_or(std::to_string(type));
+    if (!map_create)
+      diags.report(Code::W109, set.per_type_span[i],
+                    fmt::format("`limit {} ... for map` has no effect: profile `{}` does not allow map_create", limit_name(t.kind), p.name));
+    else if (!names.empty())
+      diags.report(Code::W109, set.per_type_span[i],
+                    fmt::format("profile `{}` does not allow map type{} {}: `limit {}` for {} has no effect",
+                                p.name, names.find(',') == std::string::npos ? "" : "s", names, limit_name(t.kind),
+                                names.find(',') == std::string::npos ? "it" : "them"))
+          .hint(fmt::format("add `allow map {};` or drop {} from the limit", names, names.find(',') == std::string::npos ? "it" : "them"));
+  }
   if (size_t i = static_cast<size_t>(LimitKind::tokens); set.limits.value[i] == 0)
     diags.report(Code::E019, set.limit_span[i],
                   fmt::format("`limit tokens 0` makes every token creation of profile `{}` fail", p.name))

@@ -15,6 +15,7 @@ struct GrantSet {
   std::vector<GrantRef> refs;
   Limits limits;
   Span limit_span[kLimitKinds];
+  std::vector<Span> per_type_span;  // of limits.per_type's statements
   Span map_flags_span, sleepable_span;
 };
 

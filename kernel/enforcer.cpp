@@ -33,7 +33,7 @@ namespace {
 // Every map the programs own, by the name it is pinned under.
 constexpr const char* kMaps[] = {"ctl",          "tokens",       "counters",  "live",      "stats",     "ratelimit",
                                  "events",       "gen_settings", "gen_profiles", "gen_conjs", "gen_index", "gen_scan",
-                                 "guard_ids",    "guard_dir"};
+                                 "guard_ids",    "guard_dir",    "objects"};
 
 // The tables of one generation, each an inner map of an outer ARRAY_OF_MAPS indexed by slot.
 enum class Gen { settings, profiles, conjs, index, scan };
@@ -488,6 +488,7 @@ Result<Enforcer> Enforcer::install(const vocab::PolicyTables& tables, const Enfo
       o.counter_capacity ? o.counter_capacity : std::max<uint32_t>(65536, static_cast<uint32_t>(tables.profiles.size() * 2 + 1));
   bpf_map__set_max_entries(skel->maps.counters, counter_capacity);
   bpf_map__set_max_entries(skel->maps.live, counter_capacity);
+  bpf_map__set_max_entries(skel->maps.objects, o.object_capacity);
   if (int err = tokenwarden::load(skel)) return Error{"load BPF LSM programs", -err, "tokenwarden.bpf.o"};
   fault_point("install-loaded");
 
@@ -704,8 +705,12 @@ void read_counters(int tokens, int counters, int live, int ncpus, EnforcerStatus
   while (bpf_map_get_next_key(live, prev, &next) == 0) {
     key = next;
     prev = &key;
-    int64_t n = 0;
-    if (bpf_map_lookup_elem(live, &key, &n) == 0) by_id[key].live_tokens = n;
+    tw_live n{};
+    if (bpf_map_lookup_elem(live, &key, &n) != 0) continue;
+    ProfileCounters& pc = by_id[key];
+    pc.live_tokens = n.tokens;
+    pc.live_maps = n.maps;
+    pc.live_progs = n.progs;
   }
   for (auto& [id, pc] : by_id) {
     pc.id = id;
@@ -739,7 +744,15 @@ Result<EnforcerStatus> Enforcer::status(const PinLock& lock) const {
   // One pass over the live profiles gives the counters' limits and names.
   auto profiles = live_profiles();
   for (auto& c : st.counters)
-    if (auto it = profiles.find(c.id); it != profiles.end()) c.tokens_limit = it->second.rules.limits[TW_LIM_TOKENS];
+    if (auto it = profiles.find(c.id); it != profiles.end()) {
+      c.tokens_limit = it->second.rules.limits[TW_LIM_TOKENS];
+      c.maps_limit = it->second.rules.limits[TW_LIM_PROFILE_MAPS];
+      c.progs_limit = it->second.rules.limits[TW_LIM_PROFILE_PROGS];
+    }
+  st.objects = hash_entries(fd("objects"), sizeof(uint64_t));
+  bpf_map_info oinfo{};
+  uint32_t olen = sizeof oinfo;
+  if (bpf_map_get_info_by_fd(fd("objects"), &oinfo, &olen) == 0) st.object_capacity = oinfo.max_entries;
   st.profile_names = names_of(profiles);
   tw_guard_dir dir{};
   st.guard_dir_set = bpf_map_lookup_elem(fd("guard_dir"), &zero, &dir) == 0 && dir.set;

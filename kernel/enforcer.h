@@ -40,6 +40,7 @@ struct EnforcerOptions {
   std::string pin_root = kPinRoot;
   uint32_t token_capacity = 65536;  // tokens remembered at once; creation fails closed beyond
   uint32_t counter_capacity = 0;    // profiles' counters kept; 0: max(65536, 2 * profiles + 1)
+  uint32_t object_capacity = 65536; // maps and programs counted per profile at once; creation fails closed beyond
   uint32_t events_per_sec = 1000;   // per CPU
   bool log_allowed = false;         // also log allowed decisions
 };
@@ -49,6 +50,8 @@ struct ProfileCounters {
   uint64_t allowed[TW_HOOK_COUNT] = {}, denied[TW_HOOK_COUNT] = {}, audited[TW_HOOK_COUNT] = {};
   int64_t live_tokens = 0;
   uint32_t tokens_limit = UINT32_MAX;  // `limit tokens` of the profile in the live policy; UINT32_MAX: none
+  int64_t live_maps = 0, live_progs = 0;  // counted for profiles with `limit maps|progs N per profile` only
+  uint32_t maps_limit = UINT32_MAX, progs_limit = UINT32_MAX;  // those limits; UINT32_MAX: none
 };
 
 struct EnforcerStatus {
@@ -60,6 +63,8 @@ struct EnforcerStatus {
   uint32_t profiles = 0, alternatives = 0;
   uint64_t tokens = 0;  // labelled tokens alive
   uint32_t token_capacity = 0;
+  uint64_t objects = 0;  // maps and programs counted in their profiles' live objects
+  uint32_t object_capacity = 0;
   tw_stats stats{};
   uint64_t decisions = 0;  // every hook invocation a policy decided, summed over the counters
   std::vector<ProfileCounters> counters;

@@ -6,8 +6,9 @@
  * bpf_token_free    forget the token
  * bpf_token_cmd     is the command allowed for the token's profile?
  * bpf_token_capable is the capability allowed?
- * bpf_map_create    map type, sizes, flags, per-token quota
- * bpf_prog_load     program and attach type, length, sleepable, per-token quota
+ * bpf_map_create    map type, sizes (per type), flags, per-token and per-profile quotas
+ * bpf_prog_load     program and attach type, length, sleepable, per-token and per-profile quotas
+ * bpf_map_free, bpf_prog_free  give a counted object's place back to its profile
  * the guard         bpf, bpf_map, bpf_prog and inode hooks that keep tokenwarden's own objects
  *                   from tasks outside the initial user namespace (at the end of this file)
  *
@@ -210,14 +211,28 @@ static __always_inline struct tw_profile *profile_of(__u32 slot, __u64 id)
 	return bpf_map_lookup_elem(inner, &id);
 }
 
-/* Live tokens per profile (id 0: tokens with no profile), made on first use: one counter for all
- * CPUs, changed atomically, which `limit tokens` compares. The loader sizes it like `counters`. */
+/* What each profile holds now (id 0: tokens with no profile), made on first use: counters for all
+ * CPUs, changed atomically, which `limit tokens` and the per-profile object limits compare. The
+ * loader sizes it like `counters`. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
 	__type(key, __u64);
-	__type(value, __s64);
+	__type(value, struct tw_live);
 } live SEC(".maps");
+
+/* The maps and programs counted in their profile's `live` entry, by address, so that the free
+ * hooks give their places back. Only objects of profiles with `limit maps|progs N per profile` are
+ * here; a full table (or no memory for an element: it is not preallocated, so that a host
+ * without such limits pays nothing for it) refuses their creation (fails closed). Sized by the
+ * loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, 1U << 0); /* BPF_F_NO_PREALLOC */
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct tw_object);
+} objects SEC(".maps");
 
 /* A profile's entry of `map` (`counters` or `live`), made from `fresh` (zeroes) on first use.
  * Null when the table is full: what the entry would have counted is lost, and counted here. */
@@ -236,10 +251,10 @@ static __always_inline void *profile_entry(void *map, __u64 profile_id, const vo
 	return v;
 }
 
-/* A profile's live tokens (id 0: no profile); null: not counted, and a limit cannot be checked. */
-static __always_inline __s64 *live_of(__u64 profile_id)
+/* What a profile holds (id 0: no profile); null: not counted, and a limit cannot be checked. */
+static __always_inline struct tw_live *live_of(__u64 profile_id)
 {
-	__s64 zero = 0;
+	struct tw_live zero = {};
 	return profile_entry(&live, profile_id, &zero);
 }
 
@@ -902,7 +917,8 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 	 * gives it back when it is refused, so that concurrent creations never pass `limit tokens`
 	 * together, not even by one. Without its counters (the table is full) a limit cannot be
 	 * checked: refused. */
-	__s64 *c = live_of(state->profile_id);
+	struct tw_live *held = live_of(state->profile_id);
+	__s64 *c = held ? &held->tokens : 0;
 	__s64 live = c ? __sync_fetch_and_add(c, 1) : 0;
 	if (c)
 		state->flags |= TW_TOKEN_LIVE; /* its free gives the place back */
@@ -1016,9 +1032,9 @@ int BPF_PROG(tw_token_free, struct bpf_token *token)
 	if (c)
 		for (int h = 0; h < TW_HOOK_COUNT; h++)
 			c->allowed[h] += t->allowed[h];
-	__s64 *n = (t->flags & TW_TOKEN_LIVE) ? bpf_map_lookup_elem(&live, &id) : 0;
+	struct tw_live *n = (t->flags & TW_TOKEN_LIVE) ? bpf_map_lookup_elem(&live, &id) : 0;
 	if (n)
-		__sync_fetch_and_sub(n, 1);
+		__sync_fetch_and_sub(&n->tokens, 1);
 	bpf_map_delete_elem(&tokens, &key);
 	return 0;
 }
@@ -1171,6 +1187,25 @@ static __always_inline bool over_limit(struct verdict_of *v, __u64 value, __u32 
 	return true;
 }
 
+/* A map's sizes against the limits of its type's group, or the profile's own. */
+static __always_inline bool sizes_over(const struct tw_rules *p, union bpf_attr *attr, __u32 type, struct verdict_of *v)
+{
+	__u32 max_entries = p->limits[TW_LIM_MAX_ENTRIES], key_size = p->limits[TW_LIM_KEY_SIZE],
+	      value_size = p->limits[TW_LIM_VALUE_SIZE];
+	for (int i = 0; i < TW_MAX_TYPE_LIMITS; i++) {
+		const struct tw_type_limit *g = &p->type_limits[i];
+		if (has(g->maps, type)) {
+			max_entries = g->max_entries;
+			key_size = g->key_size;
+			value_size = g->value_size;
+			break;
+		}
+	}
+	return over_limit(v, attr->max_entries, max_entries, TW_R_MAX_ENTRIES) ||
+	       over_limit(v, attr->key_size, key_size, TW_R_KEY_SIZE) ||
+	       over_limit(v, attr->value_size, value_size, TW_R_VALUE_SIZE);
+}
+
 static __always_inline void map_rules(const struct tw_rules *p, union bpf_attr *attr, const struct tw_token *t,
 				      struct verdict_of *v)
 {
@@ -1182,9 +1217,7 @@ static __always_inline void map_rules(const struct tw_rules *p, union bpf_attr *
 		v->probe = true;
 	else if (!has(p->maps, type))
 		v->reason = TW_R_MAP_TYPE;
-	else if (over_limit(v, attr->max_entries, p->limits[TW_LIM_MAX_ENTRIES], TW_R_MAX_ENTRIES) ||
-		 over_limit(v, attr->key_size, p->limits[TW_LIM_KEY_SIZE], TW_R_KEY_SIZE) ||
-		 over_limit(v, attr->value_size, p->limits[TW_LIM_VALUE_SIZE], TW_R_VALUE_SIZE)) {
+	else if (sizes_over(p, attr, type, v)) {
 	} else if (flags & p->forbidden_map_flags)
 		v->reason = TW_R_MAP_FLAGS;
 	else if (t)
@@ -1263,10 +1296,49 @@ int BPF_PROG(tw_token_capable, const struct bpf_token *token, int cap)
 	return finish(&d, u.mode, u.log_allowed, u.t);
 }
 
-/* A map creation or a program load through token `key` (`hook` TW_HOOK_MAP_CREATE or
- * TW_HOOK_PROG_LOAD, a constant at each call site): the fast path for a token labelled by the
- * live generation, else the long way; an allowed object is counted against the token's quota. */
-static __always_inline int object_use(int hook, __u64 key, union bpf_attr *attr, __u32 what, __u32 what2)
+/* `limit maps|progs N per profile`: an object takes a place in its profile's live count before it
+ * is allowed, atomically, so that concurrent creations never pass the limit together, not even by
+ * one, and is remembered by address so that its free gives the place back. False, with the
+ * refusal in `v`, when the profile is at its limit, its count cannot be kept, or the object table
+ * is full (both fail closed). */
+static __always_inline bool take_place(bool map, __u64 obj, __u64 profile_id, const struct tw_rules *r,
+				       struct verdict_of *v)
+{
+	__u32 limit = r->limits[map ? TW_LIM_PROFILE_MAPS : TW_LIM_PROFILE_PROGS];
+	if (limit == 0xffffffff)
+		return true;
+	v->reason = map ? TW_R_MAPS_PROFILE_QUOTA : TW_R_PROGS_PROFILE_QUOTA;
+	v->limit = limit;
+	struct tw_live *held = live_of(profile_id);
+	if (!held)
+		return false;
+	__s64 *n = map ? &held->maps : &held->progs;
+	__s64 before = __sync_fetch_and_add(n, 1);
+	if (before >= limit) {
+		__sync_fetch_and_sub(n, 1);
+		v->value = before + 1;
+		return false;
+	}
+	struct tw_object o = {.profile_id = profile_id, .kind = map ? TW_OBJECT_MAP : TW_OBJECT_PROG};
+	if (bpf_map_update_elem(&objects, &obj, &o, BPF_NOEXIST)) {
+		__sync_fetch_and_sub(n, 1);
+		struct tw_stats *st = global_stats();
+		if (st)
+			st->object_map_full++;
+		v->reason = TW_R_OBJECT_TABLE_FULL;
+		v->limit = 0;
+		return false;
+	}
+	v->reason = 0;
+	v->limit = 0;
+	return true;
+}
+
+/* A map creation or a program load of object `obj` through token `key` (`hook`
+ * TW_HOOK_MAP_CREATE or TW_HOOK_PROG_LOAD, a constant at each call site): the fast path for a
+ * token labelled by the live generation, else the long way; an allowed object is counted against
+ * the token's quota, and against its profile's when it has one (the long way: it may refuse). */
+static __always_inline int object_use(int hook, __u64 key, __u64 obj, union bpf_attr *attr, __u32 what, __u32 what2)
 {
 	bool map = hook == TW_HOOK_MAP_CREATE;
 	struct tw_token *t = labelled_live(key);
@@ -1278,7 +1350,8 @@ static __always_inline int object_use(int hook, __u64 key, union bpf_attr *attr,
 			map_rules(&t->rules, attr, t, &v);
 		else
 			prog_rules(&t->rules, attr, t, &v);
-		if (!v.reason) {
+		if (!v.reason &&
+		    (v.probe || t->rules.limits[map ? TW_LIM_PROFILE_MAPS : TW_LIM_PROFILE_PROGS] == 0xffffffff)) {
 			t->allowed[hook]++;
 			if (!v.probe)
 				__sync_fetch_and_add(map ? &t->maps : &t->progs, 1);
@@ -1296,6 +1369,8 @@ static __always_inline int object_use(int hook, __u64 key, union bpf_attr *attr,
 			map_rules(u.r, attr, u.t, &v);
 		else
 			prog_rules(u.r, attr, u.t, &v);
+		if (!v.reason && !v.probe)
+			take_place(map, obj, d.profile_id, u.r, &v);
 		refuse(&d, &v);
 	}
 	int ret = finish(&d, u.mode, u.log_allowed, u.t);
@@ -1304,13 +1379,41 @@ static __always_inline int object_use(int hook, __u64 key, union bpf_attr *attr,
 	return ret;
 }
 
+/* A map or program leaves the kernel: if it was counted in its profile's live objects, its place
+ * is given back. Every free of the host comes here, and costs one lookup. */
+static __always_inline void give_back(__u64 obj, __u32 kind)
+{
+	struct tw_object *o = bpf_map_lookup_elem(&objects, &obj);
+	if (!o || o->kind != kind)
+		return;
+	__u64 id = o->profile_id;
+	struct tw_live *n = bpf_map_lookup_elem(&live, &id);
+	if (n)
+		__sync_fetch_and_sub(kind == TW_OBJECT_MAP ? &n->maps : &n->progs, 1);
+	bpf_map_delete_elem(&objects, &obj);
+}
+
+SEC("lsm/bpf_map_free")
+int BPF_PROG(tw_map_free, struct bpf_map *map)
+{
+	give_back((__u64)map, TW_OBJECT_MAP);
+	return 0;
+}
+
+SEC("lsm/bpf_prog_free")
+int BPF_PROG(tw_prog_free, struct bpf_prog *prog)
+{
+	give_back((__u64)prog, TW_OBJECT_PROG);
+	return 0;
+}
+
 SEC("lsm/bpf_map_create")
 int BPF_PROG(tw_map_create, struct bpf_map *map, union bpf_attr *attr, struct bpf_token *token)
 {
 	__u64 key = arg_u64(ctx, 2);
 	if (!key)
 		return 0; /* not token-backed: the kernel's own checks apply */
-	return object_use(TW_HOOK_MAP_CREATE, key, attr, attr->map_type, attr->map_flags);
+	return object_use(TW_HOOK_MAP_CREATE, key, (__u64)map, attr, attr->map_type, attr->map_flags);
 }
 
 static __noinline int guard_refuse(int op, __u64 object); /* the guard, below */
@@ -1329,7 +1432,7 @@ int BPF_PROG(tw_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct b
 		return 0;
 	if (attr->prog_type == BPF_PROG_TYPE_TRACING && attr->expected_attach_type == BPF_MODIFY_RETURN)
 		return guard_refuse(TW_GUARD_MODIFY_RETURN, attr->attach_btf_id);
-	return object_use(TW_HOOK_PROG_LOAD, key, attr, attr->prog_type, attr->expected_attach_type);
+	return object_use(TW_HOOK_PROG_LOAD, key, (__u64)prog, attr, attr->prog_type, attr->expected_attach_type);
 }
 
 /* ---- the guard: tokenwarden's own objects ----------------------------------------------------

@@ -27,11 +27,14 @@ nlohmann::json guard_json(const kernel::EnforcerStatus& st) {
   return {{"directory", st.guard_dir_set}, {"objects", st.guarded_ids}, {"refused", refused}};
 }
 
+// A profile's limit, null when it has none.
+nlohmann::json limit_json(uint32_t limit) { return limit == UINT32_MAX ? nlohmann::json() : nlohmann::json(limit); }
+
 int run(const std::string& root, bool prometheus, double wait_s) {
   const bool json = json_output();
   // Every key of `status --json` (docs/json.md); null when nothing is loaded.
   begin_document("status", {"pin_root", "loaded", "policy", "sha256", "generation", "loaded_at", "profiles",
-                            "alternatives", "tokens", "token_capacity", "decisions", "events", "dropped_ringbuf",
+                            "alternatives", "tokens", "token_capacity", "objects", "object_capacity", "object_table_full", "decisions", "events", "dropped_ringbuf",
                             "dropped_ratelimit", "token_table_full", "counters_lost", "guard", "kernel_memory_bytes", "complete", "problems",
                             "failed_attempt", "counters"});
   document()["pin_root"] = root;
@@ -82,6 +85,9 @@ int run(const std::string& root, bool prometheus, double wait_s) {
                         {"alternatives", st->alternatives},
                         {"tokens", st->tokens},
                         {"token_capacity", st->token_capacity},
+                        {"objects", st->objects},
+                        {"object_capacity", st->object_capacity},
+                        {"object_table_full", st->stats.object_map_full},
                         {"decisions", st->decisions},
                         {"events", st->stats.events},
                         {"dropped_ringbuf", st->stats.dropped_ringbuf},
@@ -101,7 +107,9 @@ int run(const std::string& root, bool prometheus, double wait_s) {
       for (int k = 0; k < TW_HOOK_COUNT; ++k)
         h[vocab::hook_name(k)] = {{"allowed", c.allowed[k]}, {"denied", c.denied[k]}, {"audited", c.audited[k]}};
       j["counters"].push_back({{"profile", name_of(c.id)}, {"id", fmt::format("{:#x}", c.id)}, {"live_tokens", c.live_tokens},
-                                {"tokens_limit", c.tokens_limit == UINT32_MAX ? nlohmann::json() : nlohmann::json(c.tokens_limit)},
+                                {"tokens_limit", limit_json(c.tokens_limit)},
+                                {"live_maps", c.live_maps}, {"maps_limit", limit_json(c.maps_limit)},
+                                {"live_progs", c.live_progs}, {"progs_limit", limit_json(c.progs_limit)},
                                 {"hooks", h}});
     }
     if (!st->problems.empty())
@@ -133,6 +141,9 @@ int run(const std::string& root, bool prometheus, double wait_s) {
   if (st->stats.counters_full)
     fmt::print("  WARNING: {} decisions were not counted: the counters table is full (--counter-capacity)\n",
                st->stats.counters_full);
+  if (st->objects || st->stats.object_map_full)
+    fmt::print("  {} of {} object slots used (maps and programs of profiles limited per profile); object table full {} times\n",
+               st->objects, st->object_capacity, st->stats.object_map_full);
   uint64_t refused = 0;
   std::string by_op;
   for (int g = 0; g < TW_GUARD_COUNT; ++g)
@@ -150,6 +161,13 @@ int run(const std::string& root, bool prometheus, double wait_s) {
                c.tokens_limit == UINT32_MAX ? std::to_string(c.live_tokens) : fmt::format("{}/{}", c.live_tokens, c.tokens_limit));
     for (int k = 0; k < TW_HOOK_COUNT; ++k) fmt::print(" {:>22}", fmt::format("{}/{}/{}", c.allowed[k], c.denied[k], c.audited[k]));
     fmt::print("\n");
+  }
+  // Live maps and programs of the profiles limited per profile, against those limits.
+  for (const auto& c : st->counters) {
+    std::string held;
+    if (c.maps_limit != UINT32_MAX) held += fmt::format("maps {}/{}", c.live_maps, c.maps_limit);
+    if (c.progs_limit != UINT32_MAX) held += fmt::format("{}programs {}/{}", held.empty() ? "" : ", ", c.live_progs, c.progs_limit);
+    if (!held.empty()) fmt::print("{:<24} live {}\n", name_of(c.id), held);
   }
   return st->problems.empty() ? kExitOk : kExitSystemError;
 }

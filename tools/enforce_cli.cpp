@@ -24,6 +24,12 @@ void add_enforce_options(CLI::App* cmd, EnforceOptions& o, bool sizes) {
   cmd->add_flag("--log-allowed", o.log_allowed, "Also log allowed decisions to the audit ring buffer");
   if (sizes) {
     cmd->add_option("--token-capacity", o.token_capacity, "Tokens remembered at once (creation fails closed beyond)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd->add_option("--object-capacity", o.object_capacity,
+                    "Maps and programs counted at once for `limit maps|progs N per profile` (their creation fails "
+                    "closed beyond)")
+        ->check(CLI::PositiveNumber)
         ->capture_default_str();
     cmd->add_option("--events-per-sec", o.events_per_sec, "Audit events per second and CPU before drops")
         ->capture_default_str();

@@ -51,6 +51,24 @@ std::string openmetrics(const kernel::EnforcerStatus& st, const std::map<uint64_
   for (const auto& c : st.counters)
     if (c.tokens_limit != UINT32_MAX)
       out += fmt::format("tokenwarden_tokens_limit{{profile=\"{}\"}} {}\n", profile(c.id), c.tokens_limit);
+  // Live maps and programs, and their limits, of the profiles limited per profile.
+  auto objects = [&](const char* name, const char* help, auto pick) {
+    family(name, "gauge", help);
+    for (const auto& c : st.counters) {
+      if (c.maps_limit != UINT32_MAX)
+        out += fmt::format("{}{{profile=\"{}\",kind=\"map\"}} {}\n", name, profile(c.id), pick(c, true));
+      if (c.progs_limit != UINT32_MAX)
+        out += fmt::format("{}{{profile=\"{}\",kind=\"prog\"}} {}\n", name, profile(c.id), pick(c, false));
+    }
+  };
+  objects("tokenwarden_objects", "Live maps and programs by profile, for profiles limited per profile.",
+          [](const kernel::ProfileCounters& c, bool map) { return map ? c.live_maps : c.live_progs; });
+  objects("tokenwarden_objects_limit", "`limit maps|progs N per profile` of the profiles that have one.",
+          [](const kernel::ProfileCounters& c, bool map) { return int64_t{map ? c.maps_limit : c.progs_limit}; });
+  family("tokenwarden_object_slots", "gauge", "Maps and programs the kernel side can count at once (creation fails closed beyond).");
+  out += fmt::format("tokenwarden_object_slots {}\n", st.object_capacity);
+  family("tokenwarden_object_table_full_total", "counter", "Map and program creations refused because the object table was full.");
+  out += fmt::format("tokenwarden_object_table_full_total {}\n", st.stats.object_map_full);
   family("tokenwarden_token_slots", "gauge", "Tokens the kernel side can remember at once (creation fails closed beyond).");
   out += fmt::format("tokenwarden_token_slots {}\n", st.token_capacity);
   family("tokenwarden_events_total", "counter", "Audit events written to the ring buffer.");

@@ -19,7 +19,7 @@
 #include <linux/types.h>
 #endif
 
-#define TW_ABI_VERSION 6
+#define TW_ABI_VERSION 7
 
 #define TW_MAX_ATOMS 8      /* atoms per conjunction */
 #define TW_MAX_RANGES 4     /* intervals per numeric atom */
@@ -102,9 +102,21 @@ struct tw_guard_dir {
 
 enum tw_mode { TW_MODE_ENFORCE = 0, TW_MODE_AUDIT = 1, TW_MODE_OFF = 2 };
 enum tw_preexisting { TW_PRE_ALLOW = 0, TW_PRE_DENY = 1, TW_PRE_PROFILE = 2 };
-/* TW_LIM_TOKENS: live tokens of a profile, whoever created them (counted in tw_counters). */
+/* TW_LIM_MAPS, TW_LIM_PROGS: objects made through one token. TW_LIM_TOKENS: live tokens of a
+ * profile, whoever created them; TW_LIM_PROFILE_MAPS, TW_LIM_PROFILE_PROGS: live maps and programs
+ * made through all of a profile's tokens (all three counted in the `live` map). */
 enum tw_limit { TW_LIM_MAX_ENTRIES = 0, TW_LIM_KEY_SIZE, TW_LIM_VALUE_SIZE, TW_LIM_INSNS, TW_LIM_MAPS, TW_LIM_PROGS,
-		TW_LIM_TOKENS, TW_LIM_COUNT };
+		TW_LIM_TOKENS, TW_LIM_PROFILE_MAPS, TW_LIM_PROFILE_PROGS, TW_LIM_COUNT };
+
+/* `limit max_entries|key_size|value_size N for map TYPE, ...`: the sizes a group of map types may
+ * have, instead of the profile's own limits (already folded in: each field is the limit that applies
+ * to the group's types). A map type is in one group at most; groups with no types are unused. */
+#define TW_MAX_TYPE_LIMITS 4
+struct tw_type_limit {
+	__u64 maps;  /* map types of the group */
+	__u32 max_entries, key_size, value_size;
+	__u32 pad;
+};
 
 /* Why a decision was taken (events and counters). */
 enum tw_reason {
@@ -169,6 +181,7 @@ struct tw_index_val {
 struct tw_rules {
 	__u64 cmds, maps, progs, attachs, caps;
 	__u32 limits[TW_LIM_COUNT];
+	struct tw_type_limit type_limits[TW_MAX_TYPE_LIMITS];
 	__u32 forbidden_map_flags;
 	__s32 err;         /* positive errno */
 	__u8 mode;         /* enum tw_mode: the profile's, or the policy's when it has none */
@@ -232,8 +245,25 @@ struct tw_token {
 	struct tw_rules rules;         /* the profile's, as that generation had it */
 };
 
-/* Per profile and CPU. Live tokens are counted apart, in the `live` map: one counter per profile
- * for all CPUs, which `limit tokens` compares. */
+/* What a profile holds now, for all CPUs (the `live` map), changed atomically: what `limit tokens`,
+ * `limit maps N per profile` and `limit progs N per profile` compare. Maps and programs are counted
+ * only for profiles with such a limit, from the creation the hook allows to the object's free. */
+struct tw_live {
+	__s64 tokens;
+	__s64 maps;
+	__s64 progs;
+};
+
+/* A map or program counted in its profile's `live` entry (the `objects` map, keyed by the object's
+ * address), so that its free gives the place back. */
+enum tw_object_kind { TW_OBJECT_MAP = 0, TW_OBJECT_PROG = 1 };
+struct tw_object {
+	__u64 profile_id;
+	__u32 kind; /* enum tw_object_kind */
+	__u32 pad;
+};
+
+/* Per profile and CPU. */
 struct tw_counters {
 	__u64 allowed[TW_HOOK_COUNT];
 	__u64 denied[TW_HOOK_COUNT];
@@ -246,6 +276,7 @@ struct tw_stats {
 	__u64 dropped_ratelimit;  /* over the events-per-second budget */
 	__u64 token_map_full;
 	__u64 counters_full;          /* decisions whose profile's counters had no room: not counted */
+	__u64 object_map_full;        /* creations refused because the `objects` table was full */
 	__u64 guard[TW_GUARD_COUNT];  /* the guard's refusals, by enum tw_guard */
 };
 

@@ -217,3 +217,36 @@ profile b { match creator.uid == 5 and token.userns.depth == 1 and creator.cgrou
   CHECK((lower(R"(policy p; profile a { match creator.exe == "/nowhere"; })").settings.unused_attrs &
          bit(TW_ATTR_EXE)) != 0);
 }
+
+TEST_CASE("bpf backend: per-type size limits become groups of map types with their sizes resolved") {
+  auto t = lower(R"(profile a { match any; allow cmd map_create; allow map hash, lru_hash, ringbuf, array;
+  limit max_entries 1024; limit key_size 8;
+  limit max_entries 16777216 for map ringbuf; limit max_entries 65536 for map hash, lru_hash;
+  limit key_size 16 for map lru_hash; limit maps 4 per profile; limit progs 2 per profile; })");
+  REQUIRE(t.profiles.size() == 1);
+  const tw_rules& r = t.profiles[0].rules;
+  CHECK(r.limits[TW_LIM_PROFILE_MAPS] == 4);
+  CHECK(r.limits[TW_LIM_PROFILE_PROGS] == 2);
+  // hash (1): 65536/8; lru_hash (9): 65536/16; ringbuf (27): 16M/8; array keeps the profile's.
+  REQUIRE(r.type_limits[0].maps == 1ULL << BPF_MAP_TYPE_HASH);
+  CHECK(r.type_limits[0].max_entries == 65536);
+  CHECK(r.type_limits[0].key_size == 8);
+  CHECK(r.type_limits[0].value_size == 0xffffffff);
+  REQUIRE(r.type_limits[1].maps == 1ULL << BPF_MAP_TYPE_LRU_HASH);
+  CHECK(r.type_limits[1].key_size == 16);
+  REQUIRE(r.type_limits[2].maps == 1ULL << BPF_MAP_TYPE_RINGBUF);
+  CHECK(r.type_limits[2].max_entries == 16777216);
+  CHECK(r.type_limits[3].maps == 0);
+  // Types with the same sizes share a group.
+  auto u = lower(R"(profile a { match any; allow cmd map_create; allow map hash, lru_hash;
+  limit max_entries 65536 for map hash; limit max_entries 65536 for map lru_hash; })");
+  CHECK(u.profiles[0].rules.type_limits[0].maps == ((1ULL << BPF_MAP_TYPE_HASH) | (1ULL << BPF_MAP_TYPE_LRU_HASH)));
+  CHECK(u.profiles[0].rules.type_limits[1].maps == 0);
+}
+
+TEST_CASE("bpf backend: more groups of per-type sizes than the programs hold is E033") {
+  auto message = failure(R"(profile a { match any; allow cmd map_create; allow map hash, array, ringbuf, lru_hash, queue;
+  limit max_entries 1 for map hash; limit max_entries 2 for map array; limit max_entries 3 for map ringbuf;
+  limit max_entries 4 for map lru_hash; limit max_entries 5 for map queue; })");
+  CHECK(message.find("5 groups of map types") != std::string::npos);
+}

@@ -52,6 +52,13 @@ std::vector<Row> rows() {
       {"E018@2:1", {{"p.tw", "mode audit;\nmode enforce;\n" + kOk}}},
       {"E019@1:63", {{"p.tw", "profile x { match any; allow cmd map_create; allow map array; limit maps 0; }"}}},
       {"E019@1:24", {{"p.tw", "profile x { match any; limit tokens 0; }"}}},
+      {"E019@1:62", {{"p.tw", "profile x { match any; allow cmd map_create; allow map hash; limit maps 0 per profile; }"}}},
+      {"E019@2:36", {{"p.tw", "profile x { match any; allow cmd map_create; allow map hash, lru_hash;\n"
+                             "limit max_entries 10 for map hash; limit max_entries 20 for map lru_hash, hash; }"}}},
+      {"E030@1:42", {{"p.tw", "profile x { match any; limit insns 5 per profile; }"}}},
+      {"E030@1:43", {{"p.tw", "profile x { match any; limit tokens 5 per token; }"}}},
+      {"E030@1:41", {{"p.tw", "profile x { match any; limit maps 5 for map hash; }"}}},
+      {"E030@1:48", {{"p.tw", "profile x { match any; limit max_entries 5 for prog xdp; }"}}},
       {"E020@1:19",
        {{"p.tw",
          "profile x { match (creator.uid == 1 or creator.uid == 2) and (creator.gid == 1 or creator.gid == 2) and "
@@ -82,6 +89,8 @@ std::vector<Row> rows() {
       {"W107@1:9", {{"p.tw", "profile x { match any; allow cap CAP_SYS_ADMIN; }"}}},
       {"W108@1:34", {{"p.tw", "profile x { match any; allow cmd any; }"}}},
       {"W109@1:24", {{"p.tw", "profile x { match any; limit insns 10; }"}}},
+      {"W109@1:62", {{"p.tw", "profile x { match any; allow cmd map_create; allow map hash; limit max_entries 16 for map ringbuf; }"}}},
+      {"W109@1:24", {{"p.tw", "profile x { match any; limit progs 3 per profile; }"}}},
       {"W110@1:9", {{"p.tw", "profile x { match any; allow cmd prog_load; allow prog xdp; }"}}},
       {"W111@1:8", {{"p.tw", "grants unused { allow cap CAP_BPF; }\n" + kOk}}},
       {"W112@1:9", {{"p.tw", "profile x { match creator.selinux_type == container_t; }"}}},

@@ -180,3 +180,51 @@ TEST_CASE("evaluator: `limit tokens` counts the profile's live tokens, whoever m
   CHECK(d.reason.find("live token number 4 exceeds `limit tokens 3`") != std::string::npos);
   CHECK(explain(*c.ir).find("at most 3 live tokens of this profile at once") != std::string::npos);
 }
+
+TEST_CASE("evaluator: a per-type size limit overrides the profile's own for those map types") {
+  all_pass(
+      "profile t { match any; allow cmd map_create; allow map hash, ringbuf, array;\n"
+      "  limit max_entries 1024; limit value_size 64;\n"
+      "  limit max_entries 16777216 for map ringbuf; limit value_size 4096 for map array; }\n",
+      "[defaults]\nhook=map_create\n"
+      "[a ring buffer of 16 MiB]\nmap=type=ringbuf max_entries=16777216\nexpect=allow t\n"
+      "[a ring buffer of 32 MiB]\nmap=type=ringbuf max_entries=33554432\nexpect=deny t\n"
+      "[a hash map keeps the profile's limit]\nmap=type=hash max_entries=2048 key_size=4 value_size=8\nexpect=deny t\n"
+      "[a small hash map]\nmap=type=hash max_entries=1024 key_size=4 value_size=64\nexpect=allow t\n"
+      "[an array's own value_size]\nmap=type=array max_entries=1 key_size=4 value_size=4096\nexpect=allow t\n"
+      "[an array keeps the profile's max_entries]\nmap=type=array max_entries=2048 key_size=4 value_size=8\nexpect=deny t\n"
+      "[a hash map keeps the profile's value_size]\nmap=type=hash max_entries=1 key_size=4 value_size=65\nexpect=deny t\n");
+  auto c = compile_text("profile t { match any; allow cmd map_create; allow map ringbuf; limit max_entries 4096 for map ringbuf; }");
+  REQUIRE(c.ir);
+  Event e;
+  e.hook = Hook::map_create;
+  e.map.type = 27;  // ringbuf
+  e.map.max_entries = 8192;
+  auto d = evaluate(*c.ir, e);
+  CHECK(d.outcome == Outcome::deny);
+  CHECK(d.reason.find("max_entries 8192 exceeds `limit max_entries 4096 for map ringbuf`") != std::string::npos);
+  CHECK(d.rule == "p.tw:1:65");
+  CHECK(explain(*c.ir).find("max_entries at most 4096 for ringbuf") != std::string::npos);
+}
+
+TEST_CASE("evaluator: `limit maps|progs N per profile` counts the profile's live objects, all tokens") {
+  all_pass(
+      "profile q { match any; allow cmd map_create, prog_load; allow map array; allow prog socket_filter;\n"
+      "  allow attach cgroup_inet_ingress; limit maps 2; limit maps 3 per profile; limit progs 1 per profile; errno EDQUOT; }\n",
+      "[defaults]\nmap=type=array max_entries=1 key_size=4 value_size=8\nprog=type=socket_filter insns=2\n"
+      "[the third live map, first of its token]\nhook=map_create\nmaps_live=2\nexpect=allow q\n"
+      "[a fourth live map]\nhook=map_create\nmaps_live=3\nexpect=deny q errno=EDQUOT\n"
+      "[the token's own quota comes first]\nhook=map_create\nmaps_created=2\nexpect=deny q\n"
+      "[live programs are apart from maps]\nhook=prog_load\nmaps_live=3\nexpect=allow q\n"
+      "[a second live program]\nhook=prog_load\nprogs_live=1\nexpect=deny q\n");
+  auto c = compile_text("profile q { match any; allow cmd map_create; allow map array; limit maps 3 per profile; }");
+  REQUIRE(c.ir);
+  Event e;
+  e.hook = Hook::map_create;
+  e.map.type = 2;
+  e.maps_live = 3;
+  auto d = evaluate(*c.ir, e);
+  CHECK(d.reason.find("live map number 4 exceeds `limit maps 3 per profile`") != std::string::npos);
+  CHECK(explain(*c.ir).find("live maps of the profile (all its tokens; a freed map gives its place back) at most 3") !=
+        std::string::npos);
+}

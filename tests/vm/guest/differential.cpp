@@ -71,6 +71,8 @@ std::string unrealizable(const Event& e) {
   if (e.maps_created && e.hook != Hook::map_create) return "maps_created only with map_create";
   if (e.progs_created && e.hook != Hook::prog_load) return "progs_created only with prog_load";
   if (e.tokens_live && e.hook != Hook::token_create) return "tokens_live only with token_create";
+  if (e.maps_live && e.hook != Hook::map_create) return "maps_live only with map_create";
+  if (e.progs_live && e.hook != Hook::prog_load) return "progs_live only with prog_load";
   return "";
 }
 
@@ -85,7 +87,8 @@ std::vector<std::string> act_args(const Event& e) {
           n("map_type", e.map.type),      n("max_entries", e.map.max_entries), n("key_size", e.map.key_size),
           n("value_size", e.map.value_size), n("map_flags", e.map.flags), n("prog_type", e.prog.type),
           n("attach", e.prog.attach),     n("insns", e.prog.insns),      n("sleepable", e.prog.sleepable),
-          n("before", e.maps_created + e.progs_created), n("tokens_live", e.tokens_live), "bpffs=" + e.token.bpffs};
+          n("before", e.maps_created + e.progs_created), n("tokens_live", e.tokens_live),
+          n("objects_live", e.maps_live + e.progs_live), "bpffs=" + e.token.bpffs};
 }
 
 tw::kernel::ProgSpec prog_of(uint32_t type, uint32_t attach, uint32_t insns, bool sleepable) {
@@ -98,6 +101,16 @@ tw::kernel::ProgSpec prog_of(uint32_t type, uint32_t attach, uint32_t insns, boo
 }
 
 // The operation that makes the kernel call the case's hook, with the token.
+// The case's map or program (a map_create or prog_load case), made with `token`.
+tw::kernel::Result<tw::kernel::UniqueFd> make_object(const std::map<std::string, std::string>& a, int token) {
+  auto num = [&](const char* k) { return static_cast<uint32_t>(std::stoull(a.at(k))); };
+  if (static_cast<Hook>(num("hook")) == Hook::map_create)
+    return tw::kernel::map_create({.type = num("map_type"), .key_size = num("key_size"), .value_size = num("value_size"),
+                                   .max_entries = num("max_entries"), .flags = num("map_flags")},
+                                  token);
+  return tw::kernel::prog_load(prog_of(num("prog_type"), num("attach"), num("insns"), num("sleepable")), token);
+}
+
 std::string operate(const std::map<std::string, std::string>& a, int token) {
   auto num = [&](const char* k) { return static_cast<uint32_t>(std::stoull(a.at(k))); };
   auto hook = static_cast<Hook>(num("hook"));
@@ -118,11 +131,8 @@ std::string operate(const std::map<std::string, std::string>& a, int token) {
       return outcome_of(tw::kernel::prog_load(p, token));
     }
     case Hook::map_create:
-      return outcome_of(tw::kernel::map_create({.type = num("map_type"), .key_size = num("key_size"),
-                                                .value_size = num("value_size"), .max_entries = num("max_entries"),
-                                                .flags = num("map_flags")}, token));
     case Hook::prog_load:
-      return outcome_of(tw::kernel::prog_load(prog_of(num("prog_type"), num("attach"), num("insns"), num("sleepable")), token));
+      return outcome_of(make_object(a, token));
   }
   return "?";
 }
@@ -232,6 +242,9 @@ std::string act(const Event& c, ring_buffer* rb, std::vector<tw_event>& sink, Ob
   // A case that counts live tokens starts from none: the kernel frees the tokens of the cases
   // before it from a workqueue, after their processes have exited.
   for (int i = 0; c.tokens_live && i < 100 && tokens_remembered() != 0; ++i) usleep(20 * 1000);
+  // Likewise for live maps and programs: the kernel frees them from a workqueue or after an RCU
+  // grace period, and only then gives their places back.
+  for (int i = 0; (c.maps_live || c.progs_live) && i < 200 && objects_remembered() != 0; ++i) usleep(20 * 1000);
   ring_buffer__consume(rb);
   sink.clear();
   int out[2], sync_out[2], sync_in[2];
@@ -322,6 +335,16 @@ int differential_op(int argc, char** argv) {
     for (uint64_t i = 0; i < num("tokens_live"); ++i)
       if (auto t = tw::kernel::token_create(m.root_fd.get())) others.push_back(std::move(*t));
       else return "token=setup: token " + std::to_string(i + 1) + " of tokens_live: " + outcome_of(t);
+    // The profile's live maps or programs the case assumes, each through a token of its own (so
+    // that no per-token quota stops them), kept until the process exits.
+    for (uint64_t i = 0; i < num("objects_live"); ++i) {
+      auto t = tw::kernel::token_create(m.root_fd.get());
+      if (!t) return "token=setup: token for live object " + std::to_string(i + 1) + ": " + outcome_of(t);
+      auto o = make_object(a, t->get());
+      if (!o) return "token=setup: live object " + std::to_string(i + 1) + ": " + outcome_of(o);
+      others.push_back(std::move(*t));
+      others.push_back(std::move(*o));
+    }
     auto token = tw::kernel::token_create(m.root_fd.get());
     std::string said = "token=" + outcome_of(token);
     if (!token) return said;

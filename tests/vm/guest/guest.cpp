@@ -159,10 +159,17 @@ std::string TokenHolder::op(char c) {
   return r.substr(0, r.find(' '));
 }
 
-long tokens_remembered() {
+namespace {
+// A top-level number of `status --json`; -1 when status fails or lacks it.
+long status_number(const std::string& key) {
   auto [rc, out] = sh("/bin/tokenwarden status --json");
-  auto at = out.find("\"tokens\": ");
-  return rc == 0 && at != std::string::npos ? std::stol(out.substr(at + 10)) : -1;
+  std::string quoted = "\"" + key + "\": ";
+  auto at = out.find(quoted);
+  return rc == 0 && at != std::string::npos ? std::stol(out.substr(at + quoted.size())) : -1;
 }
+}  // namespace
+
+long tokens_remembered() { return status_number("tokens"); }
+long objects_remembered() { return status_number("objects"); }
 
 }  // namespace twvm

@@ -84,6 +84,8 @@ std::string token_session(const std::string& cg, const std::function<std::string
 std::string map_outcome(int token_fd, uint32_t type, uint32_t max_entries);
 // The number of labelled tokens the kernel remembers, from `tokenwarden status --json`.
 long tokens_remembered();
+// Maps and programs counted for per-profile limits (`status`'s objects).
+long objects_remembered();
 
 // selinux.cpp: SELinux with the test policies and tokenwarden's module.
 Outcome selinux_map_create();

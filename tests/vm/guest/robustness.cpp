@@ -361,15 +361,17 @@ std::string injected(Expectations& expect) {
 // ---- `limit tokens`: tenants and a race (on 2 vCPUs) ------------------------------------------
 
 // A process in cgroup `cg` that makes `n` tokens one after the other (after a byte on `start`,
-// when given, so that several start together), keeps those it got and reports their
-// outcomes ("ok ok EDQUOT") as a line; it frees them and exits when `release` is written.
+// when given, so that several start together), and through each `maps` array maps and `progs`
+// socket filters; it keeps all it got and reports their outcomes as a line ("ok m:ok p:EDQUOT
+// EDQUOT": a token, its map, its program, a refused token); it frees them and exits when
+// `release` is written.
 struct Hoard {
   pid_t pid = -1;
   int report = -1, release = -1;
   std::string outcomes;
 };
 
-Hoard hoard(const std::string& cg, int n, int start = -1) {
+Hoard hoard(const std::string& cg, int n, int start = -1, int maps = 0, int progs = 0) {
   int rep[2], rel[2];
   if (pipe(rep) != 0 || pipe(rel) != 0) return {};
   pid_t pid = fork();
@@ -378,17 +380,29 @@ Hoard hoard(const std::string& cg, int n, int start = -1) {
     close(rel[1]);
     move_to_cgroup(cg);
     DelegateSpec spec;
-    spec.masks.cmds = 1ULL << BPF_MAP_CREATE;
+    spec.masks.cmds = (1ULL << BPF_MAP_CREATE) | (1ULL << BPF_PROG_LOAD);
     spec.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
+    spec.masks.progs = 1ULL << BPF_PROG_TYPE_SOCKET_FILTER;
+    spec.masks.attachs = 1ULL << BPF_CGROUP_INET_INGRESS;
     in_delegated(spec, [&](DelegatedMount& m) {
       char c = 0;
       if (start >= 0) (void)!read(start, &c, 1);
       std::vector<UniqueFd> kept;
       std::string out;
+      MapSpec array{.type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 1};
+      ProgSpec filter{.type = BPF_PROG_TYPE_SOCKET_FILTER, .expected_attach_type = BPF_CGROUP_INET_INGRESS};
+      filter.insns = {{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .src_reg = 0, .off = 0, .imm = 0},
+                      {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0}};
+      auto keep = [&](const char* prefix, Result<UniqueFd> r) {
+        out += (out.empty() ? "" : " ") + std::string(prefix) + outcome_of(r);
+        if (r) kept.push_back(std::move(*r));
+      };
       for (int i = 0; i < n; ++i) {
         auto t = token_create(m.root_fd.get());
-        out += (out.empty() ? "" : " ") + outcome_of(t);
-        if (t) kept.push_back(std::move(*t));
+        int fd = t ? t->get() : -1;
+        keep("", std::move(t));
+        for (int j = 0; fd >= 0 && j < maps; ++j) keep("m:", map_create(array, fd));
+        for (int j = 0; fd >= 0 && j < progs; ++j) keep("p:", prog_load(filter, fd));
       }
       out += "\n";
       (void)!write(rep[1], out.data(), out.size());
@@ -419,27 +433,59 @@ void release(Hoard& h) {
   h = {};
 }
 
-int count_ok(const std::string& outcomes) {
-  int n = 0;
-  for (size_t at = outcomes.find("ok"); at != std::string::npos; at = outcomes.find("ok", at + 2)) ++n;
-  return n;
+// 4 hoards in `cg` started together (a byte each on one pipe), each making `n` tokens and
+// `maps` maps through each; their reports, once all have made what they could. The racers keep
+// it until released.
+std::vector<Hoard> race_together(const std::string& cg, int n, int maps) {
+  int start[2];
+  if (pipe(start) != 0) return {};
+  std::vector<Hoard> racers;
+  for (int i = 0; i < 4; ++i) racers.push_back(hoard(cg, n, start[0], maps, 0));
+  usleep(100 * 1000);                 // all four in their namespaces, waiting
+  (void)!write(start[1], "xxxx", 4);  // a byte each: all start at once
+  close(start[1]);
+  close(start[0]);
+  for (auto& h : racers) report_of(h);
+  return racers;
 }
 
-// {live tokens, tokens_limit, denied token creations} of `profile` in `status --json`.
+// How many of the words of `outcomes` are `word` ("ok": tokens made, "m:ok": maps).
+int count_of(const std::string& outcomes, const std::string& word) {
+  std::istringstream in(outcomes);
+  int n = 0;
+  for (std::string w; in >> w;) n += w == word;
+  return n;
+}
+int count_ok(const std::string& outcomes) { return count_of(outcomes, "ok"); }
+
+// {live tokens, tokens_limit, denied token creations} of `profile` in `status --json`, and its
+// live maps and programs with their per-profile limits and denied creations.
 struct Quota {
   long live = -1, limit = -1, denied = -1;
+  long maps = 0, maps_limit = -1, maps_denied = 0, progs = 0, progs_limit = -1, progs_denied = 0;
   std::string text() const { return fmt::format("live={} limit={} denied={}", live, limit, denied); }
+  std::string objects() const {
+    return fmt::format("maps={}/{} denied={} progs={}/{} denied={}", maps, maps_limit, maps_denied, progs, progs_limit,
+                       progs_denied);
+  }
 };
 
 Quota quota_of(const std::string& profile) {
   Quota q;
   auto j = nlohmann::json::parse(sh(kTw + " status --json 2>/dev/null").second, nullptr, false);
   if (!j.is_object() || !j["counters"].is_array()) return q;
+  auto number = [](const nlohmann::json& v) { return v.is_number() ? v.get<long>() : -1; };
   for (const auto& c : j["counters"])
     if (c["profile"] == profile) {
       q.live = c["live_tokens"].get<long>();
-      q.limit = c["tokens_limit"].is_number() ? c["tokens_limit"].get<long>() : -1;
+      q.limit = number(c["tokens_limit"]);
       q.denied = c["hooks"]["bpf_token_create"]["denied"].get<long>();
+      q.maps = c["live_maps"].get<long>();
+      q.maps_limit = number(c["maps_limit"]);
+      q.maps_denied = c["hooks"]["bpf_map_create"]["denied"].get<long>();
+      q.progs = c["live_progs"].get<long>();
+      q.progs_limit = number(c["progs_limit"]);
+      q.progs_denied = c["hooks"]["bpf_prog_load"]["denied"].get<long>();
     }
   if (q.live < 0) q = {0, -1, 0};  // no counters yet: nothing made
   return q;
@@ -512,16 +558,10 @@ std::string token_quota(Expectations& expect) {
   std::string counts;
   const long refused_before = create_refusals();
   for (int r = 0; r < rounds; ++r) {
-    int start[2];
-    if (pipe(start) != 0) return "pipe";
-    std::vector<Hoard> racers;
-    for (int i = 0; i < 4; ++i) racers.push_back(hoard("/tw-race", 4, start[0]));
-    usleep(100 * 1000);                      // all four in their namespaces, waiting
-    (void)!write(start[1], "xxxx", 4);       // a byte each: all start at once
-    close(start[1]);
-    close(start[0]);
+    std::vector<Hoard> racers = race_together("/tw-race", 4, 0);
+    if (racers.empty()) return "pipe";
     int ok = 0;
-    for (auto& h : racers) ok += count_ok(report_of(h));
+    for (auto& h : racers) ok += count_ok(h.outcomes);
     Quota q = quota_of("race");
     counts += fmt::format("{}{}/{}", r ? " " : "", ok, q.live);
     expect(fmt::format("race round {}: tokens made, live in status", r), fmt::format("{} {}", ok, q.live), "5 5");
@@ -540,6 +580,90 @@ std::string token_quota(Expectations& expect) {
   return "tenant A " + got_a + ", B " + got_b + "; race made/live per round " + counts;
 }
 
+// Waits until `profile` holds `maps` live maps and `progs` live programs (the kernel frees them from
+// a workqueue or after an RCU grace period, after their last fd is closed).
+Quota objects_settled(const std::string& profile, long maps, long progs) {
+  Quota q = quota_of(profile);
+  for (int i = 0; i < 200 && (q.maps != maps || q.progs != progs); ++i) {
+    usleep(20 * 1000);
+    q = quota_of(profile);
+  }
+  return q;
+}
+
+const char* kObjectsPolicy = R"(policy objects;
+default deny;
+grants objs { allow cmd map_create, prog_load; allow map array; allow prog socket_filter;
+              allow attach cgroup_inet_ingress; allow cap CAP_BPF; }
+profile objs-a { match creator.cgroup under "/tw-objs-a"; use objs; limit tokens 3; limit maps 4 per profile;
+                 limit progs 2 per profile; errno EDQUOT; }
+profile objs-b { match creator.cgroup under "/tw-objs-b"; use objs; limit maps 8 per profile; limit progs 8 per profile; }
+profile objs-race { match creator.cgroup under "/tw-objs-race"; use objs; limit maps 5 per profile; }
+)";
+
+// `limit maps|progs N per profile`: two tenants, and 4 processes racing for maps across the limit.
+std::string object_quota(Expectations& expect) {
+  for (const char* cg : {"/tw-objs-a", "/tw-objs-b", "/tw-objs-race"})
+    mkdir((std::string("/sys/fs/cgroup") + cg).c_str(), 0755);
+  std::ofstream("/tmp/objects.tw") << kObjectsPolicy;
+  auto [lrc, lout] = sh(kTw + " load /tmp/objects.tw 2>&1");
+  expect("load the objects policy", std::to_string(lrc), "0");
+  if (lrc != 0) return "load: " + lout;
+
+  // Tenant A: two processes, tokens, maps and programs until each limit refuses.
+  Hoard a1 = hoard("/tw-objs-a", 2, -1, 2, 1);
+  std::string got_a = report_of(a1);
+  Hoard a2 = hoard("/tw-objs-a", 2, -1, 1, 1);
+  got_a += " | " + report_of(a2);
+  expect("tenant A: 2 tokens of 2 maps and a program each, then 2 of 1 and 1 under tokens 3, maps 4, progs 2", got_a,
+         "ok m:ok m:ok p:ok ok m:ok m:ok p:ok | ok m:EDQUOT p:EDQUOT EDQUOT");
+  Hoard b = hoard("/tw-objs-b", 2, -1, 3, 3);
+  std::string got_b = report_of(b);
+  expect("tenant B while A is at every limit", got_b, "ok m:ok m:ok m:ok p:ok p:ok p:ok ok m:ok m:ok m:ok p:ok p:ok p:ok");
+  expect("status of A's tokens", quota_of("objs-a").text(), "live=3 limit=3 denied=1");
+  expect("status of A's objects", quota_of("objs-a").objects(), "maps=4/4 denied=1 progs=2/2 denied=1");
+  expect("status of B's objects", quota_of("objs-b").objects(), "maps=6/8 denied=0 progs=6/8 denied=0");
+  auto [src, text] = sh(kTw + " status");
+  expect.require(text.find("live maps 4/4, programs 2/2") != std::string::npos, "status text lacks objs-a's 4/4: " + text);
+  auto [arc, audit] = sh(kTw + " audit");
+  expect.require(audit.find("live maps of the profile over the limit") != std::string::npos &&
+                     audit.find("live programs of the profile over the limit") != std::string::npos,
+                 "audit lacks objs-a's refusals: " + audit);
+  release(a1);
+  expect("A after its first process exits: its maps and programs given back", objects_settled("objs-a", 0, 0).objects(),
+         "maps=0/4 denied=1 progs=0/2 denied=1");
+  Hoard a3 = hoard("/tw-objs-a", 1, -1, 5, 3);
+  expect("A's freed places are taken again", report_of(a3), "ok m:ok m:ok m:ok m:ok m:EDQUOT p:ok p:ok p:EDQUOT");
+  release(a2);
+  release(a3);
+  release(b);
+  expect("A after all its processes exit", objects_settled("objs-a", 0, 0).objects(), "maps=0/4 denied=2 progs=0/2 denied=2");
+  expect("B after its process exits", objects_settled("objs-b", 0, 0).objects(), "maps=0/8 denied=0 progs=0/8 denied=0");
+
+  // The race: 4 processes of one profile, a token and 4 maps each, under `limit maps 5 per profile`.
+  const int rounds = 10;
+  std::string counts;
+  for (int r = 0; r < rounds; ++r) {
+    std::vector<Hoard> racers = race_together("/tw-objs-race", 1, 4);
+    if (racers.empty()) return "pipe";
+    int made = 0, tokens = 0;
+    for (auto& h : racers) {
+      made += count_of(h.outcomes, "m:ok");
+      tokens += count_of(h.outcomes, "ok");
+    }
+    Quota q = quota_of("objs-race");
+    counts += fmt::format("{}{}/{}", r ? " " : "", made, q.maps);
+    expect(fmt::format("objects race round {}: tokens, maps made, live in status", r),
+           fmt::format("{} {} {}", tokens, made, q.maps), "4 5 5");
+    for (auto& h : racers) release(h);
+    expect(fmt::format("objects race round {}: after the racers exit", r), std::to_string(objects_settled("objs-race", 0, 0).maps),
+           "0");
+  }
+  expect("objects race: refusals counted exactly", std::to_string(quota_of("objs-race").maps_denied), std::to_string(rounds * 11));
+  sh(kTw + " unload");
+  return "objects: tenant A " + got_a + ", B " + got_b + "; race made/live per round " + counts;
+}
+
 Outcome faults() {
   Expectations expect;
   expect.log = true;
@@ -555,6 +679,7 @@ Outcome faults() {
   detail += "; " + drops(expect);
   detail += "; " + injected(expect);
   detail += "; " + token_quota(expect);
+  detail += "; " + object_quota(expect);
   return expect.result(detail);
 }
 
