@@ -69,6 +69,7 @@ struct Stmt {
     forbid,       // forbid sleepable; forbid map_flags mmapable, numa_node;
     refuse,       // refuse;
     strict,       // strict;
+    reserve,      // reserve tokens 4;
   } kind = Kind::policy;
   Span span;      // the whole statement
   Name keyword;

@@ -75,6 +75,7 @@ class Lowering {
     rec.order = p.order;
     rec.refuse = p.refuse;
     rec.strict = p.strict;
+    rec.reserve_tokens = p.limits.reserve_tokens;
     tw_rules& r = rec.rules;
     r.mode = mode_code(p.mode);
     r.sleepable_ok = p.limits.sleepable;

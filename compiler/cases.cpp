@@ -225,6 +225,8 @@ class CaseParser {
       if (auto n = number(f, f.value)) e.progs_created = *n;
     } else if (k == "tokens_live") {
       if (auto n = number(f, f.value)) e.tokens_live = *n;
+    } else if (k == "shared_full") {
+      if (auto b = boolean(f, f.value)) e.shared_full = *b;
     } else if (k == "maps_live") {
       if (auto n = number(f, f.value)) e.maps_live = *n;
     } else if (k == "progs_live") {
@@ -240,7 +242,7 @@ class CaseParser {
     } else {
       auto& d = diags_.report(Code::E011, f.key_span, fmt::format("unknown field `{}`", f.key));
       auto dym = did_you_mean(vocab::closest_names(f.key, {"hook", "creator", "token", "map", "prog", "cmd", "cap",
-                                                              "maps_created", "progs_created", "tokens_live", "maps_live",
+                                                              "maps_created", "progs_created", "tokens_live", "shared_full", "maps_live",
                                                               "progs_live", "preexisting",
                                                               "expect"}));
       if (!dym.empty()) d.hint(dym);

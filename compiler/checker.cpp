@@ -306,6 +306,9 @@ class Checker {
       case Stmt::Kind::strict:
         if (once("strict")) profile->strict = true;
         break;
+      case Stmt::Kind::reserve:
+        if (once("reserve")) reserve(s, set);
+        break;
       default:
         misplaced(s, in, "at the top level of a policy");
         break;
@@ -489,6 +492,24 @@ class Checker {
     if (!t.map_types) return;
     t.rule = add_rule(s);
     set_type_limit(set, t, s.span);
+  }
+
+  // `reserve tokens N;`: slots of the token table no other profile can take. A profile's own (not
+  // in grants blocks, which many profiles may share).
+  void reserve(const Stmt& s, GrantSet& set) {
+    if (vocab::to_lower(s.target.text) != "tokens") {
+      unknown_name(s.target.span, fmt::format("cannot reserve `{}`", s.target.text), s.target.text, {"tokens"},
+                   "write `reserve tokens N;`");
+      return;
+    }
+    if (!s.number) return;
+    if (s.number->value >= kUnlimited) {
+      diags_.report(Code::E004, s.number->span, fmt::format("{} tokens is too many to reserve (at most {})", s.number->value, kUnlimited - 1));
+      return;
+    }
+    set.limits.reserve_tokens = static_cast<uint32_t>(s.number->value);
+    set.limits.reserve_rule = add_rule(s);
+    set.reserve_span = s.span;
   }
 
   void forbid(const Stmt& s, GrantSet& set) {

@@ -172,7 +172,7 @@ class Lowering {
       cov.bpf_only.push_back("commands " + grant_names(GrantKind::cmd, other) + " (SELinux does not check them per token)");
     if (mask(GrantKind::map) || mask(GrantKind::prog) || mask(GrantKind::attach)) cov.bpf_only.push_back("map, program and attach types");
     if (std::any_of(std::begin(p.limits.value), std::end(p.limits.value), [](uint32_t v) { return v != kUnlimited; }) ||
-        !p.limits.per_type.empty() || p.limits.forbidden_map_flags || !p.limits.sleepable)
+        !p.limits.per_type.empty() || p.limits.reserve_tokens || p.limits.forbidden_map_flags || !p.limits.sleepable)
       cov.bpf_only.push_back("limits, quotas and forbidden flags");
     if (p.strict) cov.bpf_only.push_back("strict");
     if (p.mode != Mode::enforce) cov.bpf_only.push_back("audit events (SELinux grants what it checks)");

@@ -150,7 +150,28 @@ std::optional<Decision> check_size(const Ir& ir, const IrProfile& p, LimitKind k
   return judge_for(p).refuse(ir.where(l.rule), fmt::format("{} {} exceeds `{}` of profile `{}`", limit_name(k), value, limit, p.name));
 }
 
+// A token the policy lets be created still needs a slot of the token table: one of its profile's
+// reserved ones while it has fewer live tokens than it reserves, else a shared one. None left
+// fails closed, whatever the mode.
+Decision with_slot(const Event& e, const IrProfile* p, Decision d) {
+  if (!d.allowed() || !e.shared_full) return d;
+  uint32_t reserved = p ? p->limits.reserve_tokens : 0;
+  if (e.tokens_live < reserved) return d;
+  return {Outcome::deny, p ? p->name : "", "",
+          reserved ? fmt::format("the token table's shared slots are all taken, and profile `{}` holds its {} reserved "
+                                 "ones (fails closed)",
+                                 p->name, reserved)
+                   : "the token table's shared slots are all taken (fails closed)",
+          ENOSPC};
+}
+
+Decision token_create_verdict(const Ir& ir, const Event& e, const IrProfile* p);
+
 Decision token_create(const Ir& ir, const Event& e, const IrProfile* p) {
+  return with_slot(e, p, token_create_verdict(ir, e, p));
+}
+
+Decision token_create_verdict(const Ir& ir, const Event& e, const IrProfile* p) {
   if (!p) {
     if (ir.default_allow) return {Outcome::allow, "", "", "no profile matches; the policy's default is allow (token unconfined)", 0};
     return Judge{ir.mode, ir.deny_errno, ""}.refuse("", "no profile matches and the policy's default is deny");

@@ -64,6 +64,10 @@ struct Event {
   ProgRequest prog;  // prog_load
   uint32_t maps_created = 0, progs_created = 0;  // by this token before this call
   uint32_t tokens_live = 0;                      // token_create: the profile's live tokens before it
+  // token_create: the token table's shared slots are all taken (the unreserved part of
+  // `load --token-capacity`); a profile with `reserve tokens` and fewer live tokens than that
+  // still gets one of its own.
+  bool shared_full = false;
   uint32_t maps_live = 0, progs_live = 0;  // the profile's live maps and programs (all its tokens) before this call
   bool preexisting = false;  // the token was created before the policy was loaded
 };

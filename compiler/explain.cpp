@@ -87,6 +87,10 @@ std::string explain(const Ir& ir) {
     if (!p.refuse && p.limits[LimitKind::tokens] != kUnlimited)
       out += fmt::format("       at most {} live tokens of this profile at once, whoever creates them; one more is {}\n",
                          p.limits[LimitKind::tokens], verdict_words(p));
+    if (!p.refuse && p.limits.reserve_tokens)
+      out += fmt::format("       {} slots of the token table are kept for this profile: while it holds fewer, it gets a "
+                         "token even when every shared slot is taken\n",
+                         p.limits.reserve_tokens);
   }
   // What the policy's own refusals come to in its mode (a profile's mode does not apply to them).
   std::string refusal = ir.mode == Mode::enforce ? "refused with " + vocab::errno_name(ir.deny_errno)

@@ -157,6 +157,8 @@ struct Limits {
   uint32_t sleepable_rule = kNoRule;
   bool probes = false;  // `allow probes`: libbpf's feature probes (TW_PROBE_* in tw_abi.h)
   uint32_t probes_rule = kNoRule;
+  uint32_t reserve_tokens = 0;  // `reserve tokens N`: slots of the token table kept for the profile
+  uint32_t reserve_rule = kNoRule;
   uint32_t operator[](LimitKind k) const { return value[static_cast<size_t>(k)]; }
   // Size limit `k` (limit_is_map_size) of a map of `map_type`.
   AppliedLimit for_map(LimitKind k, uint32_t map_type) const;

@@ -118,6 +118,7 @@ json profile_json(const IrProfile& p) {
   if (p.limits.forbidden_map_flags) limits["forbidden_map_flags"] = {p.limits.forbidden_map_flags, p.limits.map_flags_rule};
   if (!p.limits.sleepable) limits["no_sleepable"] = {0, p.limits.sleepable_rule};
   if (p.limits.probes) limits["probes"] = {1, p.limits.probes_rule};
+  if (p.limits.reserve_tokens) limits["reserve_tokens"] = {p.limits.reserve_tokens, p.limits.reserve_rule};
   // Per-type limits as [kind, map types, value, rule index].
   for (const auto& t : p.limits.per_type) limits["for_map"].push_back({limit_name(t.kind), hex(t.map_types), t.value, t.rule});
   return {{"name", p.name},       {"id", hex(p.id)},         {"order", p.order},   {"match", match},
@@ -212,6 +213,10 @@ IrProfile profile_from_json(const json& jp, const Ir& ir) {
   if (jl.contains("probes")) {
     p.limits.probes = true;
     p.limits.probes_rule = rule_index(jl.at("probes").at(1));
+  }
+  if (jl.contains("reserve_tokens")) {
+    p.limits.reserve_tokens = exact<uint32_t>(jl.at("reserve_tokens").at(0), "reserve_tokens");
+    p.limits.reserve_rule = rule_index(jl.at("reserve_tokens").at(1));
   }
   if (jl.contains("for_map"))
     for (const json& jt : jl.at("for_map")) {
@@ -358,6 +363,7 @@ std::string ir_to_text(const Ir& ir) {
     }
     if (!p.limits.sleepable) out += "  forbid sleepable\n";
     if (p.limits.probes) out += "  allow probes\n";
+    if (p.limits.reserve_tokens) out += fmt::format("  reserve tokens {}\n", p.limits.reserve_tokens);
   }
   return out;
 }

@@ -12,7 +12,7 @@ namespace tw::compiler {
 const std::vector<std::string>& statement_keywords() {
   static const std::vector<std::string> words = {
       "include", "policy", "default", "preexisting", "mode",  "errno",  "profile", "grants",
-      "match",   "use",    "allow",   "limit",       "forbid", "refuse", "strict"};
+      "match",   "use",    "allow",   "limit",       "forbid", "refuse", "strict", "reserve"};
   return words;
 }
 
@@ -140,7 +140,7 @@ class Parser {
         {"match", Stmt::Kind::match},     {"use", Stmt::Kind::use},
         {"allow", Stmt::Kind::allow},     {"limit", Stmt::Kind::limit},
         {"forbid", Stmt::Kind::forbid},   {"refuse", Stmt::Kind::refuse},
-        {"strict", Stmt::Kind::strict}};
+        {"strict", Stmt::Kind::strict},   {"reserve", Stmt::Kind::reserve}};
     auto it = kinds.find(kw);
     if (it == kinds.end()) {
       auto& d = diags_.report(Code::E003, s.keyword.span,
@@ -192,6 +192,10 @@ class Parser {
           s.for_kind = name("`map`, then the map types the limit applies to");
           s.names = name_list("a map type name");
         }
+        break;
+      case Stmt::Kind::reserve:
+        s.target = name("what to reserve: `tokens`");
+        s.number = number("a number");
         break;
       case Stmt::Kind::forbid:
         s.target = name("`sleepable` or `map_flags`");

@@ -89,6 +89,16 @@ void lint_profile(const CheckedProfile& p, const GrantSet& set, Diagnostics& dia
     diags.report(Code::E019, set.limit_span[i],
                   fmt::format("`limit tokens 0` makes every token creation of profile `{}` fail", p.name))
         .hint("write `refuse;` for a profile that refuses every token");
+  if (uint32_t r = set.limits.reserve_tokens; r) {
+    uint32_t limit = set.limits[LimitKind::tokens];
+    if (p.refuse)
+      diags.report(Code::W109, set.reserve_span, fmt::format("`reserve tokens {}` has no effect: profile `{}` refuses every token", r, p.name));
+    else if (limit != kUnlimited && r > limit)
+      diags.report(Code::E019, set.reserve_span,
+                    fmt::format("profile `{}` reserves {} tokens but `limit tokens {}` lets it hold only {}", p.name, r, limit, limit))
+          .note(set.limit_span[static_cast<size_t>(LimitKind::tokens)], "the limit")
+          .hint("reserve at most what the profile may hold");
+  }
   if (set.limits.forbidden_map_flags && !map_create)
     diags.report(Code::W109, set.map_flags_span, fmt::format("`forbid map_flags` has no effect: profile `{}` does not allow map_create", p.name));
   if (!set.limits.sleepable && !prog_load)

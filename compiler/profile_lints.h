@@ -16,7 +16,7 @@ struct GrantSet {
   Limits limits;
   Span limit_span[kLimitKinds];
   std::vector<Span> per_type_span;  // of limits.per_type's statements
-  Span map_flags_span, sleepable_span;
+  Span map_flags_span, sleepable_span, reserve_span;
 };
 
 void lint_profile(const CheckedProfile& p, const GrantSet& set, Diagnostics& diags);

@@ -33,7 +33,7 @@ namespace {
 // Every map the programs own, by the name it is pinned under.
 constexpr const char* kMaps[] = {"ctl",          "tokens",       "counters",  "live",      "stats",     "ratelimit",
                                  "events",       "gen_settings", "gen_profiles", "gen_conjs", "gen_index", "gen_scan",
-                                 "guard_ids",    "guard_dir",    "objects"};
+                                 "guard_ids",    "guard_dir",    "objects",      "pool"};
 
 // The tables of one generation, each an inner map of an outer ARRAY_OF_MAPS indexed by slot.
 enum class Gen { settings, profiles, conjs, index, scan };
@@ -311,6 +311,17 @@ Result<uint64_t> Enforcer::write_generation(const vocab::PolicyTables& t, bool l
   if (bpf_map_lookup_elem(fd("ctl"), &zero, &cur) != 0) return errno_error("BPF_MAP_LOOKUP_ELEM(ctl)");
   uint32_t idle = cur.loaded ? ((cur.slot & 1) ^ 1) : 0;
 
+  // The token table's slots: what the profiles reserve, and the rest shared by all other tokens.
+  bpf_map_info tinfo{};
+  uint32_t tlen = sizeof tinfo;
+  if (bpf_map_get_info_by_fd(fd("tokens"), &tinfo, &tlen) != 0) return errno_error("BPF_OBJ_GET_INFO_BY_FD(tokens)");
+  uint64_t reserved = 0;
+  for (const auto& p : t.profiles) reserved += p.reserve_tokens;
+  if (reserved > tinfo.max_entries)
+    return Error{"reserve tokens", ENOSPC,
+                 "the profiles reserve " + std::to_string(reserved) + " tokens, more than the token table holds (" +
+                     std::to_string(tinfo.max_entries) + "); reserve fewer, or `unload` and `load --token-capacity` more"};
+
   // Build every table of the new generation completely before anything points at it, each
   // guarded before it is filled.
   prune_guard(fd("guard_ids"));
@@ -338,6 +349,7 @@ Result<uint64_t> Enforcer::write_generation(const vocab::PolicyTables& t, bool l
   }
   tw_settings settings = t.settings;
   settings.generation = cur.generation + 1;
+  settings.shared_tokens = tinfo.max_entries - static_cast<uint32_t>(reserved);
   settings.log_allowed = log_allowed;
   timespec now{};
   clock_gettime(CLOCK_REALTIME, &now);
@@ -711,6 +723,7 @@ void read_counters(int tokens, int counters, int live, int ncpus, EnforcerStatus
     pc.live_tokens = n.tokens;
     pc.live_maps = n.maps;
     pc.live_progs = n.progs;
+    pc.live_reserved = n.reserved;
   }
   for (auto& [id, pc] : by_id) {
     pc.id = id;
@@ -748,8 +761,12 @@ Result<EnforcerStatus> Enforcer::status(const PinLock& lock) const {
       c.tokens_limit = it->second.rules.limits[TW_LIM_TOKENS];
       c.maps_limit = it->second.rules.limits[TW_LIM_PROFILE_MAPS];
       c.progs_limit = it->second.rules.limits[TW_LIM_PROFILE_PROGS];
+      c.tokens_reserve = it->second.reserve_tokens;
     }
   st.objects = hash_entries(fd("objects"), sizeof(uint64_t));
+  int64_t shared_used = 0;
+  if (bpf_map_lookup_elem(fd("pool"), &zero, &shared_used) == 0) st.shared_tokens_used = shared_used;
+  for (const auto& [id, p] : profiles) st.tokens_reserved += p.reserve_tokens;
   bpf_map_info oinfo{};
   uint32_t olen = sizeof oinfo;
   if (bpf_map_get_info_by_fd(fd("objects"), &oinfo, &olen) == 0) st.object_capacity = oinfo.max_entries;

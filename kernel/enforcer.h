@@ -52,6 +52,8 @@ struct ProfileCounters {
   uint32_t tokens_limit = UINT32_MAX;  // `limit tokens` of the profile in the live policy; UINT32_MAX: none
   int64_t live_maps = 0, live_progs = 0;  // counted for profiles with `limit maps|progs N per profile` only
   uint32_t maps_limit = UINT32_MAX, progs_limit = UINT32_MAX;  // those limits; UINT32_MAX: none
+  uint32_t tokens_reserve = 0;  // `reserve tokens` of the profile in the live policy
+  int64_t live_reserved = 0;    // its live tokens holding reserved slots
 };
 
 struct EnforcerStatus {
@@ -63,6 +65,8 @@ struct EnforcerStatus {
   uint32_t profiles = 0, alternatives = 0;
   uint64_t tokens = 0;  // labelled tokens alive
   uint32_t token_capacity = 0;
+  uint64_t tokens_reserved = 0;    // token slots the live policy's profiles reserve
+  int64_t shared_tokens_used = 0;  // shared token slots taken
   uint64_t objects = 0;  // maps and programs counted in their profiles' live objects
   uint32_t object_capacity = 0;
   tw_stats stats{};

@@ -221,6 +221,15 @@ struct {
 	__type(value, struct tw_live);
 } live SEC(".maps");
 
+/* The token table's shared slots taken (those no profile reserves), for all CPUs: one counter
+ * that tw_settings.shared_tokens bounds. Survives replace, like `live`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __s64);
+} pool SEC(".maps");
+
 /* The maps and programs counted in their profile's `live` entry, by address, so that the free
  * hooks give their places back. Only objects of profiles with `limit maps|progs N per profile` are
  * here; a full table (or no memory for an element: it is not preallocated, so that a host
@@ -407,6 +416,7 @@ struct match_ctx {
 	__u32 slot;
 	__u32 best_order;
 	__u64 best_id;
+	__u32 reserve;           /* the labelling profile's `reserve tokens` */
 	struct tw_index_key key; /* the chunk being tried */
 	__u32 n_cand;
 	/* atom evaluation */
@@ -867,6 +877,36 @@ static __always_inline bool strict_excess(const struct facts *f, const struct tw
 
 /* After matching: the verdict, and the token's record when it will exist. A separate subprogram
  * so that its locals are not on the stack during matching (the callbacks' chain is near 512 bytes). */
+/* A slot of the token table for a token about to exist: one of its profile's `reserve` slots
+ * while it holds fewer (`held` its live entry), else one of the `shared` slots, each taken with an
+ * atomic fetch-and-add and given back when over. The token's flag for it, 0 when there is none. */
+static __always_inline __u32 take_slot(struct tw_live *held, __u32 reserve, __u32 shared)
+{
+	if (held && reserve) {
+		if (__sync_fetch_and_add(&held->reserved, 1) < reserve)
+			return TW_TOKEN_RESERVED;
+		__sync_fetch_and_sub(&held->reserved, 1);
+	}
+	__u32 zero = 0;
+	__s64 *used = bpf_map_lookup_elem(&pool, &zero);
+	if (!used)
+		return 0;
+	if (__sync_fetch_and_add(used, 1) < shared)
+		return TW_TOKEN_SHARED;
+	__sync_fetch_and_sub(used, 1);
+	return 0;
+}
+
+static __always_inline void give_slot(struct tw_live *held, __u32 flags)
+{
+	__u32 zero = 0;
+	__s64 *used = (flags & TW_TOKEN_SHARED) ? bpf_map_lookup_elem(&pool, &zero) : 0;
+	if (used)
+		__sync_fetch_and_sub(used, 1);
+	if (held && (flags & TW_TOKEN_RESERVED))
+		__sync_fetch_and_sub(&held->reserved, 1);
+}
+
 static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *set, __u64 token)
 {
 	if (!mp || !set)
@@ -904,6 +944,7 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 		d.reason = TW_R_LABELLED;
 		state->profile_id = p->id;
 		state->rules = p->rules;
+		m->reserve = p->reserve_tokens;
 		if (p->refuse) {
 			d.verdict = TW_V_DENY;
 			d.reason = TW_R_REFUSE;
@@ -938,20 +979,28 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 			__sync_fetch_and_sub(c, 1);
 		return ret;
 	}
-	/* The token will exist: remember its record. A full table fails closed. */
+	/* The token will exist: it takes a slot of the token table, one its profile reserves or a
+	 * shared one, and its record is remembered. No slot, or a full table, fails closed. */
 	__u64 key = token;
-	if (bpf_map_update_elem(&tokens, &key, state, BPF_ANY)) {
-		if (c)
-			__sync_fetch_and_sub(c, 1);
-		struct tw_stats *st = global_stats();
-		if (st)
-			st->token_map_full++;
-		struct decision full = {.hook = TW_HOOK_TOKEN_CREATE, .verdict = TW_V_DENY,
-					.reason = TW_R_TOKEN_MAP_FULL, .err = TW_ENOSPC,
-					.profile_id = state->profile_id, .token = key};
-		return finish(&full, TW_MODE_ENFORCE, false, 0);
+	int reason = 0;
+	__u32 slot_flag = take_slot(held, m->best_order == 0xffffffff ? 0 : m->reserve, set->shared_tokens);
+	if (!slot_flag)
+		reason = TW_R_TOKEN_SHARE_FULL;
+	state->flags |= slot_flag;
+	if (!reason && bpf_map_update_elem(&tokens, &key, state, BPF_ANY)) {
+		give_slot(held, slot_flag);
+		reason = TW_R_TOKEN_MAP_FULL;
 	}
-	return 0;
+	if (!reason)
+		return 0;
+	if (c)
+		__sync_fetch_and_sub(c, 1);
+	struct tw_stats *st = global_stats();
+	if (st)
+		st->token_map_full++;
+	struct decision full = {.hook = TW_HOOK_TOKEN_CREATE, .verdict = TW_V_DENY, .reason = reason,
+				.err = TW_ENOSPC, .profile_id = state->profile_id, .token = key};
+	return finish(&full, TW_MODE_ENFORCE, false, 0);
 }
 
 
@@ -1032,9 +1081,10 @@ int BPF_PROG(tw_token_free, struct bpf_token *token)
 	if (c)
 		for (int h = 0; h < TW_HOOK_COUNT; h++)
 			c->allowed[h] += t->allowed[h];
-	struct tw_live *n = (t->flags & TW_TOKEN_LIVE) ? bpf_map_lookup_elem(&live, &id) : 0;
-	if (n)
+	struct tw_live *n = (t->flags & (TW_TOKEN_LIVE | TW_TOKEN_RESERVED)) ? bpf_map_lookup_elem(&live, &id) : 0;
+	if (n && (t->flags & TW_TOKEN_LIVE))
 		__sync_fetch_and_sub(&n->tokens, 1);
+	give_slot(n, t->flags);
 	bpf_map_delete_elem(&tokens, &key);
 	return 0;
 }

@@ -34,7 +34,7 @@ int run(const std::string& root, bool prometheus, double wait_s) {
   const bool json = json_output();
   // Every key of `status --json` (docs/json.md); null when nothing is loaded.
   begin_document("status", {"pin_root", "loaded", "policy", "sha256", "generation", "loaded_at", "profiles",
-                            "alternatives", "tokens", "token_capacity", "objects", "object_capacity", "object_table_full", "decisions", "events", "dropped_ringbuf",
+                            "alternatives", "tokens", "token_capacity", "tokens_reserved", "shared_tokens_used", "objects", "object_capacity", "object_table_full", "decisions", "events", "dropped_ringbuf",
                             "dropped_ratelimit", "token_table_full", "counters_lost", "guard", "kernel_memory_bytes", "complete", "problems",
                             "failed_attempt", "counters"});
   document()["pin_root"] = root;
@@ -85,6 +85,8 @@ int run(const std::string& root, bool prometheus, double wait_s) {
                         {"alternatives", st->alternatives},
                         {"tokens", st->tokens},
                         {"token_capacity", st->token_capacity},
+                        {"tokens_reserved", st->tokens_reserved},
+                        {"shared_tokens_used", st->shared_tokens_used},
                         {"objects", st->objects},
                         {"object_capacity", st->object_capacity},
                         {"object_table_full", st->stats.object_map_full},
@@ -108,6 +110,7 @@ int run(const std::string& root, bool prometheus, double wait_s) {
         h[vocab::hook_name(k)] = {{"allowed", c.allowed[k]}, {"denied", c.denied[k]}, {"audited", c.audited[k]}};
       j["counters"].push_back({{"profile", name_of(c.id)}, {"id", fmt::format("{:#x}", c.id)}, {"live_tokens", c.live_tokens},
                                 {"tokens_limit", limit_json(c.tokens_limit)},
+                                {"tokens_reserve", c.tokens_reserve}, {"reserved_tokens_live", c.live_reserved},
                                 {"live_maps", c.live_maps}, {"maps_limit", limit_json(c.maps_limit)},
                                 {"live_progs", c.live_progs}, {"progs_limit", limit_json(c.progs_limit)},
                                 {"hooks", h}});
@@ -141,6 +144,9 @@ int run(const std::string& root, bool prometheus, double wait_s) {
   if (st->stats.counters_full)
     fmt::print("  WARNING: {} decisions were not counted: the counters table is full (--counter-capacity)\n",
                st->stats.counters_full);
+  if (st->tokens_reserved)
+    fmt::print("  token slots: {} reserved by profiles; {} of the {} shared slots used\n", st->tokens_reserved,
+               st->shared_tokens_used, st->token_capacity - st->tokens_reserved);
   if (st->objects || st->stats.object_map_full)
     fmt::print("  {} of {} object slots used (maps and programs of profiles limited per profile); object table full {} times\n",
                st->objects, st->object_capacity, st->stats.object_map_full);
@@ -157,8 +163,10 @@ int run(const std::string& root, bool prometheus, double wait_s) {
              "token_cmd a/d/au", "token_capable a/d/au", "map_create a/d/au", "prog_load a/d/au");
   for (const auto& c : st->counters) {
     // Live tokens, and against the profile's `limit tokens` when it has one: "3/5".
-    fmt::print("{:<24} {:>11} ", name_of(c.id),
-               c.tokens_limit == UINT32_MAX ? std::to_string(c.live_tokens) : fmt::format("{}/{}", c.live_tokens, c.tokens_limit));
+    std::string tokens =
+        c.tokens_limit == UINT32_MAX ? std::to_string(c.live_tokens) : fmt::format("{}/{}", c.live_tokens, c.tokens_limit);
+    if (c.tokens_reserve) tokens += fmt::format(" r{}", c.tokens_reserve);  // its reserved slots
+    fmt::print("{:<24} {:>11} ", name_of(c.id), tokens);
     for (int k = 0; k < TW_HOOK_COUNT; ++k) fmt::print(" {:>22}", fmt::format("{}/{}/{}", c.allowed[k], c.denied[k], c.audited[k]));
     fmt::print("\n");
   }

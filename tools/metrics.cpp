@@ -69,6 +69,13 @@ std::string openmetrics(const kernel::EnforcerStatus& st, const std::map<uint64_
   out += fmt::format("tokenwarden_object_slots {}\n", st.object_capacity);
   family("tokenwarden_object_table_full_total", "counter", "Map and program creations refused because the object table was full.");
   out += fmt::format("tokenwarden_object_table_full_total {}\n", st.stats.object_map_full);
+  family("tokenwarden_tokens_reserve", "gauge", "`reserve tokens` of the profiles that have one.");
+  for (const auto& c : st.counters)
+    if (c.tokens_reserve) out += fmt::format("tokenwarden_tokens_reserve{{profile=\"{}\"}} {}\n", profile(c.id), c.tokens_reserve);
+  family("tokenwarden_token_slots_reserved", "gauge", "Token table slots the profiles reserve.");
+  out += fmt::format("tokenwarden_token_slots_reserved {}\n", st.tokens_reserved);
+  family("tokenwarden_token_slots_shared_used", "gauge", "Shared token table slots taken.");
+  out += fmt::format("tokenwarden_token_slots_shared_used {}\n", st.shared_tokens_used);
   family("tokenwarden_token_slots", "gauge", "Tokens the kernel side can remember at once (creation fails closed beyond).");
   out += fmt::format("tokenwarden_token_slots {}\n", st.token_capacity);
   family("tokenwarden_events_total", "counter", "Audit events written to the ring buffer.");

@@ -24,7 +24,7 @@ inline constexpr uint64_t kPinnedVocabulary[] = {
     0x58aef69270366b21ULL,  // 4
     0x4c578b82aa0228c0ULL,  // 5: the guard (guard.def, reason GUARD)
     0x0292a18c85b6c252ULL,  // 6: `limit tokens` (TW_LIM_TOKENS, reason TOKENS_QUOTA, the `live` map)
-    0x2845e8f3e0a0d0d1ULL,  // 7: per-type map sizes, maps and programs per profile (tw_live, the `objects` map)
+    0xebbe38daa585c5b5ULL,  // 7: per-type map sizes, maps and programs per profile, reserved token slots (tw_live, the `objects` and `pool` maps)
 };
 
 static_assert(std::size(kPinnedVocabulary) == TW_ABI_VERSION + 1,

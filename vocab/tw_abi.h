@@ -196,6 +196,8 @@ struct tw_profile {
 	__u8 refuse;
 	__u8 strict;
 	__u8 pad[2];
+	__u32 reserve_tokens; /* `reserve tokens N`: slots of the token table kept for this profile */
+	__u32 pad2;
 	struct tw_rules rules;
 	char name[64]; /* for status and audit; truncated */
 };
@@ -213,6 +215,8 @@ struct tw_settings {
 	__u32 n_profiles;    /* entries of the generation's tables: the loader and status check them */
 	__u32 n_index;
 	__u32 under_levels;  /* 1 + the deepest level a `creator.cgroup under` names; 0: none */
+	__u32 shared_tokens; /* slots of the token table not reserved by a profile (the loader's
+			      * capacity less every `reserve tokens`), for all other tokens */
 	__u32 unused_attrs;  /* bit 1 << TW_ATTR_x: no atom of this generation tests x, so
 			      * bpf_token_create neither looks x up nor walks the path x needs
 			      * (0, as from an older loader: every lookup and walk is done) */
@@ -234,6 +238,8 @@ struct tw_ctl {
 #define TW_TOKEN_UNCONFINED 1  /* default allow: no profile */
 #define TW_TOKEN_AUDIT_DEFAULT 2 /* default deny in audit mode let it through */
 #define TW_TOKEN_LIVE 4          /* counted in its profile's live tokens (the `live` map) */
+#define TW_TOKEN_RESERVED 8      /* holds one of its profile's reserved slots (tw_live.reserved) */
+#define TW_TOKEN_SHARED 16       /* holds a shared slot of the token table (the `pool` map) */
 struct tw_token {
 	__u64 profile_id;
 	__u64 generation;  /* of the policy that labelled it: `rules` hold while it is live */
@@ -252,6 +258,7 @@ struct tw_live {
 	__s64 tokens;
 	__s64 maps;
 	__s64 progs;
+	__s64 reserved;  /* its live tokens that hold one of its reserved slots */
 };
 
 /* A map or program counted in its profile's `live` entry (the `objects` map, keyed by the object's

@@ -226,6 +226,8 @@ TEST_CASE("bpf backend: per-type size limits become groups of map types with the
   REQUIRE(t.profiles.size() == 1);
   const tw_rules& r = t.profiles[0].rules;
   CHECK(r.limits[TW_LIM_PROFILE_MAPS] == 4);
+  CHECK(t.profiles[0].reserve_tokens == 0);
+  CHECK(lower("profile a { match any; reserve tokens 7; }").profiles[0].reserve_tokens == 7);
   CHECK(r.limits[TW_LIM_PROFILE_PROGS] == 2);
   // hash (1): 65536/8; lru_hash (9): 65536/16; ringbuf (27): 16M/8; array keeps the profile's.
   REQUIRE(r.type_limits[0].maps == 1ULL << BPF_MAP_TYPE_HASH);

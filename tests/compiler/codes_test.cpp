@@ -56,6 +56,9 @@ std::vector<Row> rows() {
       {"E019@2:36", {{"p.tw", "profile x { match any; allow cmd map_create; allow map hash, lru_hash;\n"
                              "limit max_entries 10 for map hash; limit max_entries 20 for map lru_hash, hash; }"}}},
       {"E030@1:42", {{"p.tw", "profile x { match any; limit insns 5 per profile; }"}}},
+      {"E019@1:40", {{"p.tw", "profile x { match any; limit tokens 2; reserve tokens 3; }"}}},
+      {"E010@1:32", {{"p.tw", "profile x { match any; reserve maps 3; }"}}},
+      {"E029@1:12", {{"p.tw", "grants g { reserve tokens 3; }\nprofile x { match any; use g; }"}}},
       {"E030@1:43", {{"p.tw", "profile x { match any; limit tokens 5 per token; }"}}},
       {"E030@1:41", {{"p.tw", "profile x { match any; limit maps 5 for map hash; }"}}},
       {"E030@1:48", {{"p.tw", "profile x { match any; limit max_entries 5 for prog xdp; }"}}},
@@ -91,6 +94,7 @@ std::vector<Row> rows() {
       {"W109@1:24", {{"p.tw", "profile x { match any; limit insns 10; }"}}},
       {"W109@1:62", {{"p.tw", "profile x { match any; allow cmd map_create; allow map hash; limit max_entries 16 for map ringbuf; }"}}},
       {"W109@1:24", {{"p.tw", "profile x { match any; limit progs 3 per profile; }"}}},
+      {"W109@1:32", {{"p.tw", "profile x { match any; refuse; reserve tokens 3; }"}}},
       {"W110@1:9", {{"p.tw", "profile x { match any; allow cmd prog_load; allow prog xdp; }"}}},
       {"W111@1:8", {{"p.tw", "grants unused { allow cap CAP_BPF; }\n" + kOk}}},
       {"W112@1:9", {{"p.tw", "profile x { match creator.selinux_type == container_t; }"}}},

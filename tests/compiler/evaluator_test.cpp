@@ -228,3 +228,27 @@ TEST_CASE("evaluator: `limit maps|progs N per profile` counts the profile's live
   CHECK(explain(*c.ir).find("live maps of the profile (all its tokens; a freed map gives its place back) at most 3") !=
         std::string::npos);
 }
+
+TEST_CASE("evaluator: a full token table's shared slots refuse every token but those a profile reserves") {
+  all_pass(
+      "policy p; default allow;\n"
+      "profile kept { match creator.uid == 1; allow cmd map_create; allow map array; reserve tokens 2; }\n"
+      "profile open { match creator.uid == 2; allow cmd map_create; allow map array; mode audit; }\n",
+      "[defaults]\nhook=token_create\n"
+      "[room: every profile gets its token]\ncreator=uid=2\nexpect=allow open\n"
+      "[full: a profile with no reservation is refused, in audit mode too]\ncreator=uid=2\nshared_full=yes\n"
+      "expect=deny open errno=ENOSPC\n"
+      "[full: an unconfined token is refused]\ncreator=uid=3\nshared_full=yes\nexpect=deny - errno=ENOSPC\n"
+      "[full: the first reserved slot]\ncreator=uid=1\nshared_full=yes\nexpect=allow kept\n"
+      "[full: the second reserved slot]\ncreator=uid=1\nshared_full=yes\ntokens_live=1\nexpect=allow kept\n"
+      "[full: beyond the reservation]\ncreator=uid=1\nshared_full=yes\ntokens_live=2\nexpect=deny kept errno=ENOSPC\n"
+      "[room: beyond the reservation, a shared slot]\ncreator=uid=1\ntokens_live=2\nexpect=allow kept\n");
+  auto c = compile_text("profile kept { match any; reserve tokens 2; }");
+  REQUIRE(c.ir);
+  CHECK(explain(*c.ir).find("2 slots of the token table are kept for this profile") != std::string::npos);
+  Event e;
+  e.hook = Hook::token_create;
+  e.shared_full = true;
+  e.tokens_live = 2;
+  CHECK(evaluate(*c.ir, e).reason.find("holds its 2 reserved ones (fails closed)") != std::string::npos);
+}

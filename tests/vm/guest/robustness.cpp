@@ -500,15 +500,22 @@ long create_refusals() {
   return n;
 }
 
-// The token count of a profile settles once its processes' token fds are closed (a token is
-// freed when its last reference goes, from the process's exit).
-Quota settled(const std::string& profile, long live) {
-  Quota q = quota_of(profile);
-  for (int i = 0; i < 100 && q.live != live; ++i) {
+// Reads `read()` until `done` holds of it, for up to 4 s: the kernel frees a token, map or
+// program after its last reference goes (the process's exit), from a workqueue or an RCU callback,
+// and only then are its places given back.
+template <class Read, class Done>
+auto settle(Read read, Done done) {
+  auto v = read();
+  for (int i = 0; i < 200 && !done(v); ++i) {
     usleep(20 * 1000);
-    q = quota_of(profile);
+    v = read();
   }
-  return q;
+  return v;
+}
+
+// The token count of a profile, once it is `live`.
+Quota settled(const std::string& profile, long live) {
+  return settle([&] { return quota_of(profile); }, [&](const Quota& q) { return q.live == live; });
 }
 
 const char* kQuotaPolicy = R"(policy quota;
@@ -583,12 +590,7 @@ std::string token_quota(Expectations& expect) {
 // Waits until `profile` holds `maps` live maps and `progs` live programs (the kernel frees them from
 // a workqueue or after an RCU grace period, after their last fd is closed).
 Quota objects_settled(const std::string& profile, long maps, long progs) {
-  Quota q = quota_of(profile);
-  for (int i = 0; i < 200 && (q.maps != maps || q.progs != progs); ++i) {
-    usleep(20 * 1000);
-    q = quota_of(profile);
-  }
-  return q;
+  return settle([&] { return quota_of(profile); }, [&](const Quota& q) { return q.maps == maps && q.progs == progs; });
 }
 
 const char* kObjectsPolicy = R"(policy objects;
@@ -664,6 +666,62 @@ std::string object_quota(Expectations& expect) {
   return "objects: tenant A " + got_a + ", B " + got_b + "; race made/live per round " + counts;
 }
 
+// Shared and reserved slots, helpers for token_share.
+long status_of(const std::string& key) {
+  auto j = nlohmann::json::parse(sh(kTw + " status --json 2>/dev/null").second, nullptr, false);
+  return j.is_object() && j[key].is_number() ? j[key].get<long>() : -1;
+}
+
+long shared_settled(long used) {
+  return settle([] { return status_of("shared_tokens_used"); }, [&](long n) { return n == used; });
+}
+
+const char* kSharePolicy = R"(policy share;
+default deny;
+profile hog { match creator.cgroup under "/tw-hog"; allow cmd map_create; allow map array; }
+profile kept { match creator.cgroup under "/tw-kept"; allow cmd map_create; allow map array; reserve tokens 2; }
+)";
+
+// `reserve tokens`: a token table of 8 slots, 2 of them kept for one profile. Another profile
+// taking every shared slot does not make the reserved ones fail; a reservation larger than the
+// table is refused at replace and leaves the policy enforcing.
+std::string token_share(Expectations& expect) {
+  for (const char* cg : {"/tw-hog", "/tw-kept"}) mkdir((std::string("/sys/fs/cgroup") + cg).c_str(), 0755);
+  std::ofstream("/tmp/share.tw") << kSharePolicy;
+  auto [lrc, lout] = sh(kTw + " load --token-capacity 8 /tmp/share.tw 2>&1");
+  expect("load the share policy with 8 token slots", std::to_string(lrc), "0");
+  if (lrc != 0) return "load: " + lout;
+  Hoard hog = hoard("/tw-hog", 8);
+  std::string got_hog = report_of(hog);
+  expect("the hog takes every shared slot", got_hog, "ok ok ok ok ok ok ENOSPC ENOSPC");
+  Hoard kept = hoard("/tw-kept", 3);
+  std::string got_kept = report_of(kept);
+  expect("the reserving profile while the shared slots are taken", got_kept, "ok ok ENOSPC");
+  expect("status: reserved, shared used", fmt::format("{} {}", status_of("tokens_reserved"), status_of("shared_tokens_used")),
+         "2 6");
+  expect("status: refusals for want of a slot", std::to_string(status_of("token_table_full")), "3");
+  auto [arc, audit] = sh(kTw + " audit");
+  expect.require(audit.find("the token table's shared slots are all taken") != std::string::npos,
+                 "audit lacks the shared-slot refusals: " + audit);
+  release(hog);
+  expect("shared slots after the hog exits", std::to_string(shared_settled(0)), "0");
+  Hoard more = hoard("/tw-kept", 2);
+  expect("the reserving profile beyond its reservation, with room", report_of(more), "ok ok");
+  expect("shared slots it took", std::to_string(status_of("shared_tokens_used")), "2");
+  std::ofstream("/tmp/share-big.tw") << std::string(kSharePolicy).replace(std::string(kSharePolicy).find("reserve tokens 2"), 16,
+                                                                            "reserve tokens 9");
+  auto [rrc, rout] = sh(kTw + " replace /tmp/share-big.tw 2>&1");
+  expect.require(rrc != 0 && rout.find("more than the token table holds (8)") != std::string::npos,
+                 "a reservation over the table was not refused: " + rout);
+  auto [src, stext] = sh(kTw + " status");
+  expect.require(stext.find("policy `share` generation 1") != std::string::npos, "the policy changed: " + stext);
+  release(more);
+  release(kept);
+  expect("shared slots after all exit", std::to_string(shared_settled(0)), "0");
+  sh(kTw + " unload");
+  return "share: hog " + got_hog + ", kept " + got_kept;
+}
+
 Outcome faults() {
   Expectations expect;
   expect.log = true;
@@ -680,6 +738,7 @@ Outcome faults() {
   detail += "; " + injected(expect);
   detail += "; " + token_quota(expect);
   detail += "; " + object_quota(expect);
+  detail += "; " + token_share(expect);
   return expect.result(detail);
 }
 
