@@ -75,7 +75,7 @@ struct Stmt {
   Name keyword;
   Name target;    // the word after the keyword: block name, allow kind, limit name, setting value
   std::vector<Name> names;  // lists: use, allow, forbid, limit ... for map; preexisting profile NAME
-  Name per;       // limit ... per token|profile
+  Name per;       // limit ... per token|profile|uid|userns
   Name for_kind;  // limit ... for map TYPE, ...: `map`
   std::optional<Number> number;
   std::optional<StringLit> path;

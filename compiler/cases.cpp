@@ -225,6 +225,10 @@ class CaseParser {
       if (auto n = number(f, f.value)) e.progs_created = *n;
     } else if (k == "tokens_live") {
       if (auto n = number(f, f.value)) e.tokens_live = *n;
+    } else if (k == "uid_tokens_live") {
+      if (auto n = number(f, f.value)) e.uid_tokens_live = *n;
+    } else if (k == "userns_tokens_live") {
+      if (auto n = number(f, f.value)) e.userns_tokens_live = *n;
     } else if (k == "shared_full") {
       if (auto b = boolean(f, f.value)) e.shared_full = *b;
     } else if (k == "maps_live") {
@@ -242,7 +246,8 @@ class CaseParser {
     } else {
       auto& d = diags_.report(Code::E011, f.key_span, fmt::format("unknown field `{}`", f.key));
       auto dym = did_you_mean(vocab::closest_names(f.key, {"hook", "creator", "token", "map", "prog", "cmd", "cap",
-                                                              "maps_created", "progs_created", "tokens_live", "shared_full", "maps_live",
+                                                              "maps_created", "progs_created", "tokens_live", "uid_tokens_live",
+                                                              "userns_tokens_live", "shared_full", "maps_live",
                                                               "progs_live", "preexisting",
                                                               "expect"}));
       if (!dym.empty()) d.hint(dym);

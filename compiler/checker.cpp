@@ -451,17 +451,20 @@ class Checker {
     }
     auto value = static_cast<uint32_t>(s.number->value);
     if (!s.per.text.empty()) {
-      // What the limit counts by: objects per token (the default) or per profile; a profile's
-      // live tokens (the only way tokens are counted).
+      // What the limit counts by: objects per token (the default) or per profile; live tokens
+      // per profile (the default), or per creator: its uid, or the token's user namespace.
       std::string per = vocab::to_lower(s.per.text);
       bool objects = *k == LimitKind::maps || *k == LimitKind::progs;
+      bool tokens = *k == LimitKind::tokens;
       if (objects && per == "profile") {
         k = *k == LimitKind::maps ? LimitKind::profile_maps : LimitKind::profile_progs;
-      } else if (!((objects && per == "token") || (*k == LimitKind::tokens && per == "profile"))) {
+      } else if (tokens && (per == "uid" || per == "userns")) {
+        k = per == "uid" ? LimitKind::uid_tokens : LimitKind::userns_tokens;
+      } else if (!((objects && per == "token") || (tokens && per == "profile"))) {
         diags_.report(Code::E030, s.per.span, fmt::format("`limit {}` cannot be counted per `{}`", s.target.text, s.per.text))
-            .hint(objects ? "write `per token` (the default) or `per profile`"
-                  : *k == LimitKind::tokens ? "`limit tokens` counts the profile's live tokens: drop `per ...`"
-                                           : fmt::format("`limit {}` bounds each object: drop `per ...`", s.target.text));
+            .hint(objects  ? "write `per token` (the default) or `per profile`"
+                  : tokens ? "write `per profile` (the default), `per uid` (the creator's) or `per userns` (the token's)"
+                           : fmt::format("`limit {}` bounds each object: drop `per ...`", s.target.text));
         return;
       }
     }

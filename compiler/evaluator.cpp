@@ -198,6 +198,12 @@ Decision token_create_verdict(const Ir& ir, const Event& e, const IrProfile* p) 
       return j.refuse(p->where, fmt::format("profile `{}` is strict and the bpffs delegates more than it grants ({})", p->name, excess));
   }
   if (auto d = check_limit(ir, *p, LimitKind::tokens, static_cast<uint64_t>(e.tokens_live) + 1, "live token number")) return *d;
+  if (auto d = check_limit(ir, *p, LimitKind::uid_tokens, static_cast<uint64_t>(e.uid_tokens_live) + 1,
+                           fmt::format("uid {}'s live token number", e.creator.uid)))
+    return *d;
+  if (auto d = check_limit(ir, *p, LimitKind::userns_tokens, static_cast<uint64_t>(e.userns_tokens_live) + 1,
+                           "the user namespace's live token number"))
+    return *d;
   return j.allow(p->where, fmt::format("labelled with profile `{}`", p->name));
 }
 

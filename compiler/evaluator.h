@@ -64,6 +64,9 @@ struct Event {
   ProgRequest prog;  // prog_load
   uint32_t maps_created = 0, progs_created = 0;  // by this token before this call
   uint32_t tokens_live = 0;                      // token_create: the profile's live tokens before it
+  // token_create: the profile's live tokens before it that the creator's uid holds, and that the
+  // token's user namespace holds (`limit tokens N per uid|userns`).
+  uint32_t uid_tokens_live = 0, userns_tokens_live = 0;
   // token_create: the token table's shared slots are all taken (the unreserved part of
   // `load --token-capacity`); a profile with `reserve tokens` and fewer live tokens than that
   // still gets one of its own.

@@ -87,6 +87,13 @@ std::string explain(const Ir& ir) {
     if (!p.refuse && p.limits[LimitKind::tokens] != kUnlimited)
       out += fmt::format("       at most {} live tokens of this profile at once, whoever creates them; one more is {}\n",
                          p.limits[LimitKind::tokens], verdict_words(p));
+    if (!p.refuse && p.limits[LimitKind::uid_tokens] != kUnlimited)
+      out += fmt::format("       at most {} live tokens of this profile for each creating uid; one more is {}\n",
+                         p.limits[LimitKind::uid_tokens], verdict_words(p));
+    if (!p.refuse && p.limits[LimitKind::userns_tokens] != kUnlimited)
+      out += fmt::format("       at most {} live tokens of this profile in each user namespace (each delegation: a container, "
+                         "a service's start); one more is {}\n",
+                         p.limits[LimitKind::userns_tokens], verdict_words(p));
     if (!p.refuse && p.limits.reserve_tokens)
       out += fmt::format("       {} slots of the token table are kept for this profile: while it holds fewer, it gets a "
                          "token even when every shared slot is taken\n",

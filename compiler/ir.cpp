@@ -113,8 +113,9 @@ std::string_view grant_kind_name(GrantKind k) {
 }
 
 std::string_view limit_name(LimitKind k) {
-  constexpr std::string_view names[] = {"max_entries", "key_size", "value_size", "insns",        "maps",
-                                        "progs",       "tokens",   "profile_maps", "profile_progs"};
+  constexpr std::string_view names[] = {"max_entries",   "key_size",   "value_size",   "insns",
+                                        "maps",          "progs",      "tokens",       "profile_maps",
+                                        "profile_progs", "uid_tokens", "userns_tokens"};
   static_assert(std::size(names) == kLimitKinds);
   return names[static_cast<size_t>(k)];
 }
@@ -129,6 +130,8 @@ std::optional<LimitKind> limit_from_name(std::string_view s) {
 std::string limit_statement(LimitKind k, uint32_t value) {
   if (k == LimitKind::profile_maps) return fmt::format("limit maps {} per profile", value);
   if (k == LimitKind::profile_progs) return fmt::format("limit progs {} per profile", value);
+  if (k == LimitKind::uid_tokens) return fmt::format("limit tokens {} per uid", value);
+  if (k == LimitKind::userns_tokens) return fmt::format("limit tokens {} per userns", value);
   return fmt::format("limit {} {}", limit_name(k), value);
 }
 

@@ -108,14 +108,19 @@ inline constexpr uint32_t kUnlimited = std::numeric_limits<uint32_t>::max();
 
 // In the order of enum tw_limit (tw_abi.h). `maps`, `progs`: objects made through one token;
 // `tokens`: live tokens of the profile, all creators; `profile_maps`, `profile_progs` (written
-// `limit maps N per profile`): live maps and programs made through all of the profile's tokens.
-enum class LimitKind { max_entries, key_size, value_size, insns, maps, progs, tokens, profile_maps, profile_progs };
-inline constexpr size_t kLimitKinds = 9;
+// `limit maps N per profile`): live maps and programs made through all of the profile's tokens;
+// `uid_tokens`, `userns_tokens` (`limit tokens N per uid|userns`): live tokens of the profile that
+// one creator holds, counted by the creator's uid or by the token's user namespace.
+enum class LimitKind { max_entries, key_size, value_size, insns, maps, progs, tokens, profile_maps, profile_progs,
+                       uid_tokens, userns_tokens };
+inline constexpr size_t kLimitKinds = 11;
 std::string_view limit_name(LimitKind k);  // the IR's key: "max_entries", ..., "profile_maps"
 // A statement's limit word (`max_entries` ... `tokens`); profile_maps and profile_progs are
-// `maps` and `progs` with `per profile`.
+// `maps` and `progs` with `per profile`, uid_tokens and userns_tokens `tokens` with `per uid|userns`.
 std::optional<LimitKind> limit_from_name(std::string_view s);
 // The statement as written for limit `k` of `value`: "limit maps 8 per profile".
+// Whether `k` counts one creator's tokens (`per uid`, `per userns`).
+inline bool limit_is_per_creator(LimitKind k) { return k == LimitKind::uid_tokens || k == LimitKind::userns_tokens; }
 std::string limit_statement(LimitKind k, uint32_t value);
 // Whether `limit K N for map TYPE, ...` may name map types: the sizes.
 inline bool limit_is_map_size(LimitKind k) {
@@ -147,9 +152,10 @@ struct TypeGroup {
 };
 
 struct Limits {
-  uint32_t value[kLimitKinds] = {kUnlimited, kUnlimited, kUnlimited, kUnlimited, kUnlimited,
-                                 kUnlimited, kUnlimited, kUnlimited, kUnlimited};
-  uint32_t rule[kLimitKinds] = {kNoRule, kNoRule, kNoRule, kNoRule, kNoRule, kNoRule, kNoRule, kNoRule, kNoRule};  // Ir::rules
+  uint32_t value[kLimitKinds] = {kUnlimited, kUnlimited, kUnlimited, kUnlimited, kUnlimited, kUnlimited,
+                                 kUnlimited, kUnlimited, kUnlimited, kUnlimited, kUnlimited};
+  uint32_t rule[kLimitKinds] = {kNoRule, kNoRule, kNoRule, kNoRule, kNoRule, kNoRule,
+                                kNoRule, kNoRule, kNoRule, kNoRule, kNoRule};  // Ir::rules
   std::vector<TypeLimit> per_type;  // in the order written
   uint32_t forbidden_map_flags = 0;
   uint32_t map_flags_rule = kNoRule;

@@ -185,7 +185,7 @@ class Parser {
         s.number = number("a number");
         if (at_word("per")) {
           advance();
-          s.per = name("what the limit counts by: `token` or `profile`");
+          s.per = name("what the limit counts by: `token`, `profile`, `uid` or `userns`");
         }
         if (at_word("for")) {
           advance();

@@ -89,6 +89,22 @@ void lint_profile(const CheckedProfile& p, const GrantSet& set, Diagnostics& dia
     diags.report(Code::E019, set.limit_span[i],
                   fmt::format("`limit tokens 0` makes every token creation of profile `{}` fail", p.name))
         .hint("write `refuse;` for a profile that refuses every token");
+  // A creator's share of the profile's tokens: within the profile's own limit, else that binds first.
+  for (LimitKind k : {LimitKind::uid_tokens, LimitKind::userns_tokens}) {
+    size_t i = static_cast<size_t>(k);
+    uint32_t v = set.limits.value[i], all = set.limits[LimitKind::tokens];
+    if (v == kUnlimited) continue;
+    if (p.refuse)
+      diags.report(Code::W109, set.limit_span[i], fmt::format("`{}` has no effect: profile `{}` refuses every token", limit_statement(k, v), p.name));
+    else if (v == 0)
+      diags.report(Code::E019, set.limit_span[i], fmt::format("`{}` makes every token creation of profile `{}` fail", limit_statement(k, 0), p.name))
+          .hint("write `refuse;` for a profile that refuses every token");
+    else if (all != kUnlimited && v >= all)
+      diags.report(Code::W109, set.limit_span[i],
+                    fmt::format("`{}` has no effect: `limit tokens {}` of profile `{}` stops every creator first", limit_statement(k, v), all, p.name))
+          .note(set.limit_span[static_cast<size_t>(LimitKind::tokens)], "the profile's limit")
+          .hint("a creator's limit is below the profile's, or not written");
+  }
   if (uint32_t r = set.limits.reserve_tokens; r) {
     uint32_t limit = set.limits[LimitKind::tokens];
     if (p.refuse)

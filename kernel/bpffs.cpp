@@ -174,6 +174,50 @@ void forward_signal(int sig, siginfo_t* info, void*) {
   if (supervised_child > 0 && info->si_code <= 0) kill(supervised_child, sig);
 }
 
+// SIGTERM, SIGINT and SIGHUP forwarded to the supervised child while the caller waits for it:
+// blocked from construction (before the fork) until forward_to() has installed the handlers, and
+// the caller's handlers and mask restored at destruction.
+class Supervision {
+ public:
+  explicit Supervision(bool on) : on_(on) {
+    if (!on_) return;
+    sigemptyset(&forwarded_);
+    for (int sig : kForwarded) sigaddset(&forwarded_, sig);
+    sigprocmask(SIG_BLOCK, &forwarded_, &mask_);
+  }
+  Supervision(const Supervision&) = delete;
+  Supervision& operator=(const Supervision&) = delete;
+  ~Supervision() {
+    if (!on_) return;
+    if (installed_) {
+      for (size_t i = 0; i < std::size(kForwarded); ++i) sigaction(kForwarded[i], &saved_[i], nullptr);
+      supervised_child = 0;
+    }
+    sigprocmask(SIG_SETMASK, &mask_, nullptr);
+  }
+  void in_child() {
+    if (on_) sigprocmask(SIG_SETMASK, &mask_, nullptr);
+  }
+  void forward_to(pid_t pid) {
+    if (!on_) return;
+    supervised_child = pid;
+    struct sigaction sa {};
+    sa.sa_sigaction = forward_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < std::size(kForwarded); ++i) sigaction(kForwarded[i], &sa, &saved_[i]);
+    installed_ = true;
+    sigprocmask(SIG_UNBLOCK, &forwarded_, nullptr);  // one sent since the fork is delivered now
+  }
+
+ private:
+  static constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP};
+  bool on_;
+  bool installed_ = false;
+  sigset_t forwarded_{}, mask_{};
+  struct sigaction saved_[std::size(kForwarded)] = {};
+};
+
 int wait_child(pid_t pid) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -207,12 +251,18 @@ Result<int> run_in_delegated_userns(const DelegateSpec& spec,
   gid_t gid = spec.host_uid ? *spec.host_uid : getgid();
   std::fflush(nullptr);  // do not duplicate buffered output into the child
   pid_t parent = getpid();
+  // Supervised, the signals are forwarded from the fork on: blocked across it, so that one sent
+  // while the child is being set up (or has just exec'd its command) reaches the child instead of
+  // killing the caller. The child gets the caller's mask back before anything else.
+  Supervision supervision(spec.supervise);
   pid_t pid = fork();
   if (pid < 0) return errno_error("fork");
   if (pid == 0) {
+    supervision.in_child();
     parent_sock.reset();
     run_child(child_sock.get(), spec, body, uid, gid, parent);
   }
+  supervision.forward_to(pid);
   child_sock.reset();
 
   auto fail = [&](const Error& e) -> Result<int> {
@@ -221,14 +271,20 @@ Result<int> run_in_delegated_userns(const DelegateSpec& spec,
     wait_child(pid);
     return e;
   };
+  // The child gone during set-up: killed by a signal forwarded to it, that is its status, as a
+  // shell gives it; else what it said went wrong.
+  auto gone = [&](const Msg& said) -> Result<int> {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (spec.supervise && WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return to_error(said);
+  };
 
   int raw_fs = -1;
   Msg first = recv_msg(parent_sock.get(), &raw_fs);
   UniqueFd fs_fd(raw_fs);
-  if (first.kind != Msg::fd || !fs_fd.valid()) {
-    wait_child(pid);
-    return to_error(first);
-  }
+  if (first.kind != Msg::fd || !fs_fd.valid()) return gone(first);
   auto options = delegate_fsconfig_options(spec.masks);
   options.insert(options.end(), spec.raw_options.begin(), spec.raw_options.end());
   for (const auto& [key, value] : options) {
@@ -243,23 +299,8 @@ Result<int> run_in_delegated_userns(const DelegateSpec& spec,
   send_msg(parent_sock.get(), ok);
   Msg ready = recv_msg(parent_sock.get());
   parent_sock.reset();
-  constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP};
-  struct sigaction saved[std::size(kForwarded)] = {};
-  if (spec.supervise) {
-    supervised_child = pid;
-    struct sigaction sa {};
-    sa.sa_sigaction = forward_signal;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < std::size(kForwarded); ++i) sigaction(kForwarded[i], &sa, &saved[i]);
-  }
-  int code = wait_child(pid);
-  if (spec.supervise) {
-    for (size_t i = 0; i < std::size(kForwarded); ++i) sigaction(kForwarded[i], &saved[i], nullptr);
-    supervised_child = 0;
-  }
-  if (ready.kind != Msg::ok) return to_error(ready);
-  return code;
+  if (ready.kind != Msg::ok) return gone(ready);
+  return wait_child(pid);
 }
 
 }  // namespace tw::kernel

@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <ctime>
@@ -21,6 +22,7 @@
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -33,7 +35,7 @@ namespace {
 // Every map the programs own, by the name it is pinned under.
 constexpr const char* kMaps[] = {"ctl",          "tokens",       "counters",  "live",      "stats",     "ratelimit",
                                  "events",       "gen_settings", "gen_profiles", "gen_conjs", "gen_index", "gen_scan",
-                                 "guard_ids",    "guard_dir",    "objects",      "pool"};
+                                 "guard_ids",    "guard_dir",    "objects",      "pool",      "creators"};
 
 // The tables of one generation, each an inner map of an outer ARRAY_OF_MAPS indexed by slot.
 enum class Gen { settings, profiles, conjs, index, scan };
@@ -501,6 +503,7 @@ Result<Enforcer> Enforcer::install(const vocab::PolicyTables& tables, const Enfo
   bpf_map__set_max_entries(skel->maps.counters, counter_capacity);
   bpf_map__set_max_entries(skel->maps.live, counter_capacity);
   bpf_map__set_max_entries(skel->maps.objects, o.object_capacity);
+  bpf_map__set_max_entries(skel->maps.creators, o.creator_capacity);
   if (int err = tokenwarden::load(skel)) return Error{"load BPF LSM programs", -err, "tokenwarden.bpf.o"};
   fault_point("install-loaded");
 
@@ -732,6 +735,28 @@ void read_counters(int tokens, int counters, int live, int ncpus, EnforcerStatus
   }
 }
 
+// The creator table: per profile, how many creators hold tokens and the most one holds. An entry
+// marked gone (its last token's free is deleting it) holds none. A profile with creators but no
+// counters yet (its tokens are all live, none decided since) gets an entry of its own.
+void read_creators(int creators, EnforcerStatus& st) {
+  std::unordered_map<uint64_t, size_t> at;
+  for (size_t i = 0; i < st.counters.size(); ++i) at[st.counters[i].id] = i;
+  tw_creator_key key{}, next{};
+  const tw_creator_key* prev = nullptr;
+  while (bpf_map_get_next_key(creators, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    int64_t n = 0;
+    if (bpf_map_lookup_elem(creators, &key, &n) != 0 || n <= 0 || key.by > TW_BY_USERNS) continue;
+    ++st.creators;
+    auto [it, fresh] = at.try_emplace(key.profile_id, st.counters.size());
+    if (fresh) st.counters.push_back(ProfileCounters{.id = key.profile_id});
+    ProfileCounters& c = st.counters[it->second];
+    ++c.creators[key.by];
+    c.creator_most[key.by] = std::max(c.creator_most[key.by], n);
+  }
+}
+
 }  // namespace
 
 Result<EnforcerStatus> Enforcer::status(const PinLock& lock) const {
@@ -754,6 +779,7 @@ Result<EnforcerStatus> Enforcer::status(const PinLock& lock) const {
   if (ncpus <= 0) return Error{"libbpf_num_possible_cpus", -ncpus, ""};
   st.stats = read_stats(fd("stats"), ncpus);
   read_counters(fd("tokens"), fd("counters"), fd("live"), ncpus, st);
+  read_creators(fd("creators"), st);
   // One pass over the live profiles gives the counters' limits and names.
   auto profiles = live_profiles();
   for (auto& c : st.counters)
@@ -762,6 +788,8 @@ Result<EnforcerStatus> Enforcer::status(const PinLock& lock) const {
       c.maps_limit = it->second.rules.limits[TW_LIM_PROFILE_MAPS];
       c.progs_limit = it->second.rules.limits[TW_LIM_PROFILE_PROGS];
       c.tokens_reserve = it->second.reserve_tokens;
+      c.creator_limit[TW_BY_UID] = it->second.rules.limits[TW_LIM_UID_TOKENS];
+      c.creator_limit[TW_BY_USERNS] = it->second.rules.limits[TW_LIM_USERNS_TOKENS];
     }
   st.objects = hash_entries(fd("objects"), sizeof(uint64_t));
   int64_t shared_used = 0;
@@ -770,6 +798,9 @@ Result<EnforcerStatus> Enforcer::status(const PinLock& lock) const {
   bpf_map_info oinfo{};
   uint32_t olen = sizeof oinfo;
   if (bpf_map_get_info_by_fd(fd("objects"), &oinfo, &olen) == 0) st.object_capacity = oinfo.max_entries;
+  bpf_map_info cinfo{};
+  uint32_t clen = sizeof cinfo;
+  if (bpf_map_get_info_by_fd(fd("creators"), &cinfo, &clen) == 0) st.creator_capacity = cinfo.max_entries;
   st.profile_names = names_of(profiles);
   tw_guard_dir dir{};
   st.guard_dir_set = bpf_map_lookup_elem(fd("guard_dir"), &zero, &dir) == 0 && dir.set;

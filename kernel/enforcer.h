@@ -41,6 +41,7 @@ struct EnforcerOptions {
   uint32_t token_capacity = 65536;  // tokens remembered at once; creation fails closed beyond
   uint32_t counter_capacity = 0;    // profiles' counters kept; 0: max(65536, 2 * profiles + 1)
   uint32_t object_capacity = 65536; // maps and programs counted per profile at once; creation fails closed beyond
+  uint32_t creator_capacity = 65536; // creators counted for `limit tokens N per uid|userns` at once; likewise
   uint32_t events_per_sec = 1000;   // per CPU
   bool log_allowed = false;         // also log allowed decisions
 };
@@ -54,6 +55,11 @@ struct ProfileCounters {
   uint32_t maps_limit = UINT32_MAX, progs_limit = UINT32_MAX;  // those limits; UINT32_MAX: none
   uint32_t tokens_reserve = 0;  // `reserve tokens` of the profile in the live policy
   int64_t live_reserved = 0;    // its live tokens holding reserved slots
+  // `limit tokens N per uid|userns`, by TW_BY_UID and TW_BY_USERNS: the limit (UINT32_MAX: none),
+  // how many creators hold tokens of the profile, and the most tokens one of them holds.
+  uint32_t creator_limit[2] = {UINT32_MAX, UINT32_MAX};
+  uint32_t creators[2] = {};
+  int64_t creator_most[2] = {};
 };
 
 struct EnforcerStatus {
@@ -69,6 +75,8 @@ struct EnforcerStatus {
   int64_t shared_tokens_used = 0;  // shared token slots taken
   uint64_t objects = 0;  // maps and programs counted in their profiles' live objects
   uint32_t object_capacity = 0;
+  uint64_t creators = 0;  // entries of the creator table: (profile, uid or user namespace) holding tokens
+  uint32_t creator_capacity = 0;
   tw_stats stats{};
   uint64_t decisions = 0;  // every hook invocation a policy decided, summed over the counters
   std::vector<ProfileCounters> counters;

@@ -243,6 +243,17 @@ struct {
 	__type(value, struct tw_object);
 } objects SEC(".maps");
 
+/* `limit tokens N per uid|userns`: each creator's live tokens under a profile (tw_abi.h,
+ * tw_creator_key), an entry only while it is above zero. Not preallocated; a full table (or no
+ * memory) refuses the creation (fails closed). Survives replace, like `live`; sized by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, 1U << 0); /* BPF_F_NO_PREALLOC */
+	__uint(max_entries, 65536);
+	__type(key, struct tw_creator_key);
+	__type(value, __s64);
+} creators SEC(".maps");
+
 /* A profile's entry of `map` (`counters` or `live`), made from `fresh` (zeroes) on first use.
  * Null when the table is full: what the entry would have counted is lost, and counted here. */
 static __always_inline void *profile_entry(void *map, __u64 profile_id, const void *fresh)
@@ -401,6 +412,8 @@ static __noinline int fail_closed(int hook, __u64 token)
  * `*_ok == 0` and equals no value a policy names. */
 struct facts {
 	__u32 uid, gid, owner, depth;
+	__u32 userns; /* the token's user namespace's inode number */
+	__u32 pad0;
 	__u64 exe_dev, exe_hash;
 	__u64 bpffs_hash;
 	__u64 masks[4];
@@ -836,6 +849,7 @@ static __noinline bool gather_facts(struct facts *f, const struct bpf_token *tok
 	struct user_namespace *userns = token->userns;
 	f->owner = userns->owner.val;
 	f->depth = userns->level;
+	f->userns = userns->ns.inum;
 	f->masks[0] = token->allowed_cmds;
 	f->masks[1] = token->allowed_maps;
 	f->masks[2] = token->allowed_progs;
@@ -907,6 +921,78 @@ static __always_inline void give_slot(struct tw_live *held, __u32 flags)
 		__sync_fetch_and_sub(&held->reserved, 1);
 }
 
+/* One more token of a creator: its count before, taken with one atomic add, or minus a reason that
+ * fails closed. An entry marked gone (its last token's free is deleting it) is given back and
+ * tried again, until that free has deleted it and a fresh entry can be made; a free stalled in
+ * between for all the tries makes the creation fail closed (CREATOR_BUSY). */
+static __always_inline __s64 join_creator(const struct tw_creator_key *k)
+{
+	for (int i = 0; i < 8; i++) {
+		__s64 *n = bpf_map_lookup_elem(&creators, k);
+		if (!n) {
+			__s64 one = 1;
+			long err = bpf_map_update_elem(&creators, k, &one, BPF_NOEXIST);
+			if (!err)
+				return 0;
+			if (err != -17) /* not EEXIST (another creation made it first): full, or no memory */
+				return -TW_R_CREATOR_TABLE_FULL;
+			continue;
+		}
+		__s64 before = __sync_fetch_and_add(n, 1);
+		if (before >= 0)
+			return before;
+		__sync_fetch_and_sub(n, 1);
+	}
+	return -TW_R_CREATOR_BUSY;
+}
+
+/* One token fewer: the last one marks the entry gone, only if nobody joined it meanwhile (a
+ * compare-and-swap from 0), and deletes it; a creation that joins after the mark makes a fresh
+ * entry once the delete is done. So no count is ever lost to a delete, and the table holds only
+ * the creators that hold tokens. */
+static __always_inline void leave_creator(const struct tw_creator_key *k)
+{
+	__s64 *n = bpf_map_lookup_elem(&creators, k);
+	if (n && __sync_fetch_and_sub(n, 1) == 1 && __sync_val_compare_and_swap(n, 0, TW_CREATOR_GONE) == 0)
+		bpf_map_delete_elem(&creators, k);
+}
+
+static __always_inline void leave_creators(const struct tw_token *t)
+{
+	if (t->flags & TW_TOKEN_BY_UID) {
+		struct tw_creator_key k = {.profile_id = t->profile_id, .by = TW_BY_UID, .id = t->by_uid};
+		leave_creator(&k);
+	}
+	if (t->flags & TW_TOKEN_BY_USERNS) {
+		struct tw_creator_key k = {.profile_id = t->profile_id, .by = TW_BY_USERNS, .id = t->by_userns};
+		leave_creator(&k);
+	}
+}
+
+/* `limit tokens N per uid|userns` of the labelling profile: the token joins its creator's count
+ * whatever the verdict (an audited token is live too), and is refused when the creator already
+ * holds N. 0, or a reason that fails closed. */
+static __always_inline int creator_share(struct decision *d, struct tw_token *state, __u32 by)
+{
+	__u32 limit = state->rules.limits[by == TW_BY_UID ? TW_LIM_UID_TOKENS : TW_LIM_USERNS_TOKENS];
+	if (limit == 0xffffffff)
+		return 0;
+	__u32 id = by == TW_BY_UID ? state->by_uid : state->by_userns;
+	struct tw_creator_key k = {.profile_id = state->profile_id, .by = by, .id = id};
+	__s64 before = join_creator(&k);
+	if (before < 0)
+		return (int)-before;
+	state->flags |= by == TW_BY_UID ? TW_TOKEN_BY_UID : TW_TOKEN_BY_USERNS;
+	if (d->verdict == TW_V_ALLOW && before >= limit) {
+		d->verdict = TW_V_DENY;
+		d->reason = by == TW_BY_UID ? TW_R_UID_TOKENS_QUOTA : TW_R_USERNS_TOKENS_QUOTA;
+		d->value = before + 1;
+		d->limit = limit;
+		d->what = id;
+	}
+	return 0;
+}
+
 static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *set, __u64 token)
 {
 	if (!mp || !set)
@@ -919,6 +1005,8 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 		return 0;
 	__builtin_memset(state, 0, sizeof(*state));
 	state->creator_tgid = bpf_get_current_pid_tgid() >> 32;
+	state->by_uid = m->f.uid;
+	state->by_userns = m->f.userns;
 	state->generation = set->generation;
 	struct decision d = {.hook = TW_HOOK_TOKEN_CREATE, .token = token};
 	int mode = set->mode;
@@ -971,21 +1059,33 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 		d.limit = limit;
 	}
 
+	/* Its creator's share of the profile, when the profile limits it. A creator count that cannot
+	 * be kept fails closed, whatever the mode. */
+	int reason = 0;
+	if (m->best_order != 0xffffffff) {
+		reason = creator_share(&d, state, TW_BY_UID);
+		if (!reason)
+			reason = creator_share(&d, state, TW_BY_USERNS);
+	}
+
 	/* An allowed creation is counted in the record (like every allowed use, folded into the
 	 * profile's counters when the token is freed): one counters lookup fewer. */
-	int ret = finish(&d, mode, log_allowed, d.verdict == TW_V_ALLOW ? state : 0);
+	int ret = reason ? 0 : finish(&d, mode, log_allowed, d.verdict == TW_V_ALLOW ? state : 0);
 	if (ret) {
 		if (c)
 			__sync_fetch_and_sub(c, 1);
+		leave_creators(state);
 		return ret;
 	}
 	/* The token will exist: it takes a slot of the token table, one its profile reserves or a
 	 * shared one, and its record is remembered. No slot, or a full table, fails closed. */
 	__u64 key = token;
-	int reason = 0;
-	__u32 slot_flag = take_slot(held, m->best_order == 0xffffffff ? 0 : m->reserve, set->shared_tokens);
-	if (!slot_flag)
-		reason = TW_R_TOKEN_SHARE_FULL;
+	__u32 slot_flag = 0;
+	if (!reason) {
+		slot_flag = take_slot(held, m->best_order == 0xffffffff ? 0 : m->reserve, set->shared_tokens);
+		if (!slot_flag)
+			reason = TW_R_TOKEN_SHARE_FULL;
+	}
 	state->flags |= slot_flag;
 	if (!reason && bpf_map_update_elem(&tokens, &key, state, BPF_ANY)) {
 		give_slot(held, slot_flag);
@@ -995,11 +1095,15 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 		return 0;
 	if (c)
 		__sync_fetch_and_sub(c, 1);
+	leave_creators(state);
 	struct tw_stats *st = global_stats();
-	if (st)
+	if (st && reason == TW_R_CREATOR_TABLE_FULL)
+		st->creator_map_full++;
+	else if (st && reason != TW_R_CREATOR_BUSY)
 		st->token_map_full++;
 	struct decision full = {.hook = TW_HOOK_TOKEN_CREATE, .verdict = TW_V_DENY, .reason = reason,
-				.err = TW_ENOSPC, .profile_id = state->profile_id, .token = key};
+				.err = reason == TW_R_CREATOR_BUSY ? TW_EBUSY : TW_ENOSPC,
+				.profile_id = state->profile_id, .token = key};
 	return finish(&full, TW_MODE_ENFORCE, false, 0);
 }
 
@@ -1085,6 +1189,7 @@ int BPF_PROG(tw_token_free, struct bpf_token *token)
 	if (n && (t->flags & TW_TOKEN_LIVE))
 		__sync_fetch_and_sub(&n->tokens, 1);
 	give_slot(n, t->flags);
+	leave_creators(t);
 	bpf_map_delete_elem(&tokens, &key);
 	return 0;
 }

@@ -28,6 +28,7 @@ int run(const std::string& path, const EnforceOptions& o) {
   eo.token_capacity = o.token_capacity;
   eo.counter_capacity = o.counter_capacity;
   eo.object_capacity = o.object_capacity;
+  eo.creator_capacity = o.creator_capacity;
   eo.events_per_sec = o.events_per_sec;
   eo.log_allowed = o.log_allowed;
   auto e = kernel::Enforcer::install(*tables, eo, *lock);

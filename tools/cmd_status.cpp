@@ -34,7 +34,7 @@ int run(const std::string& root, bool prometheus, double wait_s) {
   const bool json = json_output();
   // Every key of `status --json` (docs/json.md); null when nothing is loaded.
   begin_document("status", {"pin_root", "loaded", "policy", "sha256", "generation", "loaded_at", "profiles",
-                            "alternatives", "tokens", "token_capacity", "tokens_reserved", "shared_tokens_used", "objects", "object_capacity", "object_table_full", "decisions", "events", "dropped_ringbuf",
+                            "alternatives", "tokens", "token_capacity", "tokens_reserved", "shared_tokens_used", "objects", "object_capacity", "object_table_full", "creators", "creator_capacity", "creator_table_full", "decisions", "events", "dropped_ringbuf",
                             "dropped_ratelimit", "token_table_full", "counters_lost", "guard", "kernel_memory_bytes", "complete", "problems",
                             "failed_attempt", "counters"});
   document()["pin_root"] = root;
@@ -90,6 +90,9 @@ int run(const std::string& root, bool prometheus, double wait_s) {
                         {"objects", st->objects},
                         {"object_capacity", st->object_capacity},
                         {"object_table_full", st->stats.object_map_full},
+                        {"creators", st->creators},
+                        {"creator_capacity", st->creator_capacity},
+                        {"creator_table_full", st->stats.creator_map_full},
                         {"decisions", st->decisions},
                         {"events", st->stats.events},
                         {"dropped_ringbuf", st->stats.dropped_ringbuf},
@@ -113,6 +116,10 @@ int run(const std::string& root, bool prometheus, double wait_s) {
                                 {"tokens_reserve", c.tokens_reserve}, {"reserved_tokens_live", c.live_reserved},
                                 {"live_maps", c.live_maps}, {"maps_limit", limit_json(c.maps_limit)},
                                 {"live_progs", c.live_progs}, {"progs_limit", limit_json(c.progs_limit)},
+                                {"uid_tokens_limit", limit_json(c.creator_limit[TW_BY_UID])},
+                                {"uids", c.creators[TW_BY_UID]}, {"most_uid_tokens", c.creator_most[TW_BY_UID]},
+                                {"userns_tokens_limit", limit_json(c.creator_limit[TW_BY_USERNS])},
+                                {"userns", c.creators[TW_BY_USERNS]}, {"most_userns_tokens", c.creator_most[TW_BY_USERNS]},
                                 {"hooks", h}});
     }
     if (!st->problems.empty())
@@ -150,6 +157,9 @@ int run(const std::string& root, bool prometheus, double wait_s) {
   if (st->objects || st->stats.object_map_full)
     fmt::print("  {} of {} object slots used (maps and programs of profiles limited per profile); object table full {} times\n",
                st->objects, st->object_capacity, st->stats.object_map_full);
+  if (st->creators || st->stats.creator_map_full)
+    fmt::print("  {} of {} creator slots used (uids and user namespaces of profiles limited per creator); creator table full {} times\n",
+               st->creators, st->creator_capacity, st->stats.creator_map_full);
   uint64_t refused = 0;
   std::string by_op;
   for (int g = 0; g < TW_GUARD_COUNT; ++g)
@@ -175,6 +185,12 @@ int run(const std::string& root, bool prometheus, double wait_s) {
     std::string held;
     if (c.maps_limit != UINT32_MAX) held += fmt::format("maps {}/{}", c.live_maps, c.maps_limit);
     if (c.progs_limit != UINT32_MAX) held += fmt::format("{}programs {}/{}", held.empty() ? "" : ", ", c.live_progs, c.progs_limit);
+    // The most tokens one creator holds, against `limit tokens N per uid|userns`: "most 2/2 of 3 uids".
+    for (int by : {TW_BY_UID, TW_BY_USERNS})
+      if (c.creator_limit[by] != UINT32_MAX)
+        held += fmt::format("{}tokens per {} most {}/{} of {} {}", held.empty() ? "" : ", ", by == TW_BY_UID ? "uid" : "userns",
+                            c.creator_most[by], c.creator_limit[by], c.creators[by],
+                            by == TW_BY_UID ? (c.creators[by] == 1 ? "uid" : "uids") : "user namespaces");
     if (!held.empty()) fmt::print("{:<24} live {}\n", name_of(c.id), held);
   }
   return st->problems.empty() ? kExitOk : kExitSystemError;

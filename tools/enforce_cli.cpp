@@ -31,6 +31,11 @@ void add_enforce_options(CLI::App* cmd, EnforceOptions& o, bool sizes) {
                     "closed beyond)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    cmd->add_option("--creator-capacity", o.creator_capacity,
+                    "Creators counted at once for `limit tokens N per uid|userns` (their token creation fails closed "
+                    "beyond)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
     cmd->add_option("--events-per-sec", o.events_per_sec, "Audit events per second and CPU before drops")
         ->capture_default_str();
     cmd->add_option("--counter-capacity", o.counter_capacity,

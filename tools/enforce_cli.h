@@ -21,6 +21,7 @@ struct EnforceOptions {
   uint32_t token_capacity = 65536;
   uint32_t counter_capacity = 0;
   uint32_t object_capacity = 65536;
+  uint32_t creator_capacity = 65536;
   uint32_t events_per_sec = 1000;
   bool log_allowed = false;
   double wait_s = 30;          // for the pin root's lock

@@ -34,6 +34,10 @@ std::string what_of(const tw_event& e) {
       if (e.what == TW_GUARD_MODIFY_RETURN) return fmt::format("{} btf_id {}", op->ident, e.value);
       return fmt::format("{} {} {}", op->ident, inode ? "ino" : "id", e.value);
     }
+    case TW_HOOK_TOKEN_CREATE:
+      if (e.reason == TW_R_UID_TOKENS_QUOTA) return fmt::format("token uid {}", e.what);
+      if (e.reason == TW_R_USERNS_TOKENS_QUOTA) return fmt::format("token userns {}", e.what);
+      return "token";
     default: return "token";
   }
 }

@@ -69,6 +69,25 @@ std::string openmetrics(const kernel::EnforcerStatus& st, const std::map<uint64_
   out += fmt::format("tokenwarden_object_slots {}\n", st.object_capacity);
   family("tokenwarden_object_table_full_total", "counter", "Map and program creations refused because the object table was full.");
   out += fmt::format("tokenwarden_object_table_full_total {}\n", st.stats.object_map_full);
+  // `limit tokens N per uid|userns`: the creators holding tokens and the most one holds, against the limit.
+  auto per_creator = [&](const char* name, const char* help, auto pick) {
+    family(name, "gauge", help);
+    for (const auto& c : st.counters)
+      for (int by : {TW_BY_UID, TW_BY_USERNS})
+        if (c.creator_limit[by] != UINT32_MAX)
+          out += fmt::format("{}{{profile=\"{}\",by=\"{}\"}} {}\n", name, profile(c.id), by == TW_BY_UID ? "uid" : "userns",
+                             pick(c, by));
+  };
+  per_creator("tokenwarden_creators", "Creators holding tokens, by profile and what they are counted by.",
+              [](const kernel::ProfileCounters& c, int by) { return int64_t{c.creators[by]}; });
+  per_creator("tokenwarden_creator_tokens_max", "The most live tokens one creator of the profile holds.",
+              [](const kernel::ProfileCounters& c, int by) { return c.creator_most[by]; });
+  per_creator("tokenwarden_creator_tokens_limit", "`limit tokens N per uid|userns` of the profiles that have one.",
+              [](const kernel::ProfileCounters& c, int by) { return int64_t{c.creator_limit[by]}; });
+  family("tokenwarden_creator_slots", "gauge", "Creators the kernel side can count at once (token creation fails closed beyond).");
+  out += fmt::format("tokenwarden_creator_slots {}\n", st.creator_capacity);
+  family("tokenwarden_creator_table_full_total", "counter", "Token creations refused because the creator table was full.");
+  out += fmt::format("tokenwarden_creator_table_full_total {}\n", st.stats.creator_map_full);
   family("tokenwarden_tokens_reserve", "gauge", "`reserve tokens` of the profiles that have one.");
   for (const auto& c : st.counters)
     if (c.tokens_reserve) out += fmt::format("tokenwarden_tokens_reserve{{profile=\"{}\"}} {}\n", profile(c.id), c.tokens_reserve);

@@ -19,7 +19,7 @@
 #include <linux/types.h>
 #endif
 
-#define TW_ABI_VERSION 7
+#define TW_ABI_VERSION 8
 
 #define TW_MAX_ATOMS 8      /* atoms per conjunction */
 #define TW_MAX_RANGES 4     /* intervals per numeric atom */
@@ -104,9 +104,12 @@ enum tw_mode { TW_MODE_ENFORCE = 0, TW_MODE_AUDIT = 1, TW_MODE_OFF = 2 };
 enum tw_preexisting { TW_PRE_ALLOW = 0, TW_PRE_DENY = 1, TW_PRE_PROFILE = 2 };
 /* TW_LIM_MAPS, TW_LIM_PROGS: objects made through one token. TW_LIM_TOKENS: live tokens of a
  * profile, whoever created them; TW_LIM_PROFILE_MAPS, TW_LIM_PROFILE_PROGS: live maps and programs
- * made through all of a profile's tokens (all three counted in the `live` map). */
+ * made through all of a profile's tokens (all three counted in the `live` map). TW_LIM_UID_TOKENS,
+ * TW_LIM_USERNS_TOKENS: live tokens of the profile that one creator holds, by the creator's uid or by
+ * the token's user namespace (the `creators` map). */
 enum tw_limit { TW_LIM_MAX_ENTRIES = 0, TW_LIM_KEY_SIZE, TW_LIM_VALUE_SIZE, TW_LIM_INSNS, TW_LIM_MAPS, TW_LIM_PROGS,
-		TW_LIM_TOKENS, TW_LIM_PROFILE_MAPS, TW_LIM_PROFILE_PROGS, TW_LIM_COUNT };
+		TW_LIM_TOKENS, TW_LIM_PROFILE_MAPS, TW_LIM_PROFILE_PROGS, TW_LIM_UID_TOKENS, TW_LIM_USERNS_TOKENS,
+		TW_LIM_COUNT };
 
 /* `limit max_entries|key_size|value_size N for map TYPE, ...`: the sizes a group of map types may
  * have, instead of the profile's own limits (already folded in: each field is the limit that applies
@@ -240,6 +243,8 @@ struct tw_ctl {
 #define TW_TOKEN_LIVE 4          /* counted in its profile's live tokens (the `live` map) */
 #define TW_TOKEN_RESERVED 8      /* holds one of its profile's reserved slots (tw_live.reserved) */
 #define TW_TOKEN_SHARED 16       /* holds a shared slot of the token table (the `pool` map) */
+#define TW_TOKEN_BY_UID 32       /* counted in its creator's entry of `creators` by uid (by_uid) */
+#define TW_TOKEN_BY_USERNS 64    /* counted in its creator's entry of `creators` by user namespace (by_userns) */
 struct tw_token {
 	__u64 profile_id;
 	__u64 generation;  /* of the policy that labelled it: `rules` hold while it is live */
@@ -247,6 +252,8 @@ struct tw_token {
 	__u32 maps;
 	__u32 progs;
 	__u32 creator_tgid;
+	__u32 by_uid;      /* the creator's uid (initial namespace) */
+	__u32 by_userns;   /* the token's user namespace: its inode number (`lsns`, /proc/PID/ns/user) */
 	__u64 allowed[TW_HOOK_COUNT];  /* allowed uses, folded into `counters` when the token is freed */
 	struct tw_rules rules;         /* the profile's, as that generation had it */
 };
@@ -260,6 +267,19 @@ struct tw_live {
 	__s64 progs;
 	__s64 reserved;  /* its live tokens that hold one of its reserved slots */
 };
+
+/* `limit tokens N per uid|userns`: one creator's live tokens under one profile (the `creators` map,
+ * keyed by profile, kind and creator). An entry exists while its count is above zero: the free of
+ * its last token marks it TW_CREATOR_GONE with a compare-and-swap from 0 and deletes it, and a
+ * creation that finds it marked makes a fresh one; so the table holds the creators that hold
+ * tokens now, however many have come and gone. */
+enum tw_creator_by { TW_BY_UID = 0, TW_BY_USERNS = 1 };
+struct tw_creator_key {
+	__u64 profile_id;
+	__u32 by; /* enum tw_creator_by */
+	__u32 id; /* uid, or the user namespace's inode number */
+};
+#define TW_CREATOR_GONE (-(1LL << 62))
 
 /* A map or program counted in its profile's `live` entry (the `objects` map, keyed by the object's
  * address), so that its free gives the place back. */
@@ -284,6 +304,7 @@ struct tw_stats {
 	__u64 token_map_full;
 	__u64 counters_full;          /* decisions whose profile's counters had no room: not counted */
 	__u64 object_map_full;        /* creations refused because the `objects` table was full */
+	__u64 creator_map_full;       /* token creations refused because the `creators` table was full */
 	__u64 guard[TW_GUARD_COUNT];  /* the guard's refusals, by enum tw_guard */
 };
 

@@ -16,7 +16,12 @@ typedef struct {
 	__u32 val;
 } kuid_t;
 
+struct ns_common {
+	unsigned int inum;
+} __attribute__((preserve_access_index));
+
 struct user_namespace {
+	struct ns_common ns;
 	int level;
 	kuid_t owner;
 } __attribute__((preserve_access_index));

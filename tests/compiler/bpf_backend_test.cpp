@@ -228,6 +228,11 @@ TEST_CASE("bpf backend: per-type size limits become groups of map types with the
   CHECK(r.limits[TW_LIM_PROFILE_MAPS] == 4);
   CHECK(t.profiles[0].reserve_tokens == 0);
   CHECK(lower("profile a { match any; reserve tokens 7; }").profiles[0].reserve_tokens == 7);
+  const tw_rules& c = lower("profile a { match any; limit tokens 9; limit tokens 3 per uid; limit tokens 2 per userns; }").profiles[0].rules;
+  CHECK(c.limits[TW_LIM_TOKENS] == 9);
+  CHECK(c.limits[TW_LIM_UID_TOKENS] == 3);
+  CHECK(c.limits[TW_LIM_USERNS_TOKENS] == 2);
+  CHECK(r.limits[TW_LIM_UID_TOKENS] == 0xffffffff);
   CHECK(r.limits[TW_LIM_PROFILE_PROGS] == 2);
   // hash (1): 65536/8; lru_hash (9): 65536/16; ringbuf (27): 16M/8; array keeps the profile's.
   REQUIRE(r.type_limits[0].maps == 1ULL << BPF_MAP_TYPE_HASH);

@@ -181,6 +181,34 @@ TEST_CASE("evaluator: `limit tokens` counts the profile's live tokens, whoever m
   CHECK(explain(*c.ir).find("at most 3 live tokens of this profile at once") != std::string::npos);
 }
 
+TEST_CASE("evaluator: `limit tokens N per uid|userns` counts one creator's live tokens of the profile") {
+  all_pass(
+      "profile c { match any; limit tokens 5; limit tokens 3 per uid; limit tokens 2 per userns; errno EDQUOT; }\n",
+      "[defaults]\nhook=token_create\ncreator=uid=1000\n"
+      "[the second of its namespace]\nuserns_tokens_live=1\nuid_tokens_live=1\ntokens_live=1\nexpect=allow c\n"
+      "[a third in one namespace]\nuserns_tokens_live=2\nuid_tokens_live=2\ntokens_live=2\nexpect=deny c errno=EDQUOT\n"
+      "[the uid's third, in a namespace of its own]\nuid_tokens_live=2\ntokens_live=4\nexpect=allow c\n"
+      "[the uid's fourth]\nuid_tokens_live=3\ntokens_live=3\nexpect=deny c errno=EDQUOT\n"
+      "[another uid, the profile's fifth]\ncreator=uid=1001\ntokens_live=4\nexpect=allow c\n"
+      "[the profile's limit comes first]\ncreator=uid=1001\ntokens_live=5\nexpect=deny c errno=EDQUOT\n");
+  auto c = compile_text("profile c { match any; limit tokens 3 per uid; limit tokens 2 per userns; }");
+  REQUIRE(c.ir);
+  Event e;
+  e.hook = Hook::token_create;
+  e.creator.uid = 1000;
+  e.uid_tokens_live = 3;
+  auto d = evaluate(*c.ir, e);
+  CHECK(d.reason.find("uid 1000's live token number 4 exceeds `limit tokens 3 per uid`") != std::string::npos);
+  CHECK(d.rule == "p.tw:1:24");
+  e.uid_tokens_live = 0;
+  e.userns_tokens_live = 2;
+  CHECK(evaluate(*c.ir, e).reason.find("the user namespace's live token number 3 exceeds `limit tokens 2 per userns`") !=
+        std::string::npos);
+  std::string x = explain(*c.ir);
+  CHECK(x.find("at most 3 live tokens of this profile for each creating uid") != std::string::npos);
+  CHECK(x.find("at most 2 live tokens of this profile in each user namespace") != std::string::npos);
+}
+
 TEST_CASE("evaluator: a per-type size limit overrides the profile's own for those map types") {
   all_pass(
       "profile t { match any; allow cmd map_create; allow map hash, ringbuf, array;\n"

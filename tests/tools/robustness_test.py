@@ -343,8 +343,8 @@ def test_read_bounds(c):
 def test_delegate_signals(c):
     """`delegate` passes SIGTERM, SIGINT and SIGHUP on and returns the command's status; if it
     is SIGKILLed its command dies too. Never an orphan under PID 1."""
-    def command_alive(tag):
-        return run(["pgrep", "-f", tag]).returncode == 0
+    def command_alive(tag):  # the command itself, not `delegate` (whose arguments name it too)
+        return run(["pgrep", "-f", "^" + tag]).returncode == 0
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGKILL):
         tag = f"sleep {37 + int(sig)}.5"

@@ -71,6 +71,9 @@ std::string unrealizable(const Event& e) {
   if (e.maps_created && e.hook != Hook::map_create) return "maps_created only with map_create";
   if (e.progs_created && e.hook != Hook::prog_load) return "progs_created only with prog_load";
   if (e.tokens_live && e.hook != Hook::token_create) return "tokens_live only with token_create";
+  if ((e.uid_tokens_live || e.userns_tokens_live) &&
+      (e.uid_tokens_live != e.tokens_live || e.userns_tokens_live != e.tokens_live))
+    return "uid_tokens_live and userns_tokens_live equal tokens_live (the live tokens are held as one uid in one namespace)";
   if (e.maps_live && e.hook != Hook::map_create) return "maps_live only with map_create";
   if (e.progs_live && e.hook != Hook::prog_load) return "progs_live only with prog_load";
   return "";

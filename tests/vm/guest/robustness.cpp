@@ -364,14 +364,14 @@ std::string injected(Expectations& expect) {
 // when given, so that several start together), and through each `maps` array maps and `progs`
 // socket filters; it keeps all it got and reports their outcomes as a line ("ok m:ok p:EDQUOT
 // EDQUOT": a token, its map, its program, a refused token); it frees them and exits when
-// `release` is written.
+// `release` is written. It runs as host uid `uid` (root when 0), in a user namespace of its own.
 struct Hoard {
   pid_t pid = -1;
   int report = -1, release = -1;
   std::string outcomes;
 };
 
-Hoard hoard(const std::string& cg, int n, int start = -1, int maps = 0, int progs = 0) {
+Hoard hoard(const std::string& cg, int n, int start = -1, int maps = 0, int progs = 0, uint32_t uid = 0) {
   int rep[2], rel[2];
   if (pipe(rep) != 0 || pipe(rel) != 0) return {};
   pid_t pid = fork();
@@ -384,6 +384,7 @@ Hoard hoard(const std::string& cg, int n, int start = -1, int maps = 0, int prog
     spec.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
     spec.masks.progs = 1ULL << BPF_PROG_TYPE_SOCKET_FILTER;
     spec.masks.attachs = 1ULL << BPF_CGROUP_INET_INGRESS;
+    if (uid) spec.host_uid = uid;
     in_delegated(spec, [&](DelegatedMount& m) {
       char c = 0;
       if (start >= 0) (void)!read(start, &c, 1);
@@ -436,11 +437,11 @@ void release(Hoard& h) {
 // 4 hoards in `cg` started together (a byte each on one pipe), each making `n` tokens and
 // `maps` maps through each; their reports, once all have made what they could. The racers keep
 // it until released.
-std::vector<Hoard> race_together(const std::string& cg, int n, int maps) {
+std::vector<Hoard> race_together(const std::string& cg, int n, int maps, uint32_t uid = 0) {
   int start[2];
   if (pipe(start) != 0) return {};
   std::vector<Hoard> racers;
-  for (int i = 0; i < 4; ++i) racers.push_back(hoard(cg, n, start[0], maps, 0));
+  for (int i = 0; i < 4; ++i) racers.push_back(hoard(cg, n, start[0], maps, 0, uid));
   usleep(100 * 1000);                 // all four in their namespaces, waiting
   (void)!write(start[1], "xxxx", 4);  // a byte each: all start at once
   close(start[1]);
@@ -722,6 +723,148 @@ std::string token_share(Expectations& expect) {
   return "share: hog " + got_hog + ", kept " + got_kept;
 }
 
+// ---- `limit tokens N per uid|userns`: creators, a race, and churn -----------------------------
+
+// The creator counts of `profile` in `status --json`: "uids=U most=M userns=N most=K".
+std::string creators_of(const std::string& profile) {
+  auto j = nlohmann::json::parse(sh(kTw + " status --json 2>/dev/null").second, nullptr, false);
+  if (!j.is_object() || !j["counters"].is_array()) return "no status";
+  for (const auto& c : j["counters"])
+    if (c["profile"] == profile)
+      return fmt::format("uids={} most={} userns={} most={}", c["uids"].get<long>(), c["most_uid_tokens"].get<long>(),
+                         c["userns"].get<long>(), c["most_userns_tokens"].get<long>());
+  return "uids=0 most=0 userns=0 most=0";
+}
+
+long creators_settled(long n) {
+  return settle([] { return status_of("creators"); }, [&](long v) { return v == n; });
+}
+
+// 2 processes of host uid `uid` in `cg`, started together, each creating and closing a token
+// `n` times: how many creations were made and refused, by errno ("ok=.. EDQUOT=.."). The kernel
+// frees a closed token from a workqueue, so creations meet frees of the same creator's tokens.
+std::string churn(const std::string& cg, uint32_t uid, int n) {
+  int start[2], out[2];
+  if (pipe(start) != 0 || pipe(out) != 0) return "pipe";
+  std::vector<pid_t> pids;
+  for (int i = 0; i < 2; ++i) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(start[1]);
+      close(out[0]);
+      move_to_cgroup(cg);
+      DelegateSpec spec;
+      spec.masks.cmds = 1ULL << BPF_MAP_CREATE;
+      spec.masks.maps = 1ULL << BPF_MAP_TYPE_ARRAY;
+      spec.host_uid = uid;
+      in_delegated(spec, [&](DelegatedMount& m) {
+        char c = 0;
+        (void)!read(start[0], &c, 1);
+        std::map<std::string, int> seen;
+        for (int k = 0; k < n; ++k) ++seen[outcome_of(token_create(m.root_fd.get()))];  // closed at once
+        std::string line;
+        for (const auto& [what, count] : seen) line += fmt::format("{}={} ", what, count);
+        line += "\n";
+        (void)!write(out[1], line.data(), line.size());
+        return std::string("-");
+      });
+      _exit(0);
+    }
+    pids.push_back(pid);
+  }
+  close(start[0]);
+  close(out[1]);
+  usleep(100 * 1000);
+  (void)!write(start[1], "xx", 2);
+  close(start[1]);
+  for (pid_t p : pids) waitpid(p, nullptr, 0);
+  std::map<std::string, int> total;
+  std::string text;
+  char buf[512];
+  for (ssize_t r; (r = read(out[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(r));
+  close(out[0]);
+  std::istringstream in(text);
+  for (std::string w; in >> w;)
+    if (auto eq = w.find('='); eq != std::string::npos) total[w.substr(0, eq)] += std::stoi(w.substr(eq + 1));
+  std::string said;
+  for (const auto& [what, count] : total) said += fmt::format("{}{}={}", said.empty() ? "" : " ", what, count);
+  return said;
+}
+
+const char* kCreatorsPolicy = R"(policy creators;
+default deny;
+profile crowd { match creator.cgroup under "/tw-crowd"; allow cmd map_create; allow map array;
+                limit tokens 2 per userns; limit tokens 3 per uid; errno EDQUOT; }
+profile crowd-race { match creator.cgroup under "/tw-crowd-race"; allow cmd map_create; allow map array; limit tokens 5 per uid; }
+profile crowd-churn { match creator.cgroup under "/tw-crowd-churn"; allow cmd map_create; allow map array; limit tokens 1 per uid; }
+)";
+
+// Tokens per creator: one uid over several user namespaces, one namespace, another uid; exact
+// status; the creator table empties when they exit; 4 processes of one uid race across the limit;
+// creations and frees of one creator churn, and afterwards the limit still holds exactly.
+std::string creator_quota(Expectations& expect) {
+  for (const char* cg : {"/tw-crowd", "/tw-crowd-race", "/tw-crowd-churn"})
+    mkdir((std::string("/sys/fs/cgroup") + cg).c_str(), 0755);
+  std::ofstream("/tmp/creators.tw") << kCreatorsPolicy;
+  auto [lrc, lout] = sh(kTw + " load /tmp/creators.tw 2>&1");
+  expect("load the creators policy", std::to_string(lrc), "0");
+  if (lrc != 0) return "load: " + lout;
+
+  Hoard h1 = hoard("/tw-crowd", 3, -1, 0, 0, 2001);
+  std::string got = report_of(h1);
+  Hoard h2 = hoard("/tw-crowd", 2, -1, 0, 0, 2001);
+  got += " | " + report_of(h2);
+  Hoard h3 = hoard("/tw-crowd", 2, -1, 0, 0, 2002);
+  got += " | " + report_of(h3);
+  expect("uid 2001 in two namespaces, then uid 2002 (2 per userns, 3 per uid)", got, "ok ok EDQUOT | ok EDQUOT | ok ok");
+  expect("status: the crowd's creators", creators_of("crowd"), "uids=2 most=3 userns=3 most=2");
+  expect("status: creator slots used", std::to_string(status_of("creators")), "5");
+  expect("status: crowd's tokens and refusals", quota_of("crowd").text(), "live=5 limit=-1 denied=2");
+  auto [src, text] = sh(kTw + " status");
+  expect.require(text.find("tokens per uid most 3/3 of 2 uids, tokens per userns most 2/2 of 3 user namespaces") !=
+                     std::string::npos,
+                 "status text lacks the crowd's creators: " + text);
+  auto [arc, audit] = sh(kTw + " audit");
+  expect.require(audit.find("live tokens of the user namespace over the limit (3 > 2)") != std::string::npos &&
+                     audit.find("token userns ") != std::string::npos &&
+                     audit.find("live tokens of the creator's uid over the limit (4 > 3)") != std::string::npos &&
+                     audit.find("token uid 2001") != std::string::npos,
+                 "audit lacks the creators' refusals: " + audit);
+  release(h1);
+  expect("creator slots after uid 2001's first namespace exits", std::to_string(creators_settled(4)), "4");
+  Hoard h4 = hoard("/tw-crowd", 3, -1, 0, 0, 2001);
+  expect("uid 2001's freed places come back", report_of(h4), "ok ok EDQUOT");
+  release(h2);
+  release(h3);
+  release(h4);
+  expect("creator slots after all exit", std::to_string(creators_settled(0)), "0");
+  expect("status: no creators", creators_of("crowd"), "uids=0 most=0 userns=0 most=0");
+
+  const int rounds = 10;
+  std::string counts;
+  for (int r = 0; r < rounds; ++r) {
+    std::vector<Hoard> racers = race_together("/tw-crowd-race", 4, 0, 2003);
+    if (racers.empty()) return "pipe";
+    int ok = 0;
+    for (auto& h : racers) ok += count_ok(h.outcomes);
+    counts += fmt::format("{}{}", r ? " " : "", ok);
+    expect(fmt::format("creators race round {}: tokens made, the uid's most in status", r),
+           fmt::format("{} {}", ok, creators_of("crowd-race")), "5 uids=1 most=5 userns=0 most=0");
+    for (auto& h : racers) release(h);
+    expect(fmt::format("creators race round {}: the table after the racers exit", r), std::to_string(creators_settled(0)), "0");
+  }
+
+  std::string churned = churn("/tw-crowd-churn", 2004, 300);
+  expect.require(churned.find("ok=") != std::string::npos, "churn made no token: " + churned);
+  expect("creator slots after the churn", std::to_string(creators_settled(0)), "0");
+  Hoard after = hoard("/tw-crowd-churn", 2, -1, 0, 0, 2004);
+  expect("the churned uid still holds at most 1", report_of(after), "ok EPERM");
+  release(after);
+  expect("creator slots at the end", std::to_string(creators_settled(0)), "0");
+  sh(kTw + " unload");
+  return "creators: " + got + "; race made per round " + counts + "; churn " + churned;
+}
+
 Outcome faults() {
   Expectations expect;
   expect.log = true;
@@ -739,6 +882,7 @@ Outcome faults() {
   detail += "; " + token_quota(expect);
   detail += "; " + object_quota(expect);
   detail += "; " + token_share(expect);
+  detail += "; " + creator_quota(expect);
   return expect.result(detail);
 }
 
