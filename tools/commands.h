@@ -48,6 +48,7 @@ void register_check(CLI::App& app, int& exit_code);
 void register_compile(CLI::App& app, int& exit_code);
 void register_explain(CLI::App& app, int& exit_code);
 void register_simulate(CLI::App& app, int& exit_code);
+void register_import(CLI::App& app, int& exit_code);
 void register_test(CLI::App& app, int& exit_code);
 void register_load(CLI::App& app, int& exit_code);
 void register_replace(CLI::App& app, int& exit_code);

@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   tw::tools::register_compile(app, exit_code);
   tw::tools::register_explain(app, exit_code);
   tw::tools::register_simulate(app, exit_code);
+  tw::tools::register_import(app, exit_code);
   tw::tools::register_test(app, exit_code);
   tw::tools::register_load(app, exit_code);
   tw::tools::register_replace(app, exit_code);

@@ -183,6 +183,14 @@ def main():
         D("explain artifact", tw, ["explain", "--json", "ok.twp"], d, sections, "explain", {0},
           check=lambda j: None if "ci" in j["explanation"] else "the explanation does not name the profile")
         D("explain missing", tw, ["explain", "--json", "nope.tw"], d, sections, "explain", {1})
+        (d / "app.service").write_text("[Service]\nPrivateUsers=yes\nPrivateBPF=yes\nBPFDelegateCommands=BPFMapCreate\n"
+                                       "BPFDelegateMaps=BPFMapTypeArray\n")
+        (d / "bad.service").write_text("[Service]\nPrivateBPF=yes\nBPFDelegateMaps=BPFMapTypeHsah\n")
+        D("import systemd", tw, ["--json", "import", "systemd", "app.service"], d, sections, "import", {0},
+          check=lambda j: None if "profile app {" in j["policy"] and j["output"] is None else "no profile app")
+        D("import broken unit", tw, ["--json", "import", "systemd", "bad.service", "-o", "out.tw"], d, sections, "import", {1},
+          check=lambda j: None if j["policy"] is None and any(x["code"] == "E040" for x in j["diagnostics"])
+          and not (d / "out.tw").exists() else "no E040, or something written")
         D("simulate allow", tw, ["simulate", "--json", "ok.tw"] + ev, d, sections, "simulate", {0},
           check=lambda j: None if j["verdict"] == "allow" and j["errno"] is None else "not allowed")
         D("simulate deny", tw, ["simulate", "--json", "ok.tw", "-e", "hook=token_create", "-e", "creator=uid=5"],

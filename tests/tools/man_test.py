@@ -76,7 +76,12 @@ def main():
         if not scd.exists():
             failures.append(f"verb `{verb}` has no man page ({scd.relative_to(source)})")
             continue
-        want = help_options(help_text(binary, *([verb] if verb else [])))
+        args = [verb] if verb else []
+        # A verb that only groups others (`import systemd`): the options of the ones it groups.
+        subs = help_verbs(help_text(binary, *args)) if verb else []
+        want = set(help_options(help_text(binary, *args)))
+        for sub in subs:
+            want |= set(help_options(help_text(binary, verb, sub)))
         have = page_options(scd)
         if want != have:
             failures.append(f"{name}: options differ from `tokenwarden {verb} --help`: "

@@ -223,6 +223,53 @@ if [ "$reload_rc" -ne 0 ] && [ "$gen_before" = "$gen_after" ] && [ -n "$why" ] &
 else
   result reload_broken_policy FAIL "reload exit $reload_rc, generation $gen_before -> $gen_after -> $gen_good (good reload exit $good_rc); journal: $why; status: ${attempt:-no failed attempt shown}"
 fi
+# 8b. `tokenwarden import systemd` on the units' own files (as systemd found them): the imported
+# strict profiles alone, every unit loads its object with no refusal but the verifier's CAP_PERFMON
+# questions; a drop-in that widens one unit's delegation gets no token.
+imported_units="tw-skeleton.service flowlogd.service tw-libbpf.service"
+files=$(for u in $imported_units; do systemctl show -P FragmentPath "$u"; done)
+import_out=$($tw import systemd $files -o /run/imported.tw 2>&1); import_rc=$?
+check_out=$($tw check /run/imported.tw 2>&1)
+if [ "$import_rc" -eq 0 ] && [ "$check_out" = "/run/imported.tw: ok (3 profiles)" ] &&
+   $tw replace --log-allowed /run/imported.tw >/dev/null 2>&1; then
+  $tw audit >/dev/null 2>&1
+  import_ok=yes import_detail=""
+  # loads in a unit's journal (these units ran before, under other policies: a start loads
+  # when their count grows)
+  loads() { unit_log "$1" | grep -c "TW-PROG-LOADED\|TW-SKELETON-LOADED"; }
+  for u in $imported_units; do
+    before=$(loads "$u")
+    run_unit "$u"
+    profile=${u%.service}
+    denied=$(echo "$AUDIT" | grep "deny " | grep -v CAP_PERFMON | wc -l)
+    if [ "$(loads "$u")" -gt "$before" ] && [ "$denied" -eq 0 ] &&
+       echo "$AUDIT" | grep -q "allow bpf_token_create .*profile=$profile"; then
+      import_detail="$import_detail $profile loaded;"
+    else
+      import_ok=no import_detail="$import_detail $(fail_detail "$u under its imported profile ($denied refusals)");"
+    fi
+  done
+  mkdir -p /run/systemd/system/tw-skeleton.service.d
+  printf '[Service]\nBPFDelegateMaps=BPFMapTypeHash\n' > /run/systemd/system/tw-skeleton.service.d/widen.conf
+  systemctl daemon-reload
+  before=$(loads tw-skeleton.service)
+  run_unit tw-skeleton.service
+  if [ "$(loads tw-skeleton.service)" -eq "$before" ] &&
+     echo "$AUDIT" | grep -q "deny  bpf_token_create .*profile=tw-skeleton.*strict profile"; then
+    import_detail="$import_detail widened by a drop-in (hash maps too): token refused, strict"
+  else
+    import_ok=no import_detail="$import_detail $(fail_detail "the widened tw-skeleton was not refused")"
+  fi
+  rm -rf /run/systemd/system/tw-skeleton.service.d
+  systemctl daemon-reload
+  [ "$import_ok" = yes ] && result import_systemd PASS "3 units imported, check clean;$import_detail" ||
+    result import_systemd FAIL "$import_detail"
+else
+  result import_systemd FAIL "import exit $import_rc: $(echo "$import_out" | tail -n4) | check: $check_out"
+fi
+$tw replace --log-allowed /etc/tokenwarden/policy.tw >/dev/null 2>&1
+$tw audit >/dev/null 2>&1
+
 # 9. The agent: refusals in the journal with their fields, repeats folded into one entry with a
 # count; the metrics file; events made while it is stopped are read when it starts again, and
 # the policy stays in force whether it runs or not. (From here on only the agent reads the ring.)
