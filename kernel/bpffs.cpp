@@ -218,10 +218,17 @@ class Supervision {
   struct sigaction saved_[std::size(kForwarded)] = {};
 };
 
-int wait_child(pid_t pid) {
+// The child's wait status, once it has exited.
+int wait_status(pid_t pid) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  return status;
+}
+
+// Its exit code, or 128 + the signal that killed it, as a shell gives it.
+int wait_child(pid_t pid) {
+  int status = wait_status(pid);
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 255;
@@ -274,9 +281,7 @@ Result<int> run_in_delegated_userns(const DelegateSpec& spec,
   // The child gone during set-up: killed by a signal forwarded to it, that is its status, as a
   // shell gives it; else what it said went wrong.
   auto gone = [&](const Msg& said) -> Result<int> {
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    int status = wait_status(pid);
     if (spec.supervise && WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return to_error(said);
   };

@@ -103,6 +103,13 @@ Status update(int fd, const void* key, const void* value, const std::string& wha
 
 // ---- the guard's identities (tokenwarden.bpf.c, "the guard") ----
 
+// A map's max_entries (a table's capacity), 0 when the kernel does not say.
+uint32_t max_entries_of(int map) {
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  return bpf_map_get_info_by_fd(map, &info, &len) == 0 ? info.max_entries : 0;
+}
+
 uint32_t object_id(int fd, tw_guard_kind kind) {
   uint32_t len = 0;
   if (kind == TW_GUARD_KIND_MAP) {
@@ -698,9 +705,7 @@ void read_counters(int tokens, int counters, int live, int ncpus, EnforcerStatus
     ProfileCounters& pc = by_id[token.profile_id];
     for (int h = 0; h < TW_HOOK_COUNT; ++h) pc.allowed[h] += token.allowed[h];
   }
-  bpf_map_info tinfo{};
-  uint32_t tlen = sizeof tinfo;
-  if (bpf_map_get_info_by_fd(tokens, &tinfo, &tlen) == 0) st.token_capacity = tinfo.max_entries;
+  st.token_capacity = max_entries_of(tokens);
   std::vector<tw_counters> per_cpu(static_cast<size_t>(ncpus));
   prev = nullptr;
   while (bpf_map_get_next_key(counters, prev, &next) == 0) {
@@ -795,12 +800,8 @@ Result<EnforcerStatus> Enforcer::status(const PinLock& lock) const {
   int64_t shared_used = 0;
   if (bpf_map_lookup_elem(fd("pool"), &zero, &shared_used) == 0) st.shared_tokens_used = shared_used;
   for (const auto& [id, p] : profiles) st.tokens_reserved += p.reserve_tokens;
-  bpf_map_info oinfo{};
-  uint32_t olen = sizeof oinfo;
-  if (bpf_map_get_info_by_fd(fd("objects"), &oinfo, &olen) == 0) st.object_capacity = oinfo.max_entries;
-  bpf_map_info cinfo{};
-  uint32_t clen = sizeof cinfo;
-  if (bpf_map_get_info_by_fd(fd("creators"), &cinfo, &clen) == 0) st.creator_capacity = cinfo.max_entries;
+  st.object_capacity = max_entries_of(fd("objects"));
+  st.creator_capacity = max_entries_of(fd("creators"));
   st.profile_names = names_of(profiles);
   tw_guard_dir dir{};
   st.guard_dir_set = bpf_map_lookup_elem(fd("guard_dir"), &zero, &dir) == 0 && dir.set;
