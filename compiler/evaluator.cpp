@@ -86,22 +86,8 @@ std::optional<bool> atom_holds(const Atom& a, const Creator& c, const TokenFacts
   return false;
 }
 
-std::string name_of(vocab::EnumKind k, uint32_t v) {
-  return vocab::builtin_table(k).name_of(v).value_or(std::to_string(v));
-}
-
-std::string cap_name(int cap) {
-  for (const auto& c : vocab::token_capabilities())
-    if (c.value == cap) return std::string(c.name);
-  return fmt::format("capability {}", cap);
-}
-
-std::string mask_names(vocab::EnumKind k, uint64_t mask) {
-  std::string s;
-  for (uint32_t b = 0; b < 64; ++b)
-    if (mask & (1ULL << b)) s += (s.empty() ? "" : ", ") + name_of(k, b);
-  return s;
-}
+std::string name_of(vocab::EnumKind k, uint32_t v) { return vocab::name_or_number(k, v); }
+std::string cap_name(int cap) { return vocab::capability_name(cap); }
 
 // Builds decisions for one profile (or the defaults) in its mode.
 struct Judge {
@@ -218,7 +204,9 @@ Decision token_use(const Ir& ir, const IrProfile& p, const Event& e) {
     return check_limit(ir, p, k, value, what);
   };
   auto probe = [&](const std::string& what) {
-    return j.allow(ir.where(p.limits.probes_rule), fmt::format("profile `{}` allows libbpf's probes: {}", p.name, what));
+    Decision d = j.allow(ir.where(p.limits.probes_rule), fmt::format("profile `{}` allows libbpf's probes: {}", p.name, what));
+    d.probe = true;
+    return d;
   };
   switch (e.hook) {
     case Hook::token_cmd: {

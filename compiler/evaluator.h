@@ -88,6 +88,7 @@ struct Decision {
   std::string rule;     // "file:line:col" of the deciding rule or profile, "" for defaults
   std::string reason;
   int err = 0;          // the hook's return value when refused (positive errno)
+  bool probe = false;   // allowed as one of libbpf's probes: not counted against the token's maps or programs
   bool allowed() const { return outcome != Outcome::deny; }
 };
 

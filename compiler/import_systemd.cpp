@@ -218,29 +218,15 @@ std::string names(EnumKind kind, uint64_t mask) {
   return out;
 }
 
-// Program types for which the kernel asks the token for CAP_NET_ADMIN, and for CAP_PERFMON, at
-// load (kernel/bpf/syscall.c, is_net_admin_prog_type and is_perfmon_prog_type); map types that
-// need CAP_NET_ADMIN at creation.
-uint64_t mask_of(EnumKind kind, std::initializer_list<const char*> ns) {
-  uint64_t m = 0;
-  for (const char* n : ns)
-    if (auto v = vocab::builtin_table(kind).find(n); v && *v < 64) m |= 1ULL << *v;
-  return m;
-}
-
 int line_of(const SourceSet& sources, Span s) { return static_cast<int>(sources.locate(s).line); }
 
 }  // namespace
 
 std::optional<std::string> import_systemd(const SourceSet& sources, uint32_t first, Diagnostics& diags,
                                           const SystemdImportOptions& options) {
-  const uint64_t net_admin_progs =
-      mask_of(EnumKind::prog, {"sched_cls", "sched_act", "xdp", "lwt_in", "lwt_out", "lwt_xmit", "lwt_seg6local", "sk_skb",
-                               "sk_msg", "flow_dissector", "cgroup_device", "cgroup_sock", "cgroup_sock_addr",
-                               "cgroup_sockopt", "cgroup_sysctl", "sock_ops", "ext", "netfilter"});
-  const uint64_t perfmon_progs = mask_of(EnumKind::prog, {"kprobe", "tracepoint", "perf_event", "raw_tracepoint",
-                                                          "raw_tracepoint_writable", "tracing", "lsm", "struct_ops", "ext"});
-  const uint64_t net_admin_maps = mask_of(EnumKind::map, {"sockmap", "sockhash", "devmap", "devmap_hash", "xskmap"});
+  const uint64_t net_admin_progs = vocab::net_admin_prog_types();
+  const uint64_t perfmon_progs = vocab::perfmon_prog_types();
+  const uint64_t net_admin_maps = vocab::net_admin_map_types();
 
   std::string out;
   bool ok = true;

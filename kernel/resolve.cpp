@@ -4,6 +4,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -17,6 +18,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "fd.h"
 #include "vocab/catalogue.h"
 #include "vocab/tw_abi.h"
 
@@ -216,6 +218,40 @@ PathIdentity resolve_bpffs(const PathHasher& h, const std::string& path) {
     out.warning = "exists here but is not a bpffs; the value matches a token whose bpffs a creator's mount namespace "
                   "mounts there";
   return out;
+}
+
+}  // namespace tw::kernel
+
+namespace tw::kernel {
+
+std::optional<std::string> cgroup_path_of_id(uint64_t id, const std::string& root) {
+  // A cgroup2 file handle is the kernfs node id (FILEID_KERNFS), which is the cgroup id.
+  constexpr int kFileIdKernfs = 0xfe;
+  UniqueFd mount(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!mount.valid()) return std::nullopt;
+  alignas(file_handle) unsigned char buf[sizeof(file_handle) + sizeof(uint64_t)] = {};
+  auto* handle = reinterpret_cast<file_handle*>(buf);
+  handle->handle_bytes = sizeof(uint64_t);
+  handle->handle_type = kFileIdKernfs;
+  std::memcpy(buf + sizeof(file_handle), &id, sizeof id);
+  UniqueFd dir(::open_by_handle_at(mount.get(), handle, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return std::nullopt;
+  std::error_code ec;
+  auto where = std::filesystem::read_symlink(fmt::format("/proc/self/fd/{}", dir.get()), ec).string();
+  // A cgroup removed since (a failed service's, at once) still has a node while something holds
+  // it: its path is where it was.
+  constexpr std::string_view kDeleted = " (deleted)";
+  if (where.ends_with(kDeleted)) where.resize(where.size() - kDeleted.size());
+  if (ec || where.rfind(root, 0) != 0) return std::nullopt;
+  std::string below = where.substr(root.size());
+  return below.empty() ? "/" : below;
+}
+
+std::optional<std::string> exe_of_process(uint32_t tgid) {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink(fmt::format("/proc/{}/exe", tgid), ec).string();
+  if (ec || exe.empty() || exe.ends_with(" (deleted)")) return std::nullopt;
+  return exe;
 }
 
 }  // namespace tw::kernel

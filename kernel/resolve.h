@@ -64,3 +64,14 @@ PathIdentity resolve_exe(const PathHasher& h, const std::string& path, const std
 PathIdentity resolve_bpffs(const PathHasher& h, const std::string& path);
 
 }  // namespace tw::kernel
+
+namespace tw::kernel {
+
+// Where an event's creator was, found after the fact (`audit`, the agent): the path below the
+// cgroup2 root of the cgroup with this id (bpf_get_current_cgroup_id), through a kernfs file
+// handle, also of a cgroup removed since while its node is still held; nothing once it is gone.
+std::optional<std::string> cgroup_path_of_id(uint64_t id, const std::string& root = kCgroupRoot);
+// A live process's executable; nothing once it has exited.
+std::optional<std::string> exe_of_process(uint32_t tgid);
+
+}  // namespace tw::kernel

@@ -319,6 +319,21 @@ static __always_inline bool event_budget(struct tw_stats *s)
 	return true;
 }
 
+/* What a token creation is matched on (gather_facts). */
+struct facts {
+	__u32 uid, gid, owner, depth;
+	__u32 userns; /* the token's user namespace's inode number */
+	__u32 pad0;
+	__u64 exe_dev, exe_hash;
+	__u64 bpffs_hash;
+	__u64 masks[4];
+	__u64 cgroup_hash; /* the task's own cgroup's path */
+	__u32 cgroup_level;
+	__u32 under_upto; /* the `under` prefixes of levels below this one are hashed */
+	__u8 exe_ok, bpffs_ok, cgroup_ok, pad;
+	char comm[TW_COMM_LEN];
+};
+
 struct decision {
 	int hook;
 	int verdict;
@@ -328,7 +343,34 @@ struct decision {
 	__u64 token;
 	__u32 what, what2;
 	__u64 value, limit;
+	/* What the event reports the decision rested on (tw_event, ABI 9), read only when it is
+	 * emitted: token_create, its struct facts; map_create and prog_load, their union bpf_attr. */
+	__u64 src;
 };
+
+/* The facts of the decision, for replay and generate: probe reads, since `src` is only an address
+ * by now; they cost only when an event is sent. */
+static __always_inline void event_facts(struct tw_event *e, const struct decision *d)
+{
+	__builtin_memset(e->delegates, 0, sizeof(*e) - __builtin_offsetof(struct tw_event, delegates));
+	if (!d->src)
+		return;
+	if (d->hook == TW_HOOK_TOKEN_CREATE) {
+		const struct facts *f = (const struct facts *)d->src;
+		bpf_probe_read_kernel(e->delegates, sizeof(e->delegates), f->masks);
+		bpf_probe_read_kernel(&e->userns_owner, sizeof(e->userns_owner), &f->owner);
+		bpf_probe_read_kernel(&e->userns_depth, sizeof(e->userns_depth), &f->depth);
+	} else if (d->hook == TW_HOOK_MAP_CREATE) {
+		const union bpf_attr *a = (const union bpf_attr *)d->src;
+		e->max_entries = BPF_CORE_READ(a, max_entries);
+		e->key_size = BPF_CORE_READ(a, key_size);
+		e->value_size = BPF_CORE_READ(a, value_size);
+	} else if (d->hook == TW_HOOK_PROG_LOAD) {
+		const union bpf_attr *a = (const union bpf_attr *)d->src;
+		e->insns = BPF_CORE_READ(a, insn_cnt);
+		e->prog_flags = BPF_CORE_READ(a, prog_flags);
+	}
+}
 
 static __always_inline void emit(struct decision *d)
 {
@@ -360,6 +402,7 @@ static __always_inline void emit(struct decision *d)
 	e->value = d->value;
 	e->limit = d->limit;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	event_facts(e, d);
 	bpf_ringbuf_submit(e, 0);
 	if (s)
 		s->events++;
@@ -410,19 +453,6 @@ static __noinline int fail_closed(int hook, __u64 token)
 /* What bpf_token_create matches on. Paths are keyed hashes (tw_abi.h); a path that cannot be
  * hashed (deeper than any policy names, not mounted in the creator's namespace, unreadable) is
  * `*_ok == 0` and equals no value a policy names. */
-struct facts {
-	__u32 uid, gid, owner, depth;
-	__u32 userns; /* the token's user namespace's inode number */
-	__u32 pad0;
-	__u64 exe_dev, exe_hash;
-	__u64 bpffs_hash;
-	__u64 masks[4];
-	__u64 cgroup_hash; /* the task's own cgroup's path */
-	__u32 cgroup_level;
-	__u32 under_upto; /* the `under` prefixes of levels below this one are hashed */
-	__u8 exe_ok, bpffs_ok, cgroup_ok, pad;
-	char comm[TW_COMM_LEN];
-};
 
 struct match_ctx {
 	struct facts f;
@@ -1008,7 +1038,7 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 	state->by_uid = m->f.uid;
 	state->by_userns = m->f.userns;
 	state->generation = set->generation;
-	struct decision d = {.hook = TW_HOOK_TOKEN_CREATE, .token = token};
+	struct decision d = {.hook = TW_HOOK_TOKEN_CREATE, .token = token, .src = (__u64)&m->f};
 	int mode = set->mode;
 	bool log_allowed = set->log_allowed;
 
@@ -1514,7 +1544,7 @@ static __always_inline int object_use(int hook, __u64 key, __u64 obj, union bpf_
 		}
 	}
 	struct use_ctx u = {};
-	struct decision d = {.hook = hook, .what = what, .what2 = what2};
+	struct decision d = {.hook = hook, .what = what, .what2 = what2, .src = (__u64)attr};
 	bool early;
 	if (!resolve(key, &u, &d, &early))
 		return 0;

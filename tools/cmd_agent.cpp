@@ -225,6 +225,13 @@ class Agent {
       fields.emplace_back("TW_LIMIT", std::to_string(e.limit));
     }
     if (f.summary) fields.emplace_back("TW_PROCESSES", std::to_string(f.processes));
+    // What `replay` and `generate` read back from the journal (`journalctl -o json`): the token,
+    // what the decision rested on, and a creation's cgroup and executable.
+    nlohmann::json j = event_json(e, v, creators_);
+    fields.emplace_back("TW_TOKEN", j["token"].get<std::string>());
+    if (!j["request"].is_null()) fields.emplace_back("TW_REQUEST", j["request"].dump());
+    if (j["cgroup"].is_string()) fields.emplace_back("TW_CGROUP", j["cgroup"].get<std::string>());
+    if (j["exe"].is_string()) fields.emplace_back("TW_EXE", j["exe"].get<std::string>());
     emit(fields, message);
   }
 
@@ -261,6 +268,7 @@ class Agent {
   std::unique_ptr<kernel::Enforcer> enforcer_;
   RingBuffer rb_{nullptr, ring_buffer__free};
   std::map<uint64_t, std::string> names_;
+  CreatorResolver creators_;
   uint64_t boot_to_real_ = 0;
   uint64_t ring_ino_ = 0;
   uint64_t last_dropped_ = 0;

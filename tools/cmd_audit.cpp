@@ -29,6 +29,7 @@ struct Reader {
   nlohmann::json events = nlohmann::json::array();
   std::map<uint64_t, std::string> names;
   uint64_t boot_to_real_ns;
+  CreatorResolver creators;
   size_t seen = 0;
 };
 
@@ -39,17 +40,7 @@ int on_event(void* ctx, void* data, size_t size) {
   ++r->seen;
   EventView v = view_of(e, r->names, r->boot_to_real_ns);
   if (r->json) {
-    nlohmann::json j = {{"time", v.time_us},
-                        {"verdict", v.verdict},
-                        {"hook", v.hook},
-                        {"what", v.what},
-                        {"profile", v.profile},
-                        {"reason", v.reason},
-                        {"pid", e.pid}, {"tgid", e.tgid}, {"comm", v.comm}, {"uid", e.uid}, {"gid", e.gid},
-                        {"cgroup_id", e.cgroup_id}, {"token", fmt::format("{:#x}", e.token)}};
-    j["errno"] = v.err.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.err);
-    j["value"] = e.limit ? nlohmann::json(e.value) : nlohmann::json(nullptr);
-    j["limit"] = e.limit ? nlohmann::json(e.limit) : nlohmann::json(nullptr);
+    nlohmann::json j = event_json(e, v, r->creators);
     if (r->follow) stream_record("event", j);
     else r->events.push_back(std::move(j));
   } else {
@@ -70,7 +61,7 @@ int run(const std::string& root, bool follow) {
     report_detail("hint: is a policy loaded? `tokenwarden status`");
     return kExitSystemError;
   }
-  Reader r{json, follow, nlohmann::json::array(), e->profile_names(), boot_to_real_ns()};
+  Reader r{json, follow, nlohmann::json::array(), e->profile_names(), boot_to_real_ns(), {}};
   ring_buffer* rb = ring_buffer__new(e->events_fd(), on_event, &r, nullptr);
   if (!rb) {
     report_error(kernel::errno_error("ring_buffer__new(events)"));

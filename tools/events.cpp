@@ -2,11 +2,13 @@
 #include "events.h"
 
 #include <fmt/core.h>
+#include <linux/bpf.h>
 #include <time.h>
 
 #include <cstring>
 
 #include "vocab/catalogue.h"
+#include "kernel/resolve.h"
 #include "kernel/result.h"
 #include "vocab/names.h"
 
@@ -15,15 +17,10 @@ namespace tw::tools {
 namespace {
 
 std::string what_of(const tw_event& e) {
-  auto name = [](vocab::EnumKind k, uint32_t v) {
-    return vocab::builtin_table(k).name_of(v).value_or(std::to_string(v));
-  };
+  auto name = [](vocab::EnumKind k, uint32_t v) { return vocab::name_or_number(k, v); };
   switch (e.hook) {
     case TW_HOOK_TOKEN_CMD: return "cmd " + name(vocab::EnumKind::cmd, e.what);
-    case TW_HOOK_TOKEN_CAPABLE:
-      for (const auto& c : vocab::token_capabilities())
-        if (c.value == static_cast<int>(e.what)) return std::string(c.name);
-      return fmt::format("capability {}", e.what);
+    case TW_HOOK_TOKEN_CAPABLE: return vocab::capability_name(static_cast<int>(e.what));
     case TW_HOOK_MAP_CREATE: return "map " + name(vocab::EnumKind::map, e.what);
     case TW_HOOK_PROG_LOAD:
       return "prog " + name(vocab::EnumKind::prog, e.what) + " attach " + name(vocab::EnumKind::attach, e.what2);
@@ -75,6 +72,82 @@ EventView view_of(const tw_event& e, const std::map<uint64_t, std::string>& name
 std::string EventView::line(const tw_event& e) const {
   return fmt::format("{:<5} {:<17} {:<28} profile={} pid={} comm={} uid={} cgroup={}: {}{}{}", verdict, hook, what,
                      profile, e.tgid, comm, e.uid, e.cgroup_id, reason, limit, err.empty() ? "" : " [" + err + "]");
+}
+
+std::optional<std::string> CreatorResolver::cgroup(uint64_t id) {
+  if (auto it = cgroups_.find(id); it != cgroups_.end()) return it->second;
+  auto path = kernel::cgroup_path_of_id(id);
+  if (path && cgroups_.size() < 65536) cgroups_.emplace(id, *path);
+  return path;
+}
+
+std::optional<std::string> CreatorResolver::exe(uint32_t tgid) { return kernel::exe_of_process(tgid); }
+
+namespace {
+
+nlohmann::json json_name(vocab::EnumKind k, uint64_t v) {
+  auto n = vocab::builtin_table(k).name_of(static_cast<uint32_t>(v));
+  return n ? nlohmann::json(*n) : nlohmann::json(v);
+}
+
+nlohmann::json names_of_mask(vocab::EnumKind k, uint64_t mask) {
+  nlohmann::json a = nlohmann::json::array();
+  for (uint32_t b = 0; b < 64; ++b)
+    if (mask & (1ULL << b)) a.push_back(json_name(k, b));
+  return a;
+}
+
+nlohmann::json request_of(const tw_event& e) {
+  switch (e.hook) {
+    case TW_HOOK_TOKEN_CREATE:
+      return {{"delegates",
+               {{"cmds", names_of_mask(vocab::EnumKind::cmd, e.delegates[0])},
+                {"maps", names_of_mask(vocab::EnumKind::map, e.delegates[1])},
+                {"progs", names_of_mask(vocab::EnumKind::prog, e.delegates[2])},
+                {"attachs", names_of_mask(vocab::EnumKind::attach, e.delegates[3])}}},
+              {"userns_owner", e.userns_owner},
+              {"userns_depth", e.userns_depth}};
+    case TW_HOOK_TOKEN_CMD: return {{"cmd", json_name(vocab::EnumKind::cmd, e.what)}};
+    case TW_HOOK_TOKEN_CAPABLE: {
+      for (const auto& c : vocab::token_capabilities())
+        if (c.value == static_cast<int>(e.what)) return {{"capability", c.name}};
+      return {{"capability", e.what}};
+    }
+    case TW_HOOK_MAP_CREATE:
+      return {{"map", json_name(vocab::EnumKind::map, e.what)}, {"max_entries", e.max_entries},
+              {"key_size", e.key_size}, {"value_size", e.value_size}, {"flags", e.what2}};
+    case TW_HOOK_PROG_LOAD:
+      return {{"prog", json_name(vocab::EnumKind::prog, e.what)}, {"attach", json_name(vocab::EnumKind::attach, e.what2)},
+              {"insns", e.insns}, {"sleepable", (e.prog_flags & BPF_F_SLEEPABLE) != 0}};
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+nlohmann::json event_json(const tw_event& e, const EventView& v, CreatorResolver& creators) {
+  nlohmann::json j = {{"time", v.time_us},
+                      {"verdict", v.verdict},
+                      {"hook", v.hook},
+                      {"what", v.what},
+                      {"profile", v.profile},
+                      {"reason", v.reason},
+                      {"pid", e.pid}, {"tgid", e.tgid}, {"comm", v.comm}, {"uid", e.uid}, {"gid", e.gid},
+                      {"cgroup_id", e.cgroup_id}, {"token", fmt::format("{:#x}", e.token)}};
+  j["errno"] = v.err.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.err);
+  j["value"] = e.limit ? nlohmann::json(e.value) : nlohmann::json(nullptr);
+  j["limit"] = e.limit ? nlohmann::json(e.limit) : nlohmann::json(nullptr);
+  j["request"] = request_of(e);
+  if (e.hook == TW_HOOK_TOKEN_CREATE) {
+    auto cg = creators.cgroup(e.cgroup_id);
+    auto exe = creators.exe(e.tgid);
+    j["cgroup"] = cg ? nlohmann::json(*cg) : nlohmann::json(nullptr);
+    j["exe"] = exe ? nlohmann::json(*exe) : nlohmann::json(nullptr);
+  } else {
+    j["cgroup"] = nullptr;
+    j["exe"] = nullptr;
+  }
+  return j;
 }
 
 }  // namespace tw::tools

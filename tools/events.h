@@ -5,7 +5,10 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "kernel/enforcer.h"
 
@@ -30,5 +33,22 @@ struct EventView {
 // CLOCK_REALTIME minus CLOCK_MONOTONIC now: event times (bpf_ktime_get_ns) to wall clock.
 uint64_t boot_to_real_ns();
 EventView view_of(const tw_event& e, const std::map<uint64_t, std::string>& names, uint64_t boot_to_real);
+
+// Where a token's creator was, found when its event is read (kernel/resolve.h): the cgroup's path
+// by id (remembered, since ids are not reused) and the process's executable. Either is null when
+// it is gone by then: a finished service's cgroup, an exited process.
+class CreatorResolver {
+ public:
+  std::optional<std::string> cgroup(uint64_t id);
+  std::optional<std::string> exe(uint32_t tgid);
+
+ private:
+  std::map<uint64_t, std::string> cgroups_;
+};
+
+// One event as `audit --json` prints it (docs/json.md, "event"): the words of `view_of`, and
+// what the decision rested on, by name (`request`), so that `replay` and `generate` can read it
+// back (compiler/event_log.h). Token creations carry their creator's cgroup path and executable.
+nlohmann::json event_json(const tw_event& e, const EventView& v, CreatorResolver& creators);
 
 }  // namespace tw::tools

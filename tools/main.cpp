@@ -73,6 +73,9 @@ int main(int argc, char** argv) {
   tw::tools::register_explain(app, exit_code);
   tw::tools::register_simulate(app, exit_code);
   tw::tools::register_import(app, exit_code);
+  tw::tools::register_generate(app, exit_code);
+  tw::tools::register_replay(app, exit_code);
+  tw::tools::register_why(app, exit_code);
   tw::tools::register_test(app, exit_code);
   tw::tools::register_load(app, exit_code);
   tw::tools::register_replace(app, exit_code);

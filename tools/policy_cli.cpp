@@ -44,6 +44,30 @@ std::optional<std::string> read_file(const std::string& path, std::string& error
   return std::move(contents->text);
 }
 
+std::optional<compiler::EventLog> read_event_files(const std::vector<std::string>& paths, compiler::SourceSet& sources,
+                                                   compiler::Diagnostics& diags) {
+  compiler::EventLog all;
+  bool ok = true;
+  for (const auto& path : paths) {
+    std::string error;
+    auto text = read_file(path, error);
+    if (!text) {
+      report_error(error, "name files that `tokenwarden audit --json` wrote");
+      return std::nullopt;
+    }
+    uint32_t id = sources.add(path, std::move(*text));
+    auto log = compiler::read_event_log(sources, id, diags);
+    if (!log) {
+      ok = false;
+      continue;
+    }
+    for (auto& e : log->events) all.events.push_back(std::move(e));
+    all.other_records += log->other_records;
+  }
+  if (!ok) return std::nullopt;
+  return all;
+}
+
 bool write_file(const std::string& path, const std::string& data, std::string& error) {
   // A fresh file of our own beside the target (mkostemp creates it O_EXCL: nothing planted at its
   // name is followed or reused), written whole and synced, then renamed over the target: a

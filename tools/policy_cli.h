@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "compiler/artifact.h"
+#include "compiler/event_log.h"
 #include "compiler/ir.h"
 #include "compiler/loader.h"
 #include "compiler/pipeline.h"
@@ -52,6 +53,10 @@ size_t& max_file_bytes();
 // How many errors (and warnings) a verb shows at most (`--error-limit`; 0: all).
 size_t& error_limit();
 std::optional<std::string> read_file(const std::string& path, std::string& error);
+// Recorded event files (compiler/event_log.h), in the order given, into `sources`; nullopt, with
+// E042 in `diags` or an error reported, when one cannot be read.
+std::optional<compiler::EventLog> read_event_files(const std::vector<std::string>& paths, compiler::SourceSet& sources,
+                                                   compiler::Diagnostics& diags);
 bool write_file(const std::string& path, const std::string& data, std::string& error);
 
 }  // namespace tw::tools

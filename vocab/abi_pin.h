@@ -26,6 +26,7 @@ inline constexpr uint64_t kPinnedVocabulary[] = {
     0x0292a18c85b6c252ULL,  // 6: `limit tokens` (TW_LIM_TOKENS, reason TOKENS_QUOTA, the `live` map)
     0xebbe38daa585c5b5ULL,  // 7: per-type map sizes, maps and programs per profile, reserved token slots (tw_live, the `objects` and `pool` maps)
     0x5b713fd5c6d35304ULL,  // 8: live tokens per creator (TW_LIM_UID_TOKENS, TW_LIM_USERNS_TOKENS, the `creators` map)
+    0x5b713fd5c6d35304ULL,  // 9: the event carries the facts of its decision (delegation, user namespace, map sizes, instructions)
 };
 
 static_assert(std::size(kPinnedVocabulary) == TW_ABI_VERSION + 1,

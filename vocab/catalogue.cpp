@@ -275,4 +275,52 @@ std::optional<std::vector<std::string>> path_components(std::string_view path) {
   return parts;
 }
 
+std::string name_or_number(EnumKind kind, uint32_t value) {
+  return builtin_table(kind).name_of(value).value_or(std::to_string(value));
+}
+
+std::string mask_names(EnumKind kind, uint64_t mask, std::string_view separator) {
+  std::string s;
+  for (uint32_t b = 0; b < 64; ++b)
+    if (mask & (1ULL << b)) {
+      if (!s.empty()) s += separator;
+      s += name_or_number(kind, b);
+    }
+  return s;
+}
+
+std::string capability_name(int cap) {
+  for (const auto& c : token_capabilities())
+    if (c.value == cap) return std::string(c.name);
+  return "capability " + std::to_string(cap);
+}
+
+namespace {
+uint64_t mask_of(EnumKind kind, std::initializer_list<const char*> names) {
+  uint64_t m = 0;
+  for (const char* n : names)
+    if (auto v = builtin_table(kind).find(n); v && *v < 64) m |= 1ULL << *v;
+  return m;
+}
+}  // namespace
+
+uint64_t net_admin_prog_types() {
+  static const uint64_t m =
+      mask_of(EnumKind::prog, {"sched_cls", "sched_act", "xdp", "lwt_in", "lwt_out", "lwt_xmit", "lwt_seg6local", "sk_skb",
+                               "sk_msg", "flow_dissector", "cgroup_device", "cgroup_sock", "cgroup_sock_addr",
+                               "cgroup_sockopt", "cgroup_sysctl", "sock_ops", "ext", "netfilter"});
+  return m;
+}
+
+uint64_t perfmon_prog_types() {
+  static const uint64_t m = mask_of(EnumKind::prog, {"kprobe", "tracepoint", "perf_event", "raw_tracepoint",
+                                                     "raw_tracepoint_writable", "tracing", "lsm", "struct_ops", "ext"});
+  return m;
+}
+
+uint64_t net_admin_map_types() {
+  static const uint64_t m = mask_of(EnumKind::map, {"sockmap", "sockhash", "devmap", "devmap_hash", "xskmap"});
+  return m;
+}
+
 }  // namespace tw::vocab

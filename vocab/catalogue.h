@@ -78,6 +78,19 @@ struct Capability {
   int value;
 };
 // The capabilities bpf_token_capable() is asked about.
+// A value's name in the builtin table, or its number; the names of a mask's values, joined.
+std::string name_or_number(EnumKind kind, uint32_t value);
+std::string mask_names(EnumKind kind, uint64_t mask, std::string_view separator = ", ");
+// "CAP_BPF", or "capability N" for one no token check asks.
+std::string capability_name(int cap);
+
+// The types for which the kernel asks the token for a capability beyond CAP_BPF before it lets
+// one be loaded or created (kernel/bpf/syscall.c: is_net_admin_prog_type, is_perfmon_prog_type,
+// and the map types map_create checks CAP_NET_ADMIN for), as masks of the builtin tables.
+uint64_t net_admin_prog_types();
+uint64_t perfmon_prog_types();
+uint64_t net_admin_map_types();
+
 const std::vector<Capability>& token_capabilities();
 std::optional<int> capability_by_name(std::string_view name);  // "CAP_BPF", "bpf", "cap_bpf"
 

@@ -19,7 +19,7 @@
 #include <linux/types.h>
 #endif
 
-#define TW_ABI_VERSION 8
+#define TW_ABI_VERSION 9
 
 #define TW_MAX_ATOMS 8      /* atoms per conjunction */
 #define TW_MAX_RANGES 4     /* intervals per numeric atom */
@@ -328,4 +328,13 @@ struct tw_event {
 	__u64 value;    /* the value over a limit */
 	__u64 limit;
 	char comm[TW_COMM_LEN];
+	/* What the decision rested on beyond `what`, so that `replay` and `generate` can decide the
+	 * event again (ABI 9). token_create: what the bpffs delegates (cmds, maps, progs, attachs) and
+	 * the token's user namespace; map_create: the sizes (its flags are what2); prog_load: the
+	 * instruction count and the load's flags. Zero where a hook has no such fact. */
+	__u64 delegates[4];
+	__u32 userns_owner, userns_depth;
+	__u32 max_entries, key_size, value_size;
+	__u32 insns, prog_flags;
+	__u32 pad;
 };

@@ -191,6 +191,38 @@ def main():
         D("import broken unit", tw, ["--json", "import", "systemd", "bad.service", "-o", "out.tw"], d, sections, "import", {1},
           check=lambda j: None if j["policy"] is None and any(x["code"] == "E040" for x in j["diagnostics"])
           and not (d / "out.tw").exists() else "no E040, or something written")
+        # Events as `audit --follow --json` records them, under a learning profile in audit mode.
+        (d / "learn.tw").write_text("policy learn;\nprofile app { match creator.uid == 1000; mode audit; }\n")
+
+        def event(hook, verdict, request, what, reason):
+            e = {"time": "2026-12-04T02:00:00.000001Z", "verdict": verdict, "hook": hook, "what": what,
+                 "profile": "app", "reason": reason, "pid": 7, "tgid": 7, "comm": "app", "uid": 1000, "gid": 1000,
+                 "cgroup_id": 1, "token": "0xff01", "errno": None if verdict == "allow" else "EPERM", "value": None,
+                 "limit": None, "request": request, "cgroup": None, "exe": None}
+            return json.dumps({"schema": 1, "verb": "audit", "event": e})
+        (d / "events.jsonl").write_text("\n".join([
+            event("bpf_token_create", "allow", {"delegates": {"cmds": ["map_create"], "maps": ["hash"], "progs": [],
+                                                              "attachs": []}, "userns_owner": 0, "userns_depth": 1},
+                  "token", "labelled with its profile"),
+            event("bpf_token_cmd", "audit", {"cmd": "map_create"}, "cmd map_create", "command not allowed"),
+            event("bpf_map_create", "audit", {"map": "hash", "max_entries": 64, "key_size": 4, "value_size": 8,
+                                              "flags": 0}, "map hash", "map type not allowed")]) + "\n")
+        (d / "bad.jsonl").write_text(event("bpf_token_cmd", "audit", {"cmd": "map_creat"}, "cmd", "x") + "\nnot json\n")
+        D("generate", tw, ["--json", "generate", "events.jsonl", "--policy", "learn.tw", "-o", "gen.tw"], d, sections,
+          "generate", {0}, check=lambda j: None if "profile app {" in j["generated"] and (d / "gen.tw").exists()
+          and (d / "gen.cases").exists() and j["profiles"] == 1 else "no profile app, or nothing written")
+        D("generate from a broken event file", tw, ["--json", "generate", "bad.jsonl", "--policy", "learn.tw", "-o", "no.tw"],
+          d, sections, "generate", {1}, check=lambda j: None if [x["line"] for x in j["diagnostics"] if x["code"] == "E042"]
+          == [1, 2] and not (d / "no.tw").exists() and j["generated"] is None else "not E042 at lines 1 and 2, or something written")
+        D("replay", tw, ["--json", "replay", "events.jsonl", "--policy", "gen.tw"], d, sections, "replay", {0},
+          check=lambda j: None if j["events"] == 3 and j["same"] == 1 and j["newly_allowed"] == 2
+          and j["changes"][0]["rule"].startswith("gen.tw:") else "not 1 same and 2 newly allowed by a rule of gen.tw")
+        D("replay fails on change", tw, ["--json", "replay", "events.jsonl", "--policy", "gen.tw", "--fail-on-change"], d,
+          sections, "replay", {1})
+        D("replay a broken event file", tw, ["--json", "replay", "bad.jsonl", "--policy", "gen.tw"], d, sections, "replay", {1},
+          check=lambda j: None if any(x["code"] == "E042" for x in j["diagnostics"]) and j["events"] is None else "no E042")
+        D("why", tw, ["--json", "why", "events.jsonl", "--policy", "gen.tw", "--pid", "7", "--log", "learn.tw"], d, sections,
+          "why", {0}, check=lambda j: None if j["refusals"] == [] and j["delegations"][0]["pid"] == 7 else "not the delegation of pid 7")
         D("simulate allow", tw, ["simulate", "--json", "ok.tw"] + ev, d, sections, "simulate", {0},
           check=lambda j: None if j["verdict"] == "allow" and j["errno"] is None else "not allowed")
         D("simulate deny", tw, ["simulate", "--json", "ok.tw", "-e", "hook=token_create", "-e", "creator=uid=5"],

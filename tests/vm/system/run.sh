@@ -270,6 +270,78 @@ fi
 $tw replace --log-allowed /etc/tokenwarden/policy.tw >/dev/null 2>&1
 $tw audit >/dev/null 2>&1
 
+# 8c. Policies from observation (#17): tw-skeleton.service (our libbpf skeleton client) observed
+# under a learning profile in audit mode; `generate` writes its policy and cases, which check
+# clean; enforced, the unit loads with no refusal but the verifier's CAP_PERFMON questions; the
+# client doing one thing more (a larger map through a token of its own) is refused by the
+# generated profile's limit, and `why` names tokenwarden and the rule; `replay` of each recording
+# under the generated policy gives the kernel's verdicts, and under the learning policy it does
+# not. Events are read while they happen (`audit --follow`); the unit lingers a second after its
+# client, so that its cgroup is still there when its token's creation is read.
+record() {  # record FILE UNIT: the unit's events, as `audit --follow --json` prints them
+  $tw audit --follow --json > "$1" 2>/dev/null & rec=$!
+  sleep 1
+  systemctl start "$2" >/dev/null 2>&1
+  sleep 1
+  kill -INT $rec; wait $rec 2>/dev/null
+  LOG=$(unit_log "$2")
+}
+mkdir -p /run/systemd/system/tw-skeleton.service.d
+printf '[Service]\nExecStartPost=/bin/sleep 1\n' > /run/systemd/system/tw-skeleton.service.d/linger.conf
+systemctl daemon-reload
+printf '%s\n' 'policy learn;' 'default allow;' 'profile skeleton {' \
+  '  match creator.cgroup == "/system.slice/tw-skeleton.service";' '  mode audit;' '}' > /run/learn.tw
+learn_ok=yes learn_detail=""
+lfail() { learn_ok=no learn_detail="$learn_detail $1;"; }
+if $tw replace --log-allowed /run/learn.tw >/dev/null 2>&1; then
+  $tw audit >/dev/null 2>&1
+  record /run/learn.jsonl tw-skeleton.service
+  learned=$(grep -c '"verdict":"audit"' /run/learn.jsonl)
+  gen_out=$($tw generate /run/learn.jsonl --policy /run/learn.tw -o /run/skeleton.tw 2>&1) || lfail "generate: $gen_out"
+  check_out=$($tw check /run/skeleton.tw 2>&1)
+  [ "$check_out" = "/run/skeleton.tw: ok (1 profile)" ] || lfail "check: $check_out"
+  test_out=$($tw test /run/skeleton.tw 2>&1) || lfail "test: $(echo "$test_out" | tail -n3)"
+  echo "TWSYS-LEARNED $(grep -v '^ *#' /run/skeleton.tw | tr -s ' \n' ' ')"
+  if $tw replace --log-allowed /run/skeleton.tw >/dev/null 2>&1; then
+    before=$(unit_log tw-skeleton.service | grep -c TW-SKELETON-LOADED)
+    record /run/enforce.jsonl tw-skeleton.service
+    denied=$(grep '"verdict":"deny"' /run/enforce.jsonl | grep -vc CAP_PERFMON)
+    [ "$(echo "$LOG" | grep -c TW-SKELETON-LOADED)" -gt "$before" ] && [ "$denied" -eq 0 ] ||
+      lfail "$(fail_detail "enforced: $denied refusals") $(grep '"verdict":"deny"' /run/enforce.jsonl | grep -v CAP_PERFMON | head -n2)"
+    same=$($tw replay /run/enforce.jsonl --policy /run/skeleton.tw --fail-on-change 2>&1) ||
+      lfail "replay under the generated policy: $same"
+    other=$($tw replay /run/enforce.jsonl --policy /run/learn.tw 2>&1)
+    echo "$other" | grep -q " [1-9][0-9]* newly refused" || lfail "replay under the learning policy changed nothing: $other"
+    printf '[Service]\nExecStart=\nExecStart=/usr/local/bin/tw-libbpf-client --one-more\n' \
+      > /run/systemd/system/tw-skeleton.service.d/more.conf
+    systemctl daemon-reload
+    record /run/variant.jsonl tw-skeleton.service
+    refusal=$(grep '"verdict":"deny"' /run/variant.jsonl | grep -v CAP_PERFMON)
+    echo "$LOG" | grep -q "TW-EXTRA-MAP refused" && echo "$refusal" | grep -q '"hook":"bpf_map_create".*"profile":"skeleton"' ||
+      lfail "$(fail_detail "the variant's larger map was not refused by the profile") $refusal"
+    variant=$($tw replay /run/variant.jsonl --policy /run/skeleton.tw --fail-on-change 2>&1) ||
+      lfail "replay of the variant: $variant"
+    why=$($tw why /run/variant.jsonl --policy /run/skeleton.tw --unit tw-skeleton.service 2>&1)
+    echo "$why" | grep -q "bpf_map_create map array: refused by tokenwarden, profile \`skeleton\`, rule /run/skeleton.tw:" ||
+      lfail "why does not name tokenwarden and the rule: $why"
+    rm -f /run/systemd/system/tw-skeleton.service.d/more.conf
+  else
+    lfail "the generated policy did not load"
+  fi
+else
+  lfail "the learning policy did not load"
+fi
+rm -rf /run/systemd/system/tw-skeleton.service.d
+systemctl daemon-reload
+if [ "$learn_ok" = yes ]; then
+  result learn_generate PASS "$learned audited decisions learned; $(echo "$gen_out" | head -n1); check clean, cases pass; enforced: loaded, 0 refusals; replay: $(echo "$same" | head -n1); under learn.tw: $(echo "$other" | head -n1 | sed 's/.*: //'); variant: $(echo "$LOG" | grep TW-EXTRA-MAP); why: $(echo "$why" | grep -m1 'bpf_map_create' | sed 's/.*: bpf_map_create/bpf_map_create/')"
+else
+  result learn_generate FAIL "$learn_detail"
+fi
+for f in learn enforce variant; do sed "s/^/TWSYS-EVENTS-$f /" /run/$f.jsonl 2>/dev/null; done
+$tw replace --log-allowed /etc/tokenwarden/policy.tw >/dev/null 2>&1
+$tw audit >/dev/null 2>&1
+
 # 9. The agent: refusals in the journal with their fields, repeats folded into one entry with a
 # count; the metrics file; events made while it is stopped are read when it starts again, and
 # the policy stays in force whether it runs or not. (From here on only the agent reads the ring.)
