@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "import_systemd.h"
 
+#include "import_container.h"
+
 #include <fmt/format.h>
 
 #include <array>
@@ -159,11 +161,9 @@ bool delegated(const UnitFile& u, EnumKind kind, uint32_t id, Delegated& out, Di
       std::string_view word = rest.substr(0, cut);
       if (!word.empty()) {
         Span at{id, s.at.begin + static_cast<uint32_t>(offset), s.at.begin + static_cast<uint32_t>(offset + word.size())};
-        if (word == "any") {
-          out.any = true;
-          out.mask |= table.any_mask();
-        } else if (auto v = vocab::lookup_any_spelling(table, word); v && *v < 64) {
-          out.mask |= 1ULL << *v;
+        if (auto bits = vocab::delegated_bits(table, word)) {
+          out.any |= word == "any";
+          out.mask |= *bits;
         } else {
           auto& d = diags.report(Code::E040, at, fmt::format("`{}` is not a {} systemd knows ({}=)", word, vocab::kind_noun(kind), key));
           auto close = vocab::suggest(table, kernel_spelling(kind, word));
@@ -226,7 +226,6 @@ std::optional<std::string> import_systemd(const SourceSet& sources, uint32_t fir
                                           const SystemdImportOptions& options) {
   const uint64_t net_admin_progs = vocab::net_admin_prog_types();
   const uint64_t perfmon_progs = vocab::perfmon_prog_types();
-  const uint64_t net_admin_maps = vocab::net_admin_map_types();
 
   std::string out;
   bool ok = true;
@@ -357,16 +356,7 @@ std::optional<std::string> import_systemd(const SourceSet& sources, uint32_t fir
                          line(x));
     };
     for (EnumKind kind : vocab::kAllKinds) allow(kind, d[static_cast<size_t>(kind)]);
-    std::string caps = "CAP_BPF";
-    std::string why = "every token-backed command checks it";
-    if ((progs.mask & net_admin_progs) || (maps.mask & net_admin_maps)) {
-      caps += ", CAP_NET_ADMIN";
-      why += "; CAP_NET_ADMIN for the delegated networking types";
-    }
-    if (progs.mask & perfmon_progs) {
-      caps += ", CAP_PERFMON";
-      why += "; CAP_PERFMON for the delegated tracing types";
-    }
+    auto [caps, why] = delegated_capabilities(progs.mask, maps.mask);
     out += fmt::format("  allow cap {};  # {}\n", caps, why);
     if (!(progs.mask & perfmon_progs) && prog_load)
       out += "  # CAP_PERFMON is not granted: the verifier asks for it at every load and refusing it fails nothing\n";

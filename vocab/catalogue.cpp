@@ -275,6 +275,12 @@ std::optional<std::vector<std::string>> path_components(std::string_view path) {
   return parts;
 }
 
+std::optional<uint64_t> delegated_bits(const EnumTable& table, std::string_view word) {
+  if (word == "any") return table.any_mask();
+  if (auto v = lookup_any_spelling(table, word); v && *v < 64) return 1ULL << *v;
+  return std::nullopt;
+}
+
 std::string name_or_number(EnumKind kind, uint32_t value) {
   return builtin_table(kind).name_of(value).value_or(std::to_string(value));
 }

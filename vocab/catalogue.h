@@ -78,6 +78,10 @@ struct Capability {
   int value;
 };
 // The capabilities bpf_token_capable() is asked about.
+// One word of a delegation list (a mount option's, a delegator's setting): `any` (every value
+// of the table) or a name in any spelling, as the bits it delegates; nullopt for an unknown word.
+std::optional<uint64_t> delegated_bits(const EnumTable& table, std::string_view word);
+
 // A value's name in the builtin table, or its number; the names of a mask's values, joined.
 std::string name_or_number(EnumKind kind, uint32_t value);
 std::string mask_names(EnumKind kind, uint64_t mask, std::string_view separator = ", ");

@@ -127,7 +127,7 @@ TEST_CASE("diagnostics: every code has a negative test") {
   // E026 (over a million profiles) and E028 (a 64-bit hash collision) are tested directly below
   // and in lower_test.cpp; W113 in analysis_test.cpp; E031 (the SELinux backend) in
   // cil_backend_test.cpp; E032 (artifacts) in artifact_test.cpp.
-  // E040, E041 and W120 to W125 (`import systemd`) in import_systemd_test.cpp; E042 and E043
+  // E040, E041 and W120 to W125 (`import`) in import_systemd_test.cpp and import_container_test.cpp; E042 and E043
   // (event files, `generate`) in learn_test.cpp.
   tested.insert({"E026", "E028", "W113", "E031", "E032", "E040", "E041", "E042", "E043", "W120", "W121", "W122", "W123",
                  "W124", "W125"});

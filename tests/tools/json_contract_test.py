@@ -223,6 +223,13 @@ def main():
           check=lambda j: None if any(x["code"] == "E042" for x in j["diagnostics"]) and j["events"] is None else "no E042")
         D("why", tw, ["--json", "why", "events.jsonl", "--policy", "gen.tw", "--pid", "7", "--log", "learn.tw"], d, sections,
           "why", {0}, check=lambda j: None if j["refusals"] == [] and j["delegations"][0]["pid"] == 7 else "not the delegation of pid 7")
+        (d / "web.json").write_text(json.dumps({"name": "web", "type": "container", "expanded_config": {
+            "security.bpffs.delegate_cmds": "map_create", "security.bpffs.delegate_maps": "array"}}, indent=2))
+        D("import incus", tw, ["--json", "import", "incus", "web.json"], d, sections, "import", {0},
+          check=lambda j: None if "profile incus-web {" in j["policy"] and j["source"] == "incus" else "no profile incus-web")
+        D("import lxd without security.delegate_bpf", tw, ["--json", "import", "lxd", "web.json", "-o", "lxd.tw"], d, sections,
+          "import", {1}, check=lambda j: None if any(x["code"] == "E041" for x in j["diagnostics"])
+          and not (d / "lxd.tw").exists() else "no E041, or something written")
         D("simulate allow", tw, ["simulate", "--json", "ok.tw"] + ev, d, sections, "simulate", {0},
           check=lambda j: None if j["verdict"] == "allow" and j["errno"] is None else "not allowed")
         D("simulate deny", tw, ["simulate", "--json", "ok.tw", "-e", "hook=token_create", "-e", "creator=uid=5"],
