@@ -89,7 +89,6 @@ struct Observed {
   std::set<ProgShape> progs;
   uint64_t max_entries = 0, key_size = 0, value_size = 0, insns = 0;
   bool sleepable = false;
-  uint32_t map_flags = 0;
   std::map<uint64_t, std::pair<uint32_t, uint32_t>> per_token;  // maps, programs (not probes)
   uint32_t most_maps() const {
     uint32_t m = 0;
@@ -114,8 +113,8 @@ std::optional<std::string> from_match(const IrProfile& p, Attr attr) {
 
 class Writer {
  public:
-  Writer(const std::vector<Stmt>& statements, const SourceSet& sources, const Ir& ir, const GenerateOptions& o)
-      : statements_(statements), sources_(sources), ir_(ir), o_(o) {}
+  Writer(const std::vector<Stmt>& statements, const SourceSet& sources, const GenerateOptions& o)
+      : statements_(statements), sources_(sources), o_(o) {}
 
   void profile(const Observed& ob) {
     const IrProfile& p = *ob.profile;
@@ -173,7 +172,7 @@ class Writer {
       if (!ob.sleepable) t += fmt::format("  {:<34} # no sleepable program was loaded\n", "forbid sleepable;");
     }
     t += "}\n";
-    cases(ob, excess.empty(), extra);
+    cases(ob, extra);
   }
 
   std::string policy_;
@@ -200,7 +199,7 @@ class Writer {
     policy_ += fmt::format("  {:<34} # {} seen: {}, plus {}%\n", stmt, noun, observed, o_.headroom_percent);
   }
 
-  void cases(const Observed& ob, bool strict, const uint64_t extra[4]) {
+  void cases(const Observed& ob, const uint64_t extra[4]) {
     const IrProfile& p = *ob.profile;
     const Event& c = ob.creation->event;
     std::string creator = fmt::format("uid={} gid={} comm={}", c.creator.uid, c.creator.gid, c.creator.comm);
@@ -239,9 +238,8 @@ class Writer {
               fmt::format("hook   = prog_load\nprog   = type={} attach={} insns={}{}\n", name_of(vocab::EnumKind::prog, g.p.type),
                           name_of(vocab::EnumKind::attach, g.p.attach), g.p.insns, g.p.sleepable ? " sleepable=yes" : ""),
               true);
-    // What the delegation allowed and was not used: refused. A strict profile refuses the
-    // token itself, so its cases ask with a delegation of exactly what was used.
-    (void)strict;
+    // What the delegation allowed and was not used: refused. The cases' token is the observed
+    // delegation, which for a strict profile is what was used, so its creation is allowed.
     for (uint32_t b = 0; b < 64; ++b) {
       if (extra[0] & (1ULL << b))
         section(fmt::format("command {}: delegated, never used", name_of(vocab::EnumKind::cmd, b)),
@@ -288,7 +286,6 @@ class Writer {
 
   const std::vector<Stmt>& statements_;
   const SourceSet& sources_;
-  const Ir& ir_;
   const GenerateOptions& o_;
 };
 
@@ -355,7 +352,6 @@ std::optional<Generated> generate(const std::vector<Stmt>& statements, const Sou
         ob.max_entries = std::max<uint64_t>(ob.max_entries, e.map.max_entries);
         ob.key_size = std::max<uint64_t>(ob.key_size, e.map.key_size);
         ob.value_size = std::max<uint64_t>(ob.value_size, e.map.value_size);
-        ob.map_flags |= e.map.flags;
         ++ob.per_token[r.token].first;
         break;
       case Hook::prog_load:
@@ -385,7 +381,7 @@ std::optional<Generated> generate(const std::vector<Stmt>& statements, const Sou
         .hint("record with the learning policy loaded with `--log-allowed`, so that allowed creations are events too");
     return std::nullopt;
   }
-  Writer w(statements, sources, ir, o);
+  Writer w(statements, sources, o);
   std::string name = o.policy_name.empty() ? ir.name + "-learned" : o.policy_name;
   std::string first = profiles.front()->first, last = profiles.front()->last;
   size_t events = 0;

@@ -64,7 +64,7 @@ std::optional<const IrProfile*> label(const Ir& ir, const RecordedEvent& r, std:
 
 struct TokenState {
   Event created;  // the creation's facts, counts included
-  bool decided = true, exists = true;
+  bool decided = true;
   std::string why_not;
   uint32_t maps = 0, progs = 0;
 };
@@ -151,7 +151,6 @@ ReplayReport replay(const Ir& ir, const EventLog& log) {
     } else {
       out.now = evaluate(ir, e);
     }
-    if (e.hook == Hook::token_create && out.now.outcome == Outcome::deny) t->exists = false;
     if (out.now.allowed() && !out.now.probe) {
       if (e.hook == Hook::map_create) ++t->maps;
       if (e.hook == Hook::prog_load) ++t->progs;
