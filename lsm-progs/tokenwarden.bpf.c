@@ -71,10 +71,16 @@ struct {
 	__type(value, struct tw_ratelimit);
 } ratelimit SEC(".maps");
 
+/* How many bpf_token_create programs may be under way on one CPU at once, each with its own set of
+ * per-CPU scratch (`matching`, `walk`, `scratch`). LSM programs run with migration disabled, but a
+ * preemptible kernel may preempt one inside its program and run another on the same CPU, which may
+ * be preempted in turn. */
+#define TW_CREATE_NEST 4
+
 /* Where bpf_token_create builds a token's record: too big for the stack beside the matching. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, TW_CREATE_NEST);
 	__type(key, __u32);
 	__type(value, struct tw_token);
 } scratch SEC(".maps");
@@ -469,31 +475,71 @@ struct match_ctx {
 
 /* The matching's state lives per CPU, not on the stack: the callbacks' chain, the path walks and
  * the decision after them would not fit the verifier's 512 bytes together. A program runs to the
- * end on one CPU (migration is disabled); `create_busy` keeps a second one on that CPU, which a
- * fully preemptible kernel may run meanwhile, from sharing this state. */
+ * end on one CPU (migration is disabled); each program under way on a CPU has its own entry. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, TW_CREATE_NEST);
 	__type(key, __u32);
 	__type(value, struct match_ctx);
 } matching SEC(".maps");
 
-static __always_inline struct match_ctx *match_scratch(void)
-{
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&matching, &zero);
-}
+/* Which task holds each of this CPU's scratch entries (its pid_tgid, 0 when free). A program
+ * takes a free entry with a compare-and-swap, so a program preempted anywhere keeps its state,
+ * whatever runs on that CPU meanwhile and in whatever order the programs end; finding its entry
+ * again is a comparison of four words, cheaper than a task storage lookup. */
+struct tw_nest {
+	__u64 owner[TW_CREATE_NEST];
+};
 
-/* How many bpf_token_create programs are using this CPU's scratch (`matching`, `walk`, `scratch`).
- * LSM programs run with migration disabled, but a fully preemptible kernel may preempt one and
- * run another on the same CPU: the second is then refused (fails closed) rather than sharing the
- * first one's state. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
-} create_busy SEC(".maps");
+	__type(value, struct tw_nest);
+} create_owner SEC(".maps");
+
+/* The index of the calling task's scratch entries, TW_CREATE_NEST when it holds none. */
+static __always_inline __u32 nest_index(void)
+{
+	__u32 zero = 0;
+	struct tw_nest *n = bpf_map_lookup_elem(&create_owner, &zero);
+	if (!n)
+		return TW_CREATE_NEST;
+	__u64 me = bpf_get_current_pid_tgid();
+	for (__u32 i = 0; i < TW_CREATE_NEST; i++)
+		if (n->owner[i] == me)
+			return i;
+	return TW_CREATE_NEST;
+}
+
+/* Takes a free entry for the calling task: its index, or TW_CREATE_NEST when every entry of this
+ * CPU is held by a preempted program. */
+static __always_inline __u32 nest_enter(void)
+{
+	__u32 zero = 0;
+	struct tw_nest *n = bpf_map_lookup_elem(&create_owner, &zero);
+	if (!n)
+		return TW_CREATE_NEST;
+	__u64 me = bpf_get_current_pid_tgid();
+	for (__u32 i = 0; i < TW_CREATE_NEST; i++)
+		if (__sync_val_compare_and_swap(&n->owner[i], 0, me) == 0)
+			return i;
+	return TW_CREATE_NEST;
+}
+
+static __always_inline void nest_leave(__u32 i)
+{
+	__u32 zero = 0;
+	struct tw_nest *n = bpf_map_lookup_elem(&create_owner, &zero);
+	if (n && i < TW_CREATE_NEST)
+		__sync_lock_test_and_set(&n->owner[i], 0);
+}
+
+static __always_inline struct match_ctx *match_scratch(void)
+{
+	__u32 i = nest_index();
+	return bpf_map_lookup_elem(&matching, &i);
+}
 
 /* ---- paths as keyed hashes (the encoding is in tw_abi.h) ------------------------------------ */
 
@@ -516,7 +562,7 @@ struct tw_walk {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, TW_CREATE_NEST);
 	__type(key, __u32);
 	__type(value, struct tw_walk);
 } walk SEC(".maps");
@@ -531,8 +577,8 @@ static __always_inline __u64 masked(__u64 i, __u64 mask)
 
 static __always_inline struct tw_walk *walk_scratch(void)
 {
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&walk, &zero);
+	__u32 i = nest_index();
+	return bpf_map_lookup_elem(&walk, &i);
 }
 
 /* Feeds one path component to the walk's hash (tw_siphash.h). A global function: checked once,
@@ -1029,8 +1075,8 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 		return 0;
 	struct match_ctx *m = mp;
 	__u32 slot = m->slot;
-	__u32 zero = 0;
-	struct tw_token *state = bpf_map_lookup_elem(&scratch, &zero);
+	__u32 nest = nest_index();
+	struct tw_token *state = bpf_map_lookup_elem(&scratch, &nest);
 	if (!state)
 		return 0;
 	__builtin_memset(state, 0, sizeof(*state));
@@ -1189,16 +1235,11 @@ static __noinline int create(struct bpf_token *token, const struct path *path)
 SEC("lsm/bpf_token_create")
 int BPF_PROG(tw_token_create, struct bpf_token *token, union bpf_attr *attr, const struct path *path)
 {
-	__u32 zero = 0;
-	__u64 *busy = bpf_map_lookup_elem(&create_busy, &zero);
-	if (!busy)
+	__u32 nest = nest_enter();
+	if (nest >= TW_CREATE_NEST) /* four programs preempted inside this hook on this CPU */
 		return fail_closed(TW_HOOK_TOKEN_CREATE, (__u64)token);
-	if (__sync_fetch_and_add(busy, 1)) {
-		__sync_fetch_and_sub(busy, 1);
-		return fail_closed(TW_HOOK_TOKEN_CREATE, (__u64)token);
-	}
 	int ret = create(token, path);
-	__sync_fetch_and_sub(busy, 1);
+	nest_leave(nest);
 	return ret;
 }
 
