@@ -4,9 +4,12 @@
 #include "import_container.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
+#include <cctype>
 #include <map>
+#include <string_view>
 
 #include "vocab/names.h"
 
@@ -179,6 +182,24 @@ bool delegated(const UnitFile& u, EnumKind kind, uint32_t id, Delegated& out, Di
   return ok;
 }
 
+// A template's prefix as systemd escapes it into its instances' slice name (unit_name_escape):
+// letters, digits, `:`, `_` and a `.` that does not lead stay, `/` is `-`, anything else, `-`
+// included, is `\xNN`; so foo-bar@.service's instances go to system-foo\x2dbar.slice, one slice
+// below system.slice, not two.
+std::string slice_escape(std::string_view prefix) {
+  std::string out;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(prefix[i]);
+    if (c == '/')
+      out += '-';
+    else if (std::isalnum(c) || c == ':' || c == '_' || (c == '.' && i > 0))
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("\\x{:02x}", c);
+  }
+  return out;
+}
+
 // The cgroup systemd makes for the unit at every start, below the cgroup2 root: its slice's
 // path ("a-b.slice" is /a.slice/a-b.slice), then the unit. A template (foo@.service) names the
 // slice its instances go to.
@@ -188,7 +209,7 @@ std::string cgroup_of(const UnitFile& u, bool& is_template) {
   is_template = at != std::string::npos && name.compare(at, std::string::npos, "@.service") == 0;
   std::string slice;
   if (const Setting* s = last(u, "Slice"); s && !s->value.empty()) slice = s->value;
-  else if (at != std::string::npos) slice = "system-" + name.substr(0, at) + ".slice";
+  else if (at != std::string::npos) slice = "system-" + slice_escape(std::string_view(name).substr(0, at)) + ".slice";
   else slice = "system.slice";
   std::string path;
   std::string stem = slice.substr(0, slice.size() - 6);  // without ".slice"
@@ -347,7 +368,8 @@ std::optional<std::string> import_systemd(const SourceSet& sources, uint32_t fir
     out += fmt::format("profile {} {{\n", name);
     out += fmt::format("  # its cgroup at every start{}, and the bpffs systemd mounts for it\n",
                        is_template ? " of every instance" : "");
-    out += fmt::format("  match creator.cgroup under \"{}\"\n    and token.bpffs == \"/sys/fs/bpf\";\n", cgroup);
+    out += fmt::format("  match creator.cgroup under {}\n    and token.bpffs == \"/sys/fs/bpf\";\n",
+                       nlohmann::json(cgroup).dump());  // a policy string: `\` and `"` escaped
     out += "  # a token of a bpffs delegating more than this (a unit widened since) is refused\n  strict;\n";
     auto allow = [&](EnumKind kind, const Delegated& x) {
       if (!x.mask) return;

@@ -36,4 +36,19 @@ bool has_code_at(const compiler::Compilation& c, const std::string& code_at) {
   return std::find(all.begin(), all.end(), code_at) != all.end();
 }
 
+Imported import_sources(const std::vector<std::pair<std::string, std::string>>& files, const Importer& run) {
+  Imported r;
+  for (const auto& [path, text] : files) r.sources.add(path, text);
+  r.policy = run(r.sources, r.diags);
+  for (const auto& d : r.diags.all()) {
+    auto at = r.sources.locate(d.span);
+    r.codes.push_back(fmt::format("{}@{}:{}", compiler::code_name(d.code), at.line, at.col));
+  }
+  return r;
+}
+
+bool has(const Imported& r, const std::string& code_at) {
+  return std::find(r.codes.begin(), r.codes.end(), code_at) != r.codes.end();
+}
+
 }  // namespace tw::test

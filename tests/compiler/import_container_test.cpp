@@ -11,30 +11,14 @@
 
 using namespace tw;
 using namespace tw::compiler;
+using tw::test::has;
+using tw::test::Imported;
 
 namespace {
 
-struct Imported {
-  SourceSet sources;
-  Diagnostics diags;
-  std::optional<std::string> policy;
-  std::vector<std::string> codes;  // "W121@5:24"
-};
-
 Imported import_files(ContainerManager m, const std::vector<std::pair<std::string, std::string>>& files,
                       std::optional<vocab::KernelVersion> kernel = vocab::KernelVersion{7, 3}) {
-  Imported r;
-  for (const auto& [path, text] : files) r.sources.add(path, text);
-  r.policy = import_container(m, r.sources, 0, r.diags, {kernel});
-  for (const auto& d : r.diags.all()) {
-    auto at = r.sources.locate(d.span);
-    r.codes.push_back(fmt::format("{}@{}:{}", code_name(d.code), at.line, at.col));
-  }
-  return r;
-}
-
-bool has(const Imported& r, const std::string& code_at) {
-  return std::find(r.codes.begin(), r.codes.end(), code_at) != r.codes.end();
+  return test::import_sources(files, [&](const SourceSet& s, Diagnostics& d) { return import_container(m, s, 0, d, {kernel}); });
 }
 
 // As `incus query /1.0/instances/web` prints it (the keys of `config` again in `expanded_config`).

@@ -10,30 +10,14 @@
 
 using namespace tw;
 using namespace tw::compiler;
+using tw::test::has;
+using tw::test::Imported;
 
 namespace {
 
-struct Imported {
-  SourceSet sources;
-  Diagnostics diags;
-  std::optional<std::string> policy;
-  std::vector<std::string> codes;  // "W121@5:24"
-};
-
 Imported import_units(const std::vector<std::pair<std::string, std::string>>& units,
                       std::optional<vocab::KernelVersion> kernel = vocab::KernelVersion{7, 3}) {
-  Imported r;
-  for (const auto& [path, text] : units) r.sources.add(path, text);
-  r.policy = import_systemd(r.sources, 0, r.diags, {kernel});
-  for (const auto& d : r.diags.all()) {
-    auto at = r.sources.locate(d.span);
-    r.codes.push_back(fmt::format("{}@{}:{}", code_name(d.code), at.line, at.col));
-  }
-  return r;
-}
-
-bool has(const Imported& r, const std::string& code_at) {
-  return std::find(r.codes.begin(), r.codes.end(), code_at) != r.codes.end();
+  return test::import_sources(units, [&](const SourceSet& s, Diagnostics& d) { return import_systemd(s, 0, d, {kernel}); });
 }
 
 const char* kApp = R"([Unit]
@@ -85,6 +69,26 @@ TEST_CASE("import systemd: slices, templates and resets") {
   CHECK(r.policy->find("under \"/system.slice/system-worker.slice\"") != std::string::npos);
   CHECK(r.policy->find("under \"/tenant.slice/tenant-a.slice/sliced.service\"") != std::string::npos);
   CHECK(r.policy->find("allow map array, lru_hash;") != std::string::npos);  // the empty one reset hash
+}
+
+TEST_CASE("import systemd: a template's dashes are escaped in its slice, as systemd names it") {
+  // systemd puts instances of flow-log@.service in system-flow\x2dlog.slice, one slice below
+  // system.slice (`-` in a slice name means nesting, so it escapes the template's own dashes).
+  auto r = import_units({{"flow-log@.service", "[Service]\nPrivateUsers=yes\nPrivateBPF=yes\n"
+                                               "BPFDelegateCommands=BPFMapCreate\nBPFDelegateMaps=BPFMapTypeArray\n"}});
+  REQUIRE(r.policy);
+  CHECK(r.policy->find(R"(under "/system.slice/system-flow\\x2dlog.slice")") != std::string::npos);
+  // The policy string holds the backslash itself: the profile matches that cgroup and not the
+  // nested slices a dash would mean.
+  auto c = test::compile_text("policy p;\ndefault deny;\n" + *r.policy);
+  REQUIRE(c.ir);
+  CAPTURE(*r.policy);
+  bool found = false;
+  for (const auto& profile : c.ir->profiles)
+    for (const auto& conj : profile.match)
+      for (const auto& atom : conj.atoms)
+        for (const auto& v : atom.strings) found |= v == "/system.slice/system-flow\\x2dlog.slice";
+  CHECK(found);
 }
 
 TEST_CASE("import systemd: lints on the delegation, at the unit file's line") {

@@ -234,6 +234,10 @@ def main():
         return 1
     passed = sum(1 for _, s, _ in results if s == "PASS")
     known = sum(1 for _, s, _ in results if s == "KNOWN")
+    # The failures again, last: a long log is cut in the middle where CI shows it.
+    for name, status, detail in results:
+        if status == "FAIL":
+            print(f"FAILED {name}: {detail}")
     print(f"{passed} passed, {len(failed)} failed ({known} known failures)")
     return 1 if failed else 0
 
