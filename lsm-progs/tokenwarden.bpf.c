@@ -498,8 +498,9 @@ struct {
 	__type(value, struct tw_nest);
 } create_owner SEC(".maps");
 
-/* The index of the calling task's scratch entries, TW_CREATE_NEST when it holds none. */
-static __always_inline __u32 nest_index(void)
+/* The index of the calling task's scratch entries; with `take`, of a free entry it takes now.
+ * TW_CREATE_NEST when there is none: every entry of this CPU is held by a preempted program. */
+static __always_inline __u32 nest_slot(bool take)
 {
 	__u32 zero = 0;
 	struct tw_nest *n = bpf_map_lookup_elem(&create_owner, &zero);
@@ -507,22 +508,7 @@ static __always_inline __u32 nest_index(void)
 		return TW_CREATE_NEST;
 	__u64 me = bpf_get_current_pid_tgid();
 	for (__u32 i = 0; i < TW_CREATE_NEST; i++)
-		if (n->owner[i] == me)
-			return i;
-	return TW_CREATE_NEST;
-}
-
-/* Takes a free entry for the calling task: its index, or TW_CREATE_NEST when every entry of this
- * CPU is held by a preempted program. */
-static __always_inline __u32 nest_enter(void)
-{
-	__u32 zero = 0;
-	struct tw_nest *n = bpf_map_lookup_elem(&create_owner, &zero);
-	if (!n)
-		return TW_CREATE_NEST;
-	__u64 me = bpf_get_current_pid_tgid();
-	for (__u32 i = 0; i < TW_CREATE_NEST; i++)
-		if (__sync_val_compare_and_swap(&n->owner[i], 0, me) == 0)
+		if (take ? __sync_val_compare_and_swap(&n->owner[i], 0, me) == 0 : n->owner[i] == me)
 			return i;
 	return TW_CREATE_NEST;
 }
@@ -537,7 +523,7 @@ static __always_inline void nest_leave(__u32 i)
 
 static __always_inline struct match_ctx *match_scratch(void)
 {
-	__u32 i = nest_index();
+	__u32 i = nest_slot(false);
 	return bpf_map_lookup_elem(&matching, &i);
 }
 
@@ -577,7 +563,7 @@ static __always_inline __u64 masked(__u64 i, __u64 mask)
 
 static __always_inline struct tw_walk *walk_scratch(void)
 {
-	__u32 i = nest_index();
+	__u32 i = nest_slot(false);
 	return bpf_map_lookup_elem(&walk, &i);
 }
 
@@ -1075,7 +1061,7 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 		return 0;
 	struct match_ctx *m = mp;
 	__u32 slot = m->slot;
-	__u32 nest = nest_index();
+	__u32 nest = nest_slot(false);
 	struct tw_token *state = bpf_map_lookup_elem(&scratch, &nest);
 	if (!state)
 		return 0;
@@ -1235,7 +1221,7 @@ static __noinline int create(struct bpf_token *token, const struct path *path)
 SEC("lsm/bpf_token_create")
 int BPF_PROG(tw_token_create, struct bpf_token *token, union bpf_attr *attr, const struct path *path)
 {
-	__u32 nest = nest_enter();
+	__u32 nest = nest_slot(true);
 	if (nest >= TW_CREATE_NEST) /* four programs preempted inside this hook on this CPU */
 		return fail_closed(TW_HOOK_TOKEN_CREATE, (__u64)token);
 	int ret = create(token, path);
