@@ -498,9 +498,11 @@ struct {
 	__type(value, struct tw_nest);
 } create_owner SEC(".maps");
 
-/* The index of the calling task's scratch entries; with `take`, of a free entry it takes now.
- * TW_CREATE_NEST when there is none: every entry of this CPU is held by a preempted program. */
-static __always_inline __u32 nest_slot(bool take)
+/* Takes a free scratch entry of this CPU for the calling task: its index, or TW_CREATE_NEST when
+ * every entry is held by a preempted program. The index then goes down the whole creation as the
+ * `bpf_loop` context (a `__u32` on the hook's stack, handed on by each nested loop), so a callback
+ * finds its entries with one array lookup and no search. */
+static __always_inline __u32 nest_take(void)
 {
 	__u32 zero = 0;
 	struct tw_nest *n = bpf_map_lookup_elem(&create_owner, &zero);
@@ -508,7 +510,7 @@ static __always_inline __u32 nest_slot(bool take)
 		return TW_CREATE_NEST;
 	__u64 me = bpf_get_current_pid_tgid();
 	for (__u32 i = 0; i < TW_CREATE_NEST; i++)
-		if (take ? __sync_val_compare_and_swap(&n->owner[i], 0, me) == 0 : n->owner[i] == me)
+		if (__sync_val_compare_and_swap(&n->owner[i], 0, me) == 0)
 			return i;
 	return TW_CREATE_NEST;
 }
@@ -521,10 +523,10 @@ static __always_inline void nest_leave(__u32 i)
 		__sync_lock_test_and_set(&n->owner[i], 0);
 }
 
-static __always_inline struct match_ctx *match_scratch(void)
+/* `nest` is the creation's index (nest_take), on the hook's stack. */
+static __always_inline struct match_ctx *match_scratch(void *nest)
 {
-	__u32 i = nest_slot(false);
-	return bpf_map_lookup_elem(&matching, &i);
+	return bpf_map_lookup_elem(&matching, nest);
 }
 
 /* ---- paths as keyed hashes (the encoding is in tw_abi.h) ------------------------------------ */
@@ -561,10 +563,9 @@ static __always_inline __u64 masked(__u64 i, __u64 mask)
 	return i & mask;
 }
 
-static __always_inline struct tw_walk *walk_scratch(void)
+static __always_inline struct tw_walk *walk_scratch(void *nest)
 {
-	__u32 i = nest_slot(false);
-	return bpf_map_lookup_elem(&walk, &i);
+	return bpf_map_lookup_elem(&walk, nest);
 }
 
 /* Feeds one path component to the walk's hash (tw_siphash.h). A global function: checked once,
@@ -579,10 +580,10 @@ __noinline int tw_hash_name(struct tw_walk *w, __u64 kname)
 /* The creator's cgroup path, root first: at each level below the deepest a policy's `under`
  * names, the hash of the prefix so far; at the creator's own level, the whole path's. The walk's
  * state is in the per-CPU scratch, so that it costs the stack nothing. */
-static long cgroup_level_cb(__u32 i, void *unused)
+static long cgroup_level_cb(__u32 i, void *nest)
 {
-	struct tw_walk *w = walk_scratch();
-	struct match_ctx *m = match_scratch();
+	struct tw_walk *w = walk_scratch(nest);
+	struct match_ctx *m = match_scratch(nest);
 	if (!w || !m)
 		return 1;
 	struct facts *f = &m->f;
@@ -613,7 +614,7 @@ static long cgroup_level_cb(__u32 i, void *unused)
 }
 
 static __always_inline void cgroup_facts(struct facts *f, struct task_struct *task, const struct tw_settings *set,
-					 struct tw_walk *w)
+					 struct tw_walk *w, void *nest)
 {
 	struct cgroup *cg = task->cgroups->dfl_cgrp;
 	int level = cg ? cg->level : -1;
@@ -628,14 +629,14 @@ static __always_inline void cgroup_facts(struct facts *f, struct task_struct *ta
 	w->words = 0;
 	sip_init(&w->s, set->path_key);
 	/* Deeper than TW_CGROUP_LEVELS: no policy names such a path, so it stays unmatched. */
-	bpf_loop(TW_CGROUP_LEVELS, cgroup_level_cb, 0, 0);
+	bpf_loop(TW_CGROUP_LEVELS, cgroup_level_cb, nest, 0);
 }
 
 /* A path leaf first, from a dentry up to its filesystem's root, crossing mounts upwards when
  * w->mnt is set (a struct mount *): the path in that mount namespace. */
-static long dentry_cb(__u32 i, void *unused)
+static long dentry_cb(__u32 i, void *nest)
 {
-	struct tw_walk *w = walk_scratch();
+	struct tw_walk *w = walk_scratch(nest);
 	if (!w)
 		return 1;
 	struct dentry *de = (struct dentry *)w->dentry;
@@ -670,7 +671,7 @@ static long dentry_cb(__u32 i, void *unused)
 /* Hashes the walk from `dentry` (and `mnt`); false when it does not reach a root within
  * 2 * TW_PATH_DEPTH components and mount crossings. */
 static __always_inline bool walk_path(struct tw_walk *w, const struct tw_settings *set, __u64 dentry, __u64 mnt,
-				      __u64 *hash)
+				      __u64 *hash, void *nest)
 {
 	if (!dentry)
 		return false;
@@ -679,7 +680,7 @@ static __always_inline bool walk_path(struct tw_walk *w, const struct tw_setting
 	w->words = 0;
 	w->done = 0;
 	sip_init(&w->s, set->path_key);
-	bpf_loop(2 * TW_PATH_DEPTH, dentry_cb, 0, 0);
+	bpf_loop(2 * TW_PATH_DEPTH, dentry_cb, nest, 0);
 	if (!w->done)
 		return false;
 	*hash = sip_final(&w->s, w->words);
@@ -699,7 +700,7 @@ static __always_inline bool comm_eq(const char *a, const char *b)
 
 /* A global function: the verifier checks it once, on its own, instead of once per call site
  * inside the matching callbacks. */
-__noinline int tw_atom_holds(const struct tw_atom *a, const struct facts *f)
+__noinline int tw_atom_holds(const struct tw_atom *a, const struct facts *f, const struct tw_walk *w)
 {
 	if (!a || !f)
 		return 0;
@@ -745,7 +746,6 @@ __noinline int tw_atom_holds(const struct tw_atom *a, const struct facts *f)
 	case TW_ATTR_CGROUP_UNDER: {
 		/* {hash, level}: the task is in that cgroup or below it exactly when the first `level`
 		 * components of its path are that cgroup's. Any depth. */
-		struct tw_walk *w = walk_scratch();
 		if (!w)
 			break;
 		for (int i = 0; i < TW_MAX_VALUES; i++) {
@@ -766,10 +766,11 @@ __noinline int tw_atom_holds(const struct tw_atom *a, const struct facts *f)
 	return hit != (a->negated != 0);
 }
 
-static long atom_cb(__u32 i, void *unused)
+static long atom_cb(__u32 i, void *nest)
 {
-	struct match_ctx *m = match_scratch();
-	if (!m)
+	struct match_ctx *m = match_scratch(nest);
+	struct tw_walk *w = walk_scratch(nest);
+	if (!m || !w)
 		return 1;
 	__u32 slot = m->slot;
 	void *conjs = bpf_map_lookup_elem(&gen_conjs, &slot);
@@ -783,7 +784,7 @@ static long atom_cb(__u32 i, void *unused)
 	__u64 k = i; /* 64-bit: zero-extended once, so the bounded register is the one used */
 	barrier_var(k);
 	k &= TW_MAX_ATOMS - 1;
-	if (!tw_atom_holds(&c->atoms[k], &m->f)) {
+	if (!tw_atom_holds(&c->atoms[k], &m->f, w)) {
 		m->atoms_ok = 0;
 		return 1;
 	}
@@ -791,7 +792,7 @@ static long atom_cb(__u32 i, void *unused)
 }
 
 /* Tries conjunction `idx`; keeps it when it holds and belongs to an earlier profile. */
-static __always_inline void try_conj(struct match_ctx *m, __u32 idx)
+static __always_inline void try_conj(struct match_ctx *m, __u32 idx, void *nest)
 {
 	__u32 slot = m->slot;
 	void *conjs = bpf_map_lookup_elem(&gen_conjs, &slot);
@@ -805,16 +806,16 @@ static __always_inline void try_conj(struct match_ctx *m, __u32 idx)
 	__u64 id = c->profile_id;
 	m->conj = idx;
 	m->atoms_ok = 1;
-	bpf_loop(n > TW_MAX_ATOMS ? TW_MAX_ATOMS : n, atom_cb, 0, 0);
+	bpf_loop(n > TW_MAX_ATOMS ? TW_MAX_ATOMS : n, atom_cb, nest, 0);
 	if (m->atoms_ok) {
 		m->best_order = order;
 		m->best_id = id;
 	}
 }
 
-static long cand_cb(__u32 i, void *unused)
+static long cand_cb(__u32 i, void *nest)
 {
-	struct match_ctx *m = match_scratch();
+	struct match_ctx *m = match_scratch(nest);
 	if (!m)
 		return 1;
 	__u32 slot = m->slot;
@@ -826,13 +827,13 @@ static long cand_cb(__u32 i, void *unused)
 		return 1;
 	__u64 k = i; /* 64-bit: zero-extended once, so the bounded register is the one used */
 	barrier_var(k);
-	try_conj(m, v->conj[k & (TW_CHUNK - 1)]);
+	try_conj(m, v->conj[k & (TW_CHUNK - 1)], nest);
 	return 0;
 }
 
-static long chunk_cb(__u32 chunk, void *unused)
+static long chunk_cb(__u32 chunk, void *nest)
 {
-	struct match_ctx *m = match_scratch();
+	struct match_ctx *m = match_scratch(nest);
 	if (!m)
 		return 1;
 	__u32 slot = m->slot;
@@ -844,11 +845,11 @@ static long chunk_cb(__u32 chunk, void *unused)
 	if (!v)
 		return 1;
 	m->n_cand = v->n > TW_CHUNK ? TW_CHUNK : v->n;
-	bpf_loop(TW_CHUNK, cand_cb, 0, 0);
+	bpf_loop(TW_CHUNK, cand_cb, nest, 0);
 	return m->n_cand < TW_CHUNK; /* a full chunk may have a successor */
 }
 
-static __always_inline void lookup_key(struct match_ctx *m, __u32 attr, __u64 v0, __u64 v1)
+static __always_inline void lookup_key(struct match_ctx *m, __u32 attr, __u64 v0, __u64 v1, void *nest)
 {
 	m->key.attr = attr;
 	m->key.chunk = 0;
@@ -859,12 +860,12 @@ static __always_inline void lookup_key(struct match_ctx *m, __u32 attr, __u64 v0
 	void *index = bpf_map_lookup_elem(&gen_index, &slot);
 	if (!index || !bpf_map_lookup_elem(index, &m->key))
 		return;
-	bpf_loop(TW_MAX_CHUNKS, chunk_cb, 0, 0);
+	bpf_loop(TW_MAX_CHUNKS, chunk_cb, nest, 0);
 }
 
-static long scan_cb(__u32 i, void *unused)
+static long scan_cb(__u32 i, void *nest)
 {
-	struct match_ctx *m = match_scratch();
+	struct match_ctx *m = match_scratch(nest);
 	if (!m)
 		return 1;
 	__u32 slot = m->slot;
@@ -874,21 +875,21 @@ static long scan_cb(__u32 i, void *unused)
 	__u32 *idx = bpf_map_lookup_elem(scan, &i);
 	if (!idx)
 		return 1;
-	try_conj(m, *idx);
+	try_conj(m, *idx, nest);
 	return 0;
 }
 
 /* The prefix of the task's cgroup path at level `i`, looked up as an `under` key: levels down to
  * the deepest one the policy names (settings.under_levels), whatever the task's own depth. */
-static long cgroup_cb(__u32 i, void *unused)
+static long cgroup_cb(__u32 i, void *nest)
 {
-	struct match_ctx *m = match_scratch();
+	struct match_ctx *m = match_scratch(nest);
 	if (!m)
 		return 1;
-	struct tw_walk *w = walk_scratch();
+	struct tw_walk *w = walk_scratch(nest);
 	if (!w || i >= m->f.under_upto || i >= TW_CGROUP_LEVELS)
 		return 1; /* the task is not that deep */
-	lookup_key(m, TW_ATTR_CGROUP_UNDER, w->under[masked(i, TW_CGROUP_LEVELS - 1)], i);
+	lookup_key(m, TW_ATTR_CGROUP_UNDER, w->under[masked(i, TW_CGROUP_LEVELS - 1)], i, nest);
 	return 0;
 }
 
@@ -897,11 +898,11 @@ static long cgroup_cb(__u32 i, void *unused)
  * mount point in the creator's mount namespace. A subprogram of its own, so that its locals and
  * the walks' callbacks are off the stack before the matching. False: a name could not be read. */
 static __noinline bool gather_facts(struct facts *f, const struct bpf_token *token, const struct path *path,
-				    const struct tw_settings *set)
+				    const struct tw_settings *set, void *nest)
 {
 	__u64 uid_gid = bpf_get_current_uid_gid();
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct tw_walk *w = walk_scratch();
+	struct tw_walk *w = walk_scratch(nest);
 
 	f->uid = (__u32)uid_gid;
 	f->gid = uid_gid >> 32;
@@ -920,12 +921,12 @@ static __noinline bool gather_facts(struct facts *f, const struct bpf_token *tok
 		return false;
 	w->failed = 0;
 	if (needed(set, TW_ATTR_CGROUP_IS) || set->under_levels)
-		cgroup_facts(f, task, set, w);
+		cgroup_facts(f, task, set, w, nest);
 
 	struct dentry *exe = needed(set, TW_ATTR_EXE) ? BPF_CORE_READ(task, mm, exe_file, f_path.dentry) : 0;
 	if (exe) {
 		f->exe_dev = BPF_CORE_READ(exe, d_sb, s_dev);
-		f->exe_ok = walk_path(w, set, (__u64)exe, 0, &f->exe_hash);
+		f->exe_ok = walk_path(w, set, (__u64)exe, 0, &f->exe_hash, nest);
 	}
 
 	/* The token's bpffs: the mount the hook's path is on, if it is in the creator's namespace. */
@@ -933,7 +934,7 @@ static __noinline bool gather_facts(struct facts *f, const struct bpf_token *tok
 	if (vmnt) {
 		struct mount *m = (struct mount *)((__u64)vmnt - bpf_core_field_offset(struct mount, mnt));
 		if (BPF_CORE_READ(m, mnt_ns) == BPF_CORE_READ(task, nsproxy, mnt_ns))
-			f->bpffs_ok = walk_path(w, set, (__u64)BPF_CORE_READ(path, dentry), (__u64)m, &f->bpffs_hash);
+			f->bpffs_ok = walk_path(w, set, (__u64)BPF_CORE_READ(path, dentry), (__u64)m, &f->bpffs_hash, nest);
 	}
 	return !w->failed;
 }
@@ -1055,14 +1056,13 @@ static __always_inline int creator_share(struct decision *d, struct tw_token *st
 	return 0;
 }
 
-static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *set, __u64 token)
+static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *set, __u64 token, void *nest)
 {
 	if (!mp || !set)
 		return 0;
 	struct match_ctx *m = mp;
 	__u32 slot = m->slot;
-	__u32 nest = nest_slot(false);
-	struct tw_token *state = bpf_map_lookup_elem(&scratch, &nest);
+	struct tw_token *state = bpf_map_lookup_elem(&scratch, nest);
 	if (!state)
 		return 0;
 	__builtin_memset(state, 0, sizeof(*state));
@@ -1094,6 +1094,8 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 		d.reason = TW_R_LABELLED;
 		state->profile_id = p->id;
 		state->rules = p->rules;
+		if (p->rules.log_allowed)
+			state->flags = TW_TOKEN_LOG_ALLOWED;
 		m->reserve = p->reserve_tokens;
 		if (p->refuse) {
 			d.verdict = TW_V_DENY;
@@ -1170,7 +1172,7 @@ static __noinline int decide_create(struct match_ctx *mp, struct tw_settings *se
 }
 
 
-static __noinline int create(struct bpf_token *token, const struct path *path)
+static __noinline int create(struct bpf_token *token, const struct path *path, void *nest)
 {
 	struct tw_ctl *c = live_ctl();
 	if (!c)
@@ -1180,51 +1182,51 @@ static __noinline int create(struct bpf_token *token, const struct path *path)
 	if (!set || !tables_present(slot))
 		return fail_closed(TW_HOOK_TOKEN_CREATE, (__u64)token);
 
-	struct match_ctx *m = match_scratch();
+	struct match_ctx *m = match_scratch(nest);
 	if (!m)
 		return fail_closed(TW_HOOK_TOKEN_CREATE, (__u64)token);
 	__builtin_memset(m, 0, sizeof(*m));
 	m->slot = slot;
 	m->best_order = 0xffffffff;
-	if (!gather_facts(&m->f, token, path, set)) /* a path that could not be read: fail closed */
+	if (!gather_facts(&m->f, token, path, set, nest)) /* a path that could not be read: fail closed */
 		return fail_closed(TW_HOOK_TOKEN_CREATE, (__u64)token);
 
 	/* Candidates: every exact value this creator and token have that an atom tests, then the
 	 * scan list. */
 	if (needed(set, TW_ATTR_UID))
-		lookup_key(m, TW_ATTR_UID, m->f.uid, 0);
+		lookup_key(m, TW_ATTR_UID, m->f.uid, 0, nest);
 	if (needed(set, TW_ATTR_GID))
-		lookup_key(m, TW_ATTR_GID, m->f.gid, 0);
+		lookup_key(m, TW_ATTR_GID, m->f.gid, 0, nest);
 	if (needed(set, TW_ATTR_USERNS_OWNER))
-		lookup_key(m, TW_ATTR_USERNS_OWNER, m->f.owner, 0);
+		lookup_key(m, TW_ATTR_USERNS_OWNER, m->f.owner, 0, nest);
 	if (needed(set, TW_ATTR_USERNS_DEPTH))
-		lookup_key(m, TW_ATTR_USERNS_DEPTH, m->f.depth, 0);
+		lookup_key(m, TW_ATTR_USERNS_DEPTH, m->f.depth, 0, nest);
 	if (m->f.exe_ok)
-		lookup_key(m, TW_ATTR_EXE, m->f.exe_dev, m->f.exe_hash);
+		lookup_key(m, TW_ATTR_EXE, m->f.exe_dev, m->f.exe_hash, nest);
 	if (m->f.bpffs_ok)
-		lookup_key(m, TW_ATTR_BPFFS, m->f.bpffs_hash, 0);
+		lookup_key(m, TW_ATTR_BPFFS, m->f.bpffs_hash, 0, nest);
 	if (m->f.cgroup_ok && needed(set, TW_ATTR_CGROUP_IS))
-		lookup_key(m, TW_ATTR_CGROUP_IS, m->f.cgroup_hash, 0);
+		lookup_key(m, TW_ATTR_CGROUP_IS, m->f.cgroup_hash, 0, nest);
 	if (needed(set, TW_ATTR_COMM)) {
 		__u64 c0 = 0, c1 = 0;
 		__builtin_memcpy(&c0, m->f.comm, 8);
 		__builtin_memcpy(&c1, m->f.comm + 8, 8);
-		lookup_key(m, TW_ATTR_COMM, c0, c1);
+		lookup_key(m, TW_ATTR_COMM, c0, c1, nest);
 	}
 	__u32 levels = m->f.under_upto;
-	bpf_loop(levels > TW_CGROUP_LEVELS ? TW_CGROUP_LEVELS : levels, cgroup_cb, 0, 0);
-	bpf_loop(set->n_scan > TW_MAX_SCAN ? TW_MAX_SCAN : set->n_scan, scan_cb, 0, 0);
+	bpf_loop(levels > TW_CGROUP_LEVELS ? TW_CGROUP_LEVELS : levels, cgroup_cb, nest, 0);
+	bpf_loop(set->n_scan > TW_MAX_SCAN ? TW_MAX_SCAN : set->n_scan, scan_cb, nest, 0);
 
-	return decide_create(m, set, (__u64)token);
+	return decide_create(m, set, (__u64)token, nest);
 }
 
 SEC("lsm/bpf_token_create")
 int BPF_PROG(tw_token_create, struct bpf_token *token, union bpf_attr *attr, const struct path *path)
 {
-	__u32 nest = nest_slot(true);
+	__u32 nest = nest_take();
 	if (nest >= TW_CREATE_NEST) /* four programs preempted inside this hook on this CPU */
 		return fail_closed(TW_HOOK_TOKEN_CREATE, (__u64)token);
-	int ret = create(token, path);
+	int ret = create(token, path, &nest);
 	nest_leave(nest);
 	return ret;
 }
@@ -1367,14 +1369,15 @@ static __always_inline bool has(__u64 mask, __u32 bit)
 }
 
 /* The common case, decided without a decision record: a token labelled by the live generation,
- * confined, whose profile does not log allowed uses. Null: the long way (resolve) decides. */
+ * confined, whose profile does not log allowed uses (one test of its flags). Null: the long way
+ * (resolve) decides. */
 static __always_inline struct tw_token *labelled_live(__u64 key)
 {
 	struct tw_ctl *c = live_ctl();
 	if (!c)
 		return 0;
 	struct tw_token *t = bpf_map_lookup_elem(&tokens, &key);
-	if (!t || t->generation != c->generation || (t->flags & TW_TOKEN_AUDIT_DEFAULT) || t->rules.log_allowed)
+	if (!t || t->generation != c->generation || (t->flags & (TW_TOKEN_AUDIT_DEFAULT | TW_TOKEN_LOG_ALLOWED)))
 		return 0;
 	return t;
 }
@@ -1406,6 +1409,8 @@ static __always_inline bool sizes_over(const struct tw_rules *p, union bpf_attr 
 	      value_size = p->limits[TW_LIM_VALUE_SIZE];
 	for (int i = 0; i < TW_MAX_TYPE_LIMITS; i++) {
 		const struct tw_type_limit *g = &p->type_limits[i];
+		if (!g->maps)
+			break; /* groups are packed from the first: a profile without any tests one word */
 		if (has(g->maps, type)) {
 			max_entries = g->max_entries;
 			key_size = g->key_size;
@@ -1550,7 +1555,7 @@ static __always_inline bool take_place(bool map, __u64 obj, __u64 profile_id, co
  * TW_HOOK_MAP_CREATE or TW_HOOK_PROG_LOAD, a constant at each call site): the fast path for a
  * token labelled by the live generation, else the long way; an allowed object is counted against
  * the token's quota, and against its profile's when it has one (the long way: it may refuse). */
-static __always_inline int object_use(int hook, __u64 key, __u64 obj, union bpf_attr *attr, __u32 what, __u32 what2)
+static __always_inline int object_use(int hook, __u64 key, __u64 obj, union bpf_attr *attr)
 {
 	bool map = hook == TW_HOOK_MAP_CREATE;
 	struct tw_token *t = labelled_live(key);
@@ -1571,7 +1576,11 @@ static __always_inline int object_use(int hook, __u64 key, __u64 obj, union bpf_
 		}
 	}
 	struct use_ctx u = {};
-	struct decision d = {.hook = hook, .what = what, .what2 = what2, .src = (__u64)attr};
+	/* What the event names, read here: the fast path above has no use for it. */
+	struct decision d = {.hook = hook,
+			     .what = map ? attr->map_type : attr->prog_type,
+			     .what2 = map ? attr->map_flags : attr->expected_attach_type,
+			     .src = (__u64)attr};
 	bool early;
 	if (!resolve(key, &u, &d, &early))
 		return 0;
@@ -1625,7 +1634,7 @@ int BPF_PROG(tw_map_create, struct bpf_map *map, union bpf_attr *attr, struct bp
 	__u64 key = arg_u64(ctx, 2);
 	if (!key)
 		return 0; /* not token-backed: the kernel's own checks apply */
-	return object_use(TW_HOOK_MAP_CREATE, key, (__u64)map, attr, attr->map_type, attr->map_flags);
+	return object_use(TW_HOOK_MAP_CREATE, key, (__u64)map, attr);
 }
 
 static __noinline int guard_refuse(int op, __u64 object); /* the guard, below */
@@ -1644,7 +1653,7 @@ int BPF_PROG(tw_prog_load, struct bpf_prog *prog, union bpf_attr *attr, struct b
 		return 0;
 	if (attr->prog_type == BPF_PROG_TYPE_TRACING && attr->expected_attach_type == BPF_MODIFY_RETURN)
 		return guard_refuse(TW_GUARD_MODIFY_RETURN, attr->attach_btf_id);
-	return object_use(TW_HOOK_PROG_LOAD, key, (__u64)prog, attr, attr->prog_type, attr->expected_attach_type);
+	return object_use(TW_HOOK_PROG_LOAD, key, (__u64)prog, attr);
 }
 
 /* ---- the guard: tokenwarden's own objects ----------------------------------------------------

@@ -113,7 +113,8 @@ enum tw_limit { TW_LIM_MAX_ENTRIES = 0, TW_LIM_KEY_SIZE, TW_LIM_VALUE_SIZE, TW_L
 
 /* `limit max_entries|key_size|value_size N for map TYPE, ...`: the sizes a group of map types may
  * have, instead of the profile's own limits (already folded in: each field is the limit that applies
- * to the group's types). A map type is in one group at most; groups with no types are unused. */
+ * to the group's types). A map type is in one group at most; the groups are packed from the first,
+ * and the first with no types ends them (the programs stop there). */
 #define TW_MAX_TYPE_LIMITS 4
 struct tw_type_limit {
 	__u64 maps;  /* map types of the group */
@@ -245,6 +246,7 @@ struct tw_ctl {
 #define TW_TOKEN_SHARED 16       /* holds a shared slot of the token table (the `pool` map) */
 #define TW_TOKEN_BY_UID 32       /* counted in its creator's entry of `creators` by uid (by_uid) */
 #define TW_TOKEN_BY_USERNS 64    /* counted in its creator's entry of `creators` by user namespace (by_userns) */
+#define TW_TOKEN_LOG_ALLOWED 128 /* its profile logs allowed uses (rules.log_allowed): its uses take the long way */
 struct tw_token {
 	__u64 profile_id;
 	__u64 generation;  /* of the policy that labelled it: `rules` hold while it is live */
