@@ -66,6 +66,12 @@ def main():
     machine = list(dict.fromkeys(machine))
     calls = list(dict.fromkeys(calls))
 
+    icount = next((m.group(1) for m in (re.search(r"tw\.icount=(\d+)", x) for x in machine) if m), None)
+    # Under `-icount shift=0` (bench/hooks_bench.sh) a guest nanosecond is one instruction executed.
+    unit = "insns" if icount == "0" else "ns"
+    if icount is not None:
+        print(f"guest clock: -icount shift={icount}: one guest ns is {2 ** int(icount)} instruction(s) executed,")
+        print("deterministic; figures below in 'insns' are instructions, not time\n")
     print("machine:")
     for m in machine:
         print(f"  {m}")
@@ -77,7 +83,7 @@ def main():
 
     med = {label: {h: median([x[0] for x in v]) for h, v in r.items()} for label, r in rows.items()}
     n_rounds = max(len(v) for r in rows.values() for v in r.values())
-    print(f"ns per invocation: median of {n_rounds} rounds [min..max], calls per round; then the ratio of the")
+    print(f"{unit} per invocation: median of {n_rounds} rounds [min..max], calls per round; then the ratio of the")
     print("medians to the trivial program (t), the floor (f: one hash lookup of the token) and the policy's")
     print("floor (p: the reads and counts this policy needs, nothing else)")
     for h in HOOKS:
@@ -107,7 +113,7 @@ def main():
             cells.append(f"{m / f if f else 0:.2f}x | {m / p if p else 0:.2f}x")
         print(f"  {label:28}" + "".join(f"{c:>22}" for c in cells))
 
-    print("\nthe guard (tokenwarden only): ns per invocation, median [min..max]")
+    print(f"\nthe guard (tokenwarden only): {unit} per invocation, median [min..max]")
     for label, r in rows.items():
         if label.startswith("tokenwarden"):
             cells = []
@@ -117,7 +123,7 @@ def main():
             print(f"  {label:28}" + "  ".join(cells))
 
     if loads:
-        print("\nload, replace, unload (ms, median of rounds: wall / user / system) and kernel memory once loaded")
+        print(f"\nload, replace, unload ({'ms of guest time, i.e. millions of instructions' if unit == 'insns' else 'ms'}, median of rounds: wall / user / system) and kernel memory once loaded")
         for (n, op), v in sorted(loads.items()):
             bad = [x for x in v if x[0] != 0]
             wall, user, sys_ = (median([x[i] for x in v]) for i in (1, 2, 3))
@@ -131,7 +137,7 @@ def main():
         for label, v in latency.items():
             m = median(v)
             ratio = f"{m / base:.3f}x" if base else ""
-            print(f"  {label:28}{m:>10.0f} ns  {ratio}  rounds {min(v):.0f}..{max(v):.0f}")
+            print(f"  {label:28}{m:>10.0f} {unit}  {ratio}  rounds {min(v):.0f}..{max(v):.0f}")
 
 
 if __name__ == "__main__":

@@ -140,11 +140,15 @@ def build_initramfs(work, guest, tokenwarden, policies):
     return image
 
 
-def qemu_command(vmlinuz, initrd, append, interactive=False, smp=1):
+def qemu_command(vmlinuz, initrd, append, interactive=False, smp=1, icount=None):
     # More than one vCPU runs them in parallel (multi-threaded TCG): races need real concurrency.
     cmd = [QEMU, "-accel", f"tcg,thread={'multi' if smp > 1 else 'single'}", "-cpu", QEMU_CPU, "-smp", str(smp),
            "-m", "1024", "-nographic", "-no-reboot", "-kernel", str(vmlinuz), "-initrd",
            str(initrd), "-append", append]
+    if icount is not None:
+        # The guest's clocks count instructions (2^shift ns each), not host time: what a program
+        # costs is then what it executes, the same on every run, whatever else the host is doing.
+        cmd += ["-icount", f"shift={icount},sleep=on"]
     if not interactive:
         cmd += ["-monitor", "none", "-serial", "stdio"]
     return cmd
@@ -176,15 +180,17 @@ def boot(args):
     vmlinuz, initrd, work = prepare(args, out_dir)
     cases = [c for c in args.cases.split(",") if c]
     append = f"{CMDLINE} tw.cases={','.join(cases)}"
+    if args.icount is not None:
+        append += f" tw.icount={args.icount}"  # on the guest's command line, which the bench prints
     console = out_dir / "console.log"
     started = time.monotonic()
     # TCG occasionally corrupts the guest kernel before /init runs (oopses in early boot, seen in
     # about 1 boot in 7 on 6.12, none in 30 boots of 7.3, never after /init started). Such a boot is retried, up to
     # BOOT_ATTEMPTS times, and reported; a failure after the guest printed TWVM-BOOTED is a
     # test failure and never retried.
+    command = qemu_command(vmlinuz, initrd, append, smp=args.smp, icount=args.icount)
     for attempt in range(1, BOOT_ATTEMPTS + 1):
-        rc, timed_out, reached_init = run_qemu(qemu_command(vmlinuz, initrd, append, smp=args.smp), console,
-                                               args.timeout)
+        rc, timed_out, reached_init = run_qemu(command, console, args.timeout)
         if reached_init:
             break
         kept = out_dir / f"console.attempt{attempt}.log"
@@ -296,6 +302,8 @@ def main():
             s.add_argument("--cases", required=True)
             s.add_argument("--timeout", type=int, default=240)
             s.add_argument("--smp", type=int, default=1, help="vCPUs (default 1)")
+            s.add_argument("--icount", type=int, default=None, metavar="SHIFT",
+                           help="guest time counts instructions, 2^SHIFT ns each (benchmarks)")
         if verb == "check":
             s.add_argument("--case", required=True)
     args = p.parse_args()
