@@ -70,8 +70,8 @@ def main():
     # Under `-icount shift=0` (bench/hooks_bench.sh) a guest nanosecond is one instruction executed.
     unit = "insns" if icount == "0" else "ns"
     if icount is not None:
-        print(f"guest clock: -icount shift={icount}: one guest ns is {2 ** int(icount)} instruction(s) executed,")
-        print("deterministic; figures below in 'insns' are instructions, not time\n")
+        print(f"guest clock: -icount shift={icount}: each instruction executed advances it {2 ** int(icount)} ns,")
+        print(f"deterministically; figures below in '{unit}' are {'instructions' if unit == 'insns' else 'guest time'}\n")
     print("machine:")
     for m in machine:
         print(f"  {m}")
@@ -123,7 +123,8 @@ def main():
             print(f"  {label:28}" + "  ".join(cells))
 
     if loads:
-        print(f"\nload, replace, unload ({'ms of guest time, i.e. millions of instructions' if unit == 'insns' else 'ms'}, median of rounds: wall / user / system) and kernel memory once loaded")
+        ms = "ms of guest time, i.e. millions of instructions" if unit == "insns" else "ms"
+        print(f"\nload, replace, unload ({ms}, median of rounds: wall / user / system) and kernel memory once loaded")
         for (n, op), v in sorted(loads.items()):
             bad = [x for x in v if x[0] != 0]
             wall, user, sys_ = (median([x[i] for x in v]) for i in (1, 2, 3))

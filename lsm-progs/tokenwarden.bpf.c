@@ -699,8 +699,8 @@ static __always_inline bool comm_eq(const char *a, const char *b)
 }
 
 /* A global function: the verifier checks it once, on its own, instead of once per call site
- * inside the matching callbacks. */
-__noinline int tw_atom_holds(const struct tw_atom *a, const struct facts *f, const struct tw_walk *w)
+ * inside the matching callbacks. `nest` is the creation's scratch index (nest_take). */
+__noinline int tw_atom_holds(const struct tw_atom *a, const struct facts *f, __u32 nest)
 {
 	if (!a || !f)
 		return 0;
@@ -746,6 +746,7 @@ __noinline int tw_atom_holds(const struct tw_atom *a, const struct facts *f, con
 	case TW_ATTR_CGROUP_UNDER: {
 		/* {hash, level}: the task is in that cgroup or below it exactly when the first `level`
 		 * components of its path are that cgroup's. Any depth. */
+		struct tw_walk *w = walk_scratch(&nest);
 		if (!w)
 			break;
 		for (int i = 0; i < TW_MAX_VALUES; i++) {
@@ -769,8 +770,7 @@ __noinline int tw_atom_holds(const struct tw_atom *a, const struct facts *f, con
 static long atom_cb(__u32 i, void *nest)
 {
 	struct match_ctx *m = match_scratch(nest);
-	struct tw_walk *w = walk_scratch(nest);
-	if (!m || !w)
+	if (!m)
 		return 1;
 	__u32 slot = m->slot;
 	void *conjs = bpf_map_lookup_elem(&gen_conjs, &slot);
@@ -784,7 +784,7 @@ static long atom_cb(__u32 i, void *nest)
 	__u64 k = i; /* 64-bit: zero-extended once, so the bounded register is the one used */
 	barrier_var(k);
 	k &= TW_MAX_ATOMS - 1;
-	if (!tw_atom_holds(&c->atoms[k], &m->f, w)) {
+	if (!tw_atom_holds(&c->atoms[k], &m->f, *(__u32 *)nest)) {
 		m->atoms_ok = 0;
 		return 1;
 	}
